@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from officehub.views import section_placeholder
+
+urlpatterns = [path("", section_placeholder, name="messaging-index")]

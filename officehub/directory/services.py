@@ -1,0 +1,173 @@
+"""Every change to the department tree and user directory goes through here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from officehub.audit.services import audit
+from officehub.directory.errors import (
+    DepartmentCycle,
+    DepartmentNotEmpty,
+    DirectoryError,
+    DirectoryPermissionDenied,
+)
+from officehub.directory.models import Department, Role, RoleAssignment, User
+
+
+def can_manage_directory(user: Any) -> bool:
+    return bool(user.is_authenticated and (user.is_superuser or user.has_role(Role.ADMINISTRATOR)))
+
+
+def _require_manager(actor: Any) -> None:
+    if not can_manage_directory(actor):
+        raise DirectoryPermissionDenied(_("只有系统管理员可以维护通讯录。"))
+
+
+def _path_for(parent: Department | None, pk: int) -> tuple[str, int]:
+    if parent is None:
+        return f"/{pk}/", 0
+    return f"{parent.path}{pk}/", parent.depth + 1
+
+
+@transaction.atomic
+def department_create(
+    *,
+    actor: Any,
+    name: str,
+    kind: str,
+    parent: Department | None = None,
+    short_name: str = "",
+    is_organisation: bool = False,
+    issuer_code: str = "",
+    issuer_mark: str = "",
+    fonds_code: str = "",
+    unit_code: str = "",
+    sort_order: int = 0,
+    check_permission: bool = True,
+) -> Department:
+    """Create a department under ``parent`` (or a root). Raises directory.permission_denied."""
+    if check_permission:
+        _require_manager(actor)
+    department = Department(
+        name=name,
+        kind=kind,
+        parent=parent,
+        short_name=short_name,
+        is_organisation=is_organisation,
+        issuer_code=issuer_code,
+        issuer_mark=issuer_mark,
+        fonds_code=fonds_code,
+        unit_code=unit_code,
+        sort_order=sort_order,
+    )
+    department.full_clean(exclude=["path", "depth"])
+    department.save()
+    department.path, department.depth = _path_for(parent, department.pk)
+    department.save(update_fields=["path", "depth"])
+    audit(actor=actor, action="directory.department_created", target=department, data={"name": name, "parent": parent.pk if parent else None})
+    return department
+
+
+@transaction.atomic
+def department_move(*, actor: Any, department_id: int, new_parent_id: int | None) -> Department:
+    """Move a department (and its whole subtree) under a new parent.
+
+    Raises directory.cycle when the new parent is the department itself or below it.
+    """
+    _require_manager(actor)
+    department = Department.objects.select_for_update().get(pk=department_id)
+    new_parent = Department.objects.get(pk=new_parent_id) if new_parent_id is not None else None
+    if new_parent is not None and new_parent.path.startswith(department.path):
+        raise DepartmentCycle(_("不能把部门移动到它自己或其下级部门之下。"))
+    old_path, old_depth = department.path, department.depth
+    new_path, new_depth = _path_for(new_parent, department.pk)
+    # Lock the subtree in primary-key order, then rewrite every descendant's path prefix.
+    subtree = list(Department.objects.select_for_update().filter(path__startswith=old_path).order_by("pk"))
+    for node in subtree:
+        node.path = new_path + node.path[len(old_path):]
+        node.depth = node.depth - old_depth + new_depth
+        if node.pk == department.pk:
+            node.parent = new_parent
+    Department.objects.bulk_update(subtree, ["path", "depth", "parent"])
+    audit(
+        actor=actor,
+        action="directory.department_moved",
+        target=department,
+        data={"from": old_path, "to": new_path},
+    )
+    department.refresh_from_db()
+    return department
+
+
+@transaction.atomic
+def department_rename(*, actor: Any, department_id: int, name: str) -> Department:
+    _require_manager(actor)
+    department = Department.objects.select_for_update().get(pk=department_id)
+    old = department.name
+    department.name = name
+    department.full_clean(exclude=["path", "depth"])
+    department.save(update_fields=["name"])
+    audit(actor=actor, action="directory.department_renamed", target=department, data={"from": old, "to": name})
+    return department
+
+
+@transaction.atomic
+def department_delete(*, actor: Any, department_id: int) -> None:
+    """Delete an empty department. Raises directory.not_empty when it has members or children."""
+    _require_manager(actor)
+    department = Department.objects.select_for_update().get(pk=department_id)
+    if department.children.exists() or department.members.exists():
+        raise DepartmentNotEmpty(_("部门下还有下级部门或人员，不能删除。"))
+    audit(actor=actor, action="directory.department_deleted", target=department, data={"name": department.name})
+    department.delete()
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor: Any,
+    username: str,
+    full_name: str,
+    department: Department,
+    password: str | None,
+    position: Any = None,
+    roles: list[str] | tuple[str, ...] = (),
+    clearance: int = 1,
+    phone: str = "",
+    email: str = "",
+    check_permission: bool = True,
+) -> User:
+    """Create a user with roles; the password is validated by Django's validators."""
+    if check_permission:
+        _require_manager(actor)
+    user = User(
+        username=username,
+        full_name=full_name,
+        department=department,
+        position=position,
+        clearance=clearance,
+        phone=phone,
+        email=email,
+    )
+    unknown = set(roles) - set(Role.values)
+    if unknown:
+        raise DirectoryError(_("未知角色：%(roles)s") % {"roles": "、".join(sorted(unknown))})
+    if password:
+        validate_password(password, user)
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    user.save()
+    RoleAssignment.objects.bulk_create([RoleAssignment(user=user, role=role) for role in sorted(set(roles))])
+    audit(
+        actor=actor,
+        action="directory.user_created",
+        target=user,
+        data={"username": username, "department": department.pk, "roles": sorted(set(roles))},
+    )
+    return user

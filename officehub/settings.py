@@ -1,0 +1,270 @@
+"""OfficeHub settings, read from OFFICEHUB_* environment variables (see .env.example).
+
+Production needs OFFICEHUB_SECRET_KEY, OFFICEHUB_DATABASE_URL (PostgreSQL) and
+OFFICEHUB_ALLOWED_HOSTS. With OFFICEHUB_DEBUG=true and no database URL, a newcomer's first
+run falls back to a SQLite file under var/ and an in-memory channel layer.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from pathlib import Path
+
+import dj_database_url
+
+from officehub.env import (
+    ImproperlyConfiguredEnv,
+    env_bool,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+    env_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")) or BASE_DIR / "var")
+
+DEBUG = env_bool("DEBUG", False)
+# HTTPS-only cookies, HSTS and redirects; on by default outside debug.
+HTTPS = env_bool("HTTPS", not DEBUG)
+
+SECRET_KEY = env_secret("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfiguredEnv("OFFICEHUB_SECRET_KEY (or OFFICEHUB_SECRET_KEY_FILE) is required when OFFICEHUB_DEBUG is off")
+    SECRET_KEY = "debug-only-insecure-key-" + "x" * 40  # noqa: S105 - only reachable with DEBUG on
+elif len(SECRET_KEY) < 50:
+    raise ImproperlyConfiguredEnv("OFFICEHUB_SECRET_KEY must be at least 50 characters")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ImproperlyConfiguredEnv("OFFICEHUB_ALLOWED_HOSTS is required when OFFICEHUB_DEBUG is off")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "channels",
+    "officehub",
+    "officehub.directory",
+    "officehub.accounts",
+    "officehub.audit",
+    "officehub.workbench",
+    "documents",
+    "seals",
+    "messaging",
+    "search",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "officehub.urls"
+ASGI_APPLICATION = "officehub.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "officehub.context_processors.shell",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+DATABASE_URL = env_url("DATABASE_URL", None, schemes=("postgres", "postgresql", "sqlite"))
+if DATABASE_URL is None:
+    if not DEBUG:
+        raise ImproperlyConfiguredEnv("OFFICEHUB_DATABASE_URL is required when OFFICEHUB_DEBUG is off")
+    DATABASE_URL = f"sqlite:///{VAR_DIR / 'officehub.sqlite3'}"
+if DATABASE_URL.startswith("sqlite") and not DEBUG:
+    raise ImproperlyConfiguredEnv("SQLite is only for a first run with OFFICEHUB_DEBUG=true; use PostgreSQL")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Parallel developers and CI jobs may each need their own throw-away test database.
+if env_str("TEST_DB_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DB_NAME")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Channels and cache ---------------------------------------------------------------
+REDIS_URL = env_url("REDIS_URL", None, schemes=("redis", "rediss", "unix"))
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "capacity": env_int("CHANNEL_CAPACITY", 1000, minimum=10),
+                "expiry": 60,
+                "prefix": env_str("CHANNEL_PREFIX", "officehub") or "officehub",
+            },
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CHANNEL_PREFIX", "officehub") or "officehub",
+        }
+    }
+else:
+    # One process only: fine for a first run, never for production.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Elasticsearch --------------------------------------------------------------------
+ELASTICSEARCH_URL = env_url("ELASTICSEARCH_URL", None, schemes=("http", "https"))
+ELASTICSEARCH_INDEX_PREFIX = env_str("ELASTICSEARCH_INDEX_PREFIX", "officehub") or "officehub"
+ELASTICSEARCH_SHARDS = env_int("ELASTICSEARCH_SHARDS", 1, minimum=1)
+ELASTICSEARCH_REPLICAS = env_int("ELASTICSEARCH_REPLICAS", 0, minimum=0)
+
+# --- Seals ----------------------------------------------------------------------------
+# The key-encryption key wraps every private key (AES-256-GCM). It is checked when a key
+# is used, so a deployment without it still serves everything except sealing.
+SEAL_KEK = env_secret("SEAL_KEK")
+if SEAL_KEK is not None:
+    try:
+        if len(base64.b64decode(SEAL_KEK, validate=True)) != 32:
+            raise ImproperlyConfiguredEnv("OFFICEHUB_SEAL_KEK must be 32 bytes, base64-encoded")
+    except binascii.Error:
+        raise ImproperlyConfiguredEnv("OFFICEHUB_SEAL_KEK is not valid base64") from None
+SEAL_IMAGE_DIAMETER_MM = env_int("SEAL_IMAGE_DIAMETER_MM", 42, minimum=20, maximum=60)
+
+# --- Documents ------------------------------------------------------------------------
+# 条例 第三条: classified documents only on an approved secret network.
+CLASSIFIED_NETWORK = env_bool("CLASSIFIED_NETWORK", False)
+DOCX_IMPORT_MAX_BYTES = env_int("DOCX_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+
+# --- Messaging and meetings -----------------------------------------------------------
+MESSAGE_RECALL_SECONDS = env_int("MESSAGE_RECALL_SECONDS", 120, minimum=0)
+DING_RENOTIFY_SECONDS = env_int("DING_RENOTIFY_SECONDS", 300, minimum=10)
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+MESSAGE_RATE_PER_MINUTE = env_int("MESSAGE_RATE_PER_MINUTE", 120, minimum=1)
+MEETING_CAPACITY = env_int("MEETING_CAPACITY", 6, minimum=2, maximum=50)
+try:
+    ICE_SERVERS = json.loads(env_str("ICE_SERVERS", '[{"urls": ["stun:stun.l.google.com:19302"]}]') or "[]")
+except json.JSONDecodeError as exc:
+    raise ImproperlyConfiguredEnv(f"OFFICEHUB_ICE_SERVERS is not valid JSON: {exc}") from None
+if not isinstance(ICE_SERVERS, list):
+    raise ImproperlyConfiguredEnv("OFFICEHUB_ICE_SERVERS must be a JSON list")
+
+# --- Auth -----------------------------------------------------------------------------
+AUTH_USER_MODEL = "directory.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "workbench"
+LOGOUT_REDIRECT_URL = "login"
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# --- HTTPS hardening (manage.py check --deploy) ---------------------------------------
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# --- DRF ------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    # Token first, so an anonymous request gets 401 with a WWW-Authenticate header.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "officehub.errors.api_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_str("API_RATE_USER", "2000/min"),
+        "anon": env_str("API_RATE_ANON", "60/min"),
+        "login": env_str("API_RATE_LOGIN", "20/min"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "OfficeHub API",
+    "DESCRIPTION": "公文流转、电子印章、即时消息、会议与档案检索",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Language, time, static -----------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文")]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = VAR_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG and env_bool("STATIC_MANIFEST", True)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG or not env_bool("STATIC_MANIFEST", True)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "jieba": {"level": "WARNING"}},
+}

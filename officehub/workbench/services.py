@@ -1,0 +1,70 @@
+"""Open and close 待办 items; called by feature services inside their transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+from officehub.realtime import publish_on_commit, user_group
+from officehub.workbench.models import TodoItem
+
+
+def todo_open(
+    *,
+    user: Any,
+    kind: str,
+    target: models.Model,
+    step: str,
+    title: str,
+    url: str,
+    due_at: datetime | None = None,
+    notify: str = "todo.new",
+) -> TodoItem:
+    """Open (or refresh) the user's todo for this target and step, and push it after commit."""
+    item, created = TodoItem.objects.get_or_create(
+        user=user,
+        target_type=target._meta.label_lower,
+        target_id=str(target.pk),
+        step=step,
+        done_at__isnull=True,
+        defaults={"kind": kind, "title": title, "url": url, "due_at": due_at},
+    )
+    if not created:
+        item.title, item.url, item.due_at = title, url, due_at
+        item.save(update_fields=["title", "url", "due_at"])
+    publish_on_commit(
+        user_group(user.pk),
+        {
+            "type": "notify",
+            "event": notify,
+            "todo_id": item.pk,
+            "title": title,
+            "step": step,
+            "url": url,
+            "due_at": due_at.isoformat() if due_at else None,
+        },
+    )
+    return item
+
+
+def todo_close(
+    *, target: models.Model, users: Iterable[Any] | None = None, step: str | None = None, outcome: str = ""
+) -> int:
+    """Mark open todos on a target done (optionally only some users or one step)."""
+    items = TodoItem.objects.filter(
+        target_type=target._meta.label_lower, target_id=str(target.pk), done_at__isnull=True
+    )
+    if users is not None:
+        items = items.filter(user__in=[user.pk for user in users])
+    if step is not None:
+        items = items.filter(step=step)
+    return items.update(done_at=timezone.now(), outcome=outcome)
+
+
+def notify_user(*, user_id: int, event: str, **payload: Any) -> None:
+    """Push a notification (e.g. returned, overdue reminder) to the user's socket after commit."""
+    publish_on_commit(user_group(user_id), {"type": "notify", "event": event, **payload})
