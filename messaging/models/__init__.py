@@ -1,0 +1,29 @@
+"""Messaging models. Chat lives in ``chat.py``; meetings add their own module beside it."""
+
+from __future__ import annotations
+
+from messaging.models.chat import (
+    Attachment,
+    Conversation,
+    ConversationKind,
+    Ding,
+    DingRecipient,
+    MemberRole,
+    Membership,
+    Mention,
+    Message,
+    MessageKind,
+)
+
+__all__ = [
+    "Attachment",
+    "Conversation",
+    "ConversationKind",
+    "Ding",
+    "DingRecipient",
+    "MemberRole",
+    "Membership",
+    "Mention",
+    "Message",
+    "MessageKind",
+]
