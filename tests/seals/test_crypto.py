@@ -532,7 +532,10 @@ def test_openssl_crl_check_rejects_a_revoked_seal(
 
 
 @needs_openssl
-def test_we_verify_a_signature_made_by_openssl(tmp_path: Path, ca: Authority, seal: Seal) -> None:
+@pytest.mark.parametrize("signer_id", [[], ["-keyid"]], ids=["issuer-serial", "key-id"])
+def test_we_verify_a_signature_made_by_openssl(
+    tmp_path: Path, ca: Authority, seal: Seal, signer_id: list[str]
+) -> None:
     (tmp_path / "doc.docx").write_bytes(DOCX)
     (tmp_path / "seal.pem").write_bytes(crypto.certificate_to_pem(seal.cert))
     (tmp_path / "seal.key").write_bytes(
@@ -546,6 +549,7 @@ def test_we_verify_a_signature_made_by_openssl(tmp_path: Path, ca: Authority, se
         [
             "openssl", "cms", "-sign", "-binary", "-md", "sha256", "-in", "doc.docx",
             "-signer", "seal.pem", "-inkey", "seal.key", "-outform", "DER", "-out", "doc.p7s",
+            *signer_id,
         ],
         cwd=tmp_path,
         check=True,
