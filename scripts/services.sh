@@ -176,9 +176,14 @@ es_install() {
     apt_ensure unzip || return 1
     tmp=$(mktemp -d)
     info "fetching Elasticsearch $ES_VERSION with Maven ($ES_ARTIFACT)"
-    # Run in the empty temp dir so no pom.xml around us is picked up.
-    (cd "$tmp" && mvn -B -q -Dstyle.color=never dependency:copy -Dartifact="$ES_ARTIFACT" -DoutputDirectory="$tmp") \
-        || { rm -rf "$tmp"; warn "Maven could not fetch $ES_ARTIFACT"; return 1; }
+    # Run in the empty temp dir so no pom.xml around us is picked up; show Maven's
+    # output only if it fails.
+    if ! (cd "$tmp" && mvn -B -q dependency:copy -Dartifact="$ES_ARTIFACT" -DoutputDirectory="$tmp") >"$tmp/mvn.log" 2>&1; then
+        cat "$tmp/mvn.log" >&2
+        rm -rf "$tmp"
+        warn "Maven could not fetch $ES_ARTIFACT"
+        return 1
+    fi
     # Unzip beside the target and rename, so a half-extracted tree never looks installed.
     mkdir -p "$(dirname "$home")"
     unzip -q "$tmp/elasticsearch-$ES_VERSION.zip" -d "$tmp" \
