@@ -75,12 +75,12 @@ def verify_chain() -> ChainBreak | None:
 
     Also compares the head with the last entry, so deleting the newest entries is caught.
     """
-    entries = AuditEntry.objects.order_by("pk").iterator(chunk_size=2000)
+    entries = AuditEntry.objects.order_by("seq").iterator(chunk_size=2000)
     found = first_break(entries)
     if found is not None:
         return found
     head = AuditHead.objects.filter(id=1).first()
-    last = AuditEntry.objects.order_by("-pk").first()
+    last = AuditEntry.objects.order_by("-seq").first()
     if head and (last is None or last.seq != head.last_seq or last.hash != head.last_hash):
         if last is None and head.last_seq == 0:
             return None

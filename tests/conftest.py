@@ -1,0 +1,189 @@
+"""Shared fixtures: fast hashing, the demo organisation's personas, live Daphne, Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _reset_api_throttles() -> None:
+    """DRF keeps throttle history in the (shared, Redis) cache: start each test afresh."""
+    from django.core.cache import cache
+
+    client_getter = getattr(getattr(cache, "_cache", None), "get_client", None)
+    if client_getter is None:
+        cache.clear()  # local-memory cache: private to this process
+        return
+    redis = client_getter(write=True)
+    for key in redis.scan_iter(match=f"{cache.key_prefix}:*throttle_*", count=1000):
+        redis.delete(key)
+
+
+@pytest.fixture
+def demo(db: None) -> Any:
+    """The seeded demo organisation (see officehub/demo.py)."""
+    from officehub.demo import seed_demo
+
+    return seed_demo()
+
+
+class Personas:
+    """Named people of the demo organisation, each with the access the comment states."""
+
+    def __init__(self) -> None:
+        from officehub.directory.models import User
+
+        get = User.objects.select_related("department").get
+        self.admin = get(username="admin")  # directory administrator (and Django superuser)
+        self.drafter = get(username="wangfang")  # drafter, 省政府办公厅 秘书处
+        self.drafter2 = get(username="lijun")  # second drafter, same division
+        self.reviewer = get(username="zhaomin")  # reviewer (核稿), 办公厅 文电处
+        self.reviewer2 = get(username="sunli")  # second reviewer, 文电处
+        self.head = get(username="chenjie")  # department head, 秘书处
+        self.head2 = get(username="zhouqiang")  # department head, 综合处 (countersigns)
+        self.head3 = get(username="wuhao")  # department head, 督查处 (countersigns)
+        self.leader = get(username="liuyang")  # signing leader of the 办公厅
+        self.custodian = get(username="huangyan")  # seal custodian of the 办公厅
+        self.archivist = get(username="xuhui")  # archivist of the 办公厅 (clearance 秘密)
+        self.staff = get(username="heli")  # ordinary staff, 综合处
+        self.low_clearance = get(username="machao")  # 综合处, clearance 公开 only
+        self.outsider = get(username="qianlei")  # drafter at the 大数据局: another organisation
+        self.other_org_archivist = get(username="shenjing")  # archivist of the 大数据局
+        self.other_org_custodian = get(username="fengxue")  # reviewer + custodian at 大数据局
+        self.city_drafter = get(username="youli")  # drafter at 杭州市政府办公厅
+        self.city_reviewer = get(username="xuming")  # reviewer at 杭州市政府办公厅
+
+
+@pytest.fixture
+def personas(demo: Any) -> Personas:
+    return Personas()
+
+
+@pytest.fixture
+def api_client() -> Any:
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_daphne(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    """A real Daphne process serving OfficeHub against the test database.
+
+    Tests using it need ``transactional_db`` so their data is committed and visible.
+    """
+    with django_db_blocker.unblock():
+        test_db_name = connection.settings_dict["NAME"]
+        url = connection.settings_dict
+        database_url = (
+            f"postgres://{url['USER']}:{url['PASSWORD']}@{url['HOST'] or '127.0.0.1'}:{url['PORT'] or 5432}/{test_db_name}"
+        )
+    port = _free_port()
+    env = dict(os.environ)
+    env.update(
+        {
+            "OFFICEHUB_DATABASE_URL": database_url,
+            "OFFICEHUB_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "OFFICEHUB_HTTPS": "false",
+            "OFFICEHUB_STATIC_MANIFEST": "false",
+            "OFFICEHUB_API_RATE_USER": "100000/min",
+            "PYTHONUNBUFFERED": "1",
+            "DJANGO_SETTINGS_MODULE": "tests.live_settings",
+        }
+    )
+    log_path = ROOT / "var" / f"daphne-test-{port}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "officehub.asgi:application"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"Daphne exited early:\n{log_path.read_text(errors='replace')[-3000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        raise RuntimeError("Daphne did not start listening within 60 s")
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, launched by path and driven by Playwright (no browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    executable = os.environ.get("OFFICEHUB_CHROMIUM", "/usr/bin/chromium")
+    if not Path(executable).exists():
+        pytest.fail(f"Chromium not found at {executable}; scripts/test.sh installs Debian's chromium")
+    # Playwright's sync API keeps an event loop running in this thread; the test's own
+    # (synchronous) database work is still safe, so let Django allow it.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def browser_login(browser: Any, base_url: str, username: str, password: str | None = None) -> Any:
+    """Open a fresh browser context, log in through the login page and return the page."""
+    from officehub.demo import DEMO_PASSWORD
+
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 800})
+    page = context.new_page()
+    page.goto(f"{base_url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password or DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    return page
