@@ -177,6 +177,14 @@ except json.JSONDecodeError as exc:
 if not isinstance(ICE_SERVERS, list):
     raise ImproperlyConfiguredEnv("OFFICEHUB_ICE_SERVERS must be a JSON list")
 
+# --- Background worker (manage.py run_worker): dotted path, interval in seconds -------
+WORKER_JOBS: list[tuple[str, float]] = [
+    ("documents.services.document_remind_overdue", env_int("WORKER_REMIND_SECONDS", 60, minimum=1)),
+    ("messaging.services.ding_renotify_due", env_int("WORKER_DING_SECONDS", 15, minimum=1)),
+    ("messaging.meetings_services.meeting_remind_upcoming", env_int("WORKER_MEETING_SECONDS", 30, minimum=1)),
+    ("search.services.index_drain", env_int("WORKER_INDEX_SECONDS", 5, minimum=1)),
+]
+
 # --- Auth -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "directory.User"
 LOGIN_URL = "login"
