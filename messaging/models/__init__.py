@@ -14,6 +14,7 @@ from messaging.models.chat import (
     Message,
     MessageKind,
 )
+from messaging.models.meetings import *  # noqa: F403 - meetings models, listed in their __all__
 
 __all__ = [
     "Attachment",
