@@ -1,0 +1,1118 @@
+"""Render a 公文 as DOCX laid out per GB/T 9704-2012 《党政机关公文格式》.
+
+Pure functions over plain typed data: nothing here imports Django, so the documents app,
+management commands and tests all call the same code.
+
+Public API:
+    RenderInput, Attendance          the data a document is rendered from
+    render_docx(doc) -> bytes         the DOCX file
+    docx_to_text(docx_bytes) -> str   plain text for search indexing (trusted input only)
+    count_pages_estimate(doc) -> int  page count on the 22 × 28 grid, for archive records
+    format_cn_date(d) -> str          2026年1月5日 (7.3.5.4: no zero padding)
+
+Clause numbers in comments refer to GB/T 9704-2012. Where the standard measures from the
+ink of a glyph (a mark's top edge, the rule 4 mm below the 发文字号, the page number's
+一字线 7 mm below the text block) we can only place the line box that holds the glyph; the
+constants below assume the glyph sits centred in its line, which is within about 1 mm for
+the 仿宋/小标宋 fonts the standard names. The 版记 is a frame anchored to the bottom of the
+text block (7.4.1: the last rule coincides with the text block's bottom edge) rather than
+paragraphs that would need the renderer to know where Word breaks pages.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+from docx import Document as _new_document
+from docx.document import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
+from docx.oxml.xmlchemy import BaseOxmlElement
+from docx.shared import Mm, Pt, RGBColor, Twips
+from docx.text.paragraph import Paragraph
+from docx.text.run import Run
+
+__all__ = [
+    "DOC_TYPES",
+    "UPWARD_DOC_TYPES",
+    "Attendance",
+    "RenderInput",
+    "count_pages_estimate",
+    "docx_to_text",
+    "format_cn_date",
+    "render_docx",
+]
+
+# --- 文种 (《党政机关公文处理工作条例》第八条) ------------------------------------------
+DOC_TYPES: frozenset[str] = frozenset(
+    {
+        "resolution", "decision", "order", "communique", "announcement", "public_notice",
+        "opinion", "notice", "circular", "report", "request", "reply", "motion", "letter",
+        "minutes",
+    }
+)  # fmt: skip
+UPWARD_DOC_TYPES: frozenset[str] = frozenset({"request", "report"})  # 上行文 show 签发人 (7.2.6)
+
+# --- Page and text block (5.1, 5.2.1, 5.2.3) ----------------------------------------------
+_TWIPS_PER_MM = 1440 / 25.4
+_EMU_PER_PT = 12700
+
+
+def _mm_twips(mm: float) -> int:
+    return round(mm * _TWIPS_PER_MM)
+
+
+PAGE_WIDTH_MM = 210.0  # 5.1 A4
+PAGE_HEIGHT_MM = 297.0
+TOP_MARGIN_MM = 37.0  # 5.2.1 天头 37 mm ± 1 mm
+LEFT_MARGIN_MM = 28.0  # 5.2.1 订口 28 mm ± 1 mm
+TEXT_WIDTH_MM = 156.0  # 5.2.1 版心 156 mm × 225 mm
+TEXT_HEIGHT_MM = 225.0
+RIGHT_MARGIN_MM = PAGE_WIDTH_MM - LEFT_MARGIN_MM - TEXT_WIDTH_MM  # 26 mm
+BOTTOM_MARGIN_MM = PAGE_HEIGHT_MM - TOP_MARGIN_MM - TEXT_HEIGHT_MM  # 35 mm
+LINES_PER_PAGE = 22  # 5.2.3 一般每面排 22 行
+CHARS_PER_LINE = 28  # 5.2.3 每行排 28 个字，并撑满版心
+
+_PAGE_WIDTH_TW = _mm_twips(PAGE_WIDTH_MM)
+_PAGE_HEIGHT_TW = _mm_twips(PAGE_HEIGHT_MM)
+_TOP_TW = _mm_twips(TOP_MARGIN_MM)
+_BOTTOM_TW = _mm_twips(BOTTOM_MARGIN_MM)
+_LEFT_TW = _mm_twips(LEFT_MARGIN_MM)
+_RIGHT_TW = _mm_twips(RIGHT_MARGIN_MM)
+# The text block as Word will see it after rounding the margins to whole twips.
+TEXT_WIDTH_TWIPS = _PAGE_WIDTH_TW - _LEFT_TW - _RIGHT_TW
+TEXT_HEIGHT_TWIPS = _PAGE_HEIGHT_TW - _TOP_TW - _BOTTOM_TW
+TEXT_WIDTH_PT = TEXT_WIDTH_TWIPS / 20
+
+# Rounded down: 22 lines of 580 twips would overflow the 225 mm block by a fraction of a
+# point and Word would then fit only 21 lines.
+LINE_PITCH_TWIPS = TEXT_HEIGHT_TWIPS // LINES_PER_PAGE  # 579 = 28.95 pt
+LINE_PT = LINE_PITCH_TWIPS / 20
+
+# --- Fonts and sizes (5.2.2, 7.x) ---------------------------------------------------------
+FONT_FANGSONG = "仿宋_GB2312"  # 5.2.2 body text 仿宋
+FONT_HEITI = "黑体"  # 7.2.2, 7.2.3, 7.3.3 first-level headings, 7.3.7
+FONT_KAITI = "楷体_GB2312"  # 7.2.6 签发人姓名, 7.3.3 second-level headings
+FONT_XIAOBIAOSONG = "方正小标宋简体"  # 7.2.4 发文机关标志, 7.3.1 标题
+FONT_SONGTI = "宋体"  # 7.5 page numbers: 4号半角宋体
+SIZE_3HAO = 16.0  # 三号: body and most elements (5.2.2)
+SIZE_2HAO = 22.0  # 二号: title (7.3.1)
+SIZE_4HAO = 14.0  # 四号: 版记 (7.4.2, 7.4.3) and page numbers (7.5)
+RED = RGBColor(0xFF, 0x00, 0x00)
+
+# The character grid: 28 characters of 3号 (16 pt) would need 158 mm, so the standard's
+# 156 mm block implies a pitch slightly under 16 pt. w:charSpace is the difference from the
+# Normal style's font size in 1/4096 pt, rounded down so that 28 pitches still fit.
+CHAR_PITCH_PT = TEXT_WIDTH_PT / CHARS_PER_LINE
+CHAR_SPACE = math.floor((CHAR_PITCH_PT - SIZE_3HAO) * 4096)
+GRID_PITCH_PT = SIZE_3HAO + CHAR_SPACE / 4096  # what Word lays East Asian text on
+
+# --- Header (版头, 7.2) ---------------------------------------------------------------------
+MARK_TOP_MM = 35.0  # 7.2.4 and 10.3: mark's top edge 35 mm below the text block's top
+LETTER_MARK_TOP_MM = 30.0  # 10.1: 信函 mark's top edge 30 mm below the page's top
+MARK_MAX_PT = 52.0  # a sensible ceiling for short marks such as "国务院文件"
+MARK_MIN_PT = 26.0  # 一号: below this, compress the characters horizontally instead
+MARK_WIDTH_BUDGET = 0.95  # keep clear of the text block's edges
+RULE_BELOW_NUMBER_MM = 4.0  # 7.2.7 red rule 4 mm below the 发文字号
+HEAD_RULE_SZ = 12  # eighths of a point; the standard gives no width, 1.5 pt is customary
+LETTER_RULE_LENGTH_MM = 170.0  # 10.1 both double rules are 170 mm long, centred
+LETTER_RULE_SZ = 24  # 3 pt overall for the thick-thin pair (about 1 mm)
+# 10.1 "第二条红色双线" 20 mm above the page's bottom edge; all footers share this distance.
+FOOTER_DISTANCE_MM = 20.0
+
+# --- Signature and seal (7.3.5) ----------------------------------------------------------
+SEALED_DATE_RIGHT_CHARS = 4.0  # 7.3.5.1 成文日期一般右空四字
+UNSEALED_RIGHT_CHARS = 2.0  # 7.3.5.2 署名右空二字; 日期首字比署名首字右移二字
+# 7.3.5.1 署名和成文日期居印章中心偏下: the two lines' centre sits this far below the
+# seal's centre, in lines.
+SEAL_CENTRE_ABOVE_BLOCK_LINES = 0.3
+
+# --- 版记 (7.4) ---------------------------------------------------------------------------
+COLOPHON_OUTER_RULE_SZ = 8  # 7.4.1 0.35 mm ≈ 1 pt = 8 eighths
+COLOPHON_INNER_RULE_SZ = 6  # 7.4.1 0.25 mm ≈ 0.75 pt = 6 eighths
+PAGE_NUMBER_BELOW_TEXT_MM = 7.0  # 7.5 一字线上距版心下边缘 7 mm
+PAGE_NUMBER_DASH = "\u2014"  # 一字线 (em dash)
+
+_HEADING_PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = (
+    (1, re.compile(r"^[一二三四五六七八九十百零〇]+、")),
+    (2, re.compile(r"^[（(][一二三四五六七八九十百零〇]+[）)]")),
+    (3, re.compile(r"^\d+[.．](?!\d)")),
+    (4, re.compile(r"^[（(]\d+[）)]")),
+)
+# 7.3.3 第一层用黑体字、第二层用楷体字、第三层和第四层用仿宋体字
+_HEADING_FONTS = {1: FONT_HEITI, 2: FONT_KAITI, 3: FONT_FANGSONG, 4: FONT_FANGSONG}
+
+
+# ==========================================================================================
+# Input
+# ==========================================================================================
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """纪要 attendance (10.3): 出席, 请假 and 列席, each "单位 姓名" entries."""
+
+    present: Sequence[str] = ()  # 出席
+    on_leave: Sequence[str] = ()  # 请假
+    observers: Sequence[str] = ()  # 列席
+
+
+@dataclass(frozen=True)
+class RenderInput:
+    """Everything printed on a 公文. Names follow DESIGN.md §3."""
+
+    doc_type: str
+    title: str  # "\n" forces a line break in a long title (7.3.1 梯形或菱形)
+    body: str  # paragraphs separated by "\n"; headings recognised by 一、/（一）/1./（1）
+    issuer_mark: str  # 发文机关标志; 信函: the organisation's name; 纪要: "XXXX纪要"
+    issuer_name: str  # 发文机关署名
+    doc_number: str | None  # 发文字号, e.g. 浙政办发〔2026〕12号
+    issued_on: date | None  # 成文日期
+    primary_recipients: Sequence[str] = ()
+    cc_recipients: Sequence[str] = ()
+    copy_number: str | None = None  # 份号, six digits (7.2.1)
+    classification_label: str | None = None  # "秘密★1年" (7.2.2)
+    urgency_label: str | None = None  # "特急" / "加急" (7.2.3)
+    signers: Sequence[str] = ()  # 签发人, printed on 请示 and 报告 (7.2.6)
+    attachments: Sequence[str] = ()  # 附件说明 titles (7.3.4)
+    attachment_bodies: Sequence[tuple[str, str]] = ()  # (title, text), each from a new page
+    note: str | None = None  # 附注 (7.3.6)
+    printing_office: str | None = None  # 印发机关 (7.4.3)
+    printed_on: date | None = None  # 印发日期 (7.4.3)
+    seal_png: bytes | None = None  # when given, the seal is placed (7.3.5.1)
+    seal_diameter_mm: float = 42.0  # government seals are 42–50 mm
+    attendance: Attendance | None = None  # 纪要 only
+
+    def __post_init__(self) -> None:
+        if self.doc_type not in DOC_TYPES:
+            raise ValueError(f"unknown doc_type {self.doc_type!r}")
+        if not self.title.strip():
+            raise ValueError("a 公文 needs a title")
+        if self.copy_number is not None and not re.fullmatch(r"\d{6}", self.copy_number):
+            raise ValueError("copy_number (份号) must be six digits")
+        if not 20 <= self.seal_diameter_mm <= 60:
+            raise ValueError("seal_diameter_mm must be between 20 and 60")
+        if self.doc_type == "minutes" and self.seal_png is not None:
+            raise ValueError("纪要 are not sealed")
+
+
+# ==========================================================================================
+# Public functions
+# ==========================================================================================
+
+
+def format_cn_date(d: date) -> str:
+    """2026年1月5日 — Arabic numerals, full year, no zero padding (7.3.5.4, 7.4.3)."""
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def render_docx(doc: RenderInput) -> bytes:
+    """Return the DOCX bytes of ``doc`` laid out per GB/T 9704-2012."""
+    document = _new_document()
+    _setup_page(document)
+    _setup_styles(document)
+    _setup_footers(document, doc)
+
+    if doc.doc_type == "letter":
+        _add_letter_head(document, doc)
+    else:
+        _add_head(document, doc)
+    _add_title(document, doc.title)
+    _add_primary_recipients(document, doc.primary_recipients)
+    tail = _add_text(document, doc.body)[-1:]  # the last body paragraph
+    tail += _add_attachment_notes(document, doc.attachments)
+    if doc.doc_type == "minutes":
+        _add_attendance(document, doc.attendance)
+    else:
+        _add_signature(document, doc, keep_with=tail)
+    _add_note(document, doc.note)
+    _add_attachment_bodies(document, doc.attachment_bodies)
+    _add_colophon(document, doc)
+    _set_core_properties(document, doc)
+
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def docx_to_text(docx_bytes: bytes) -> str:
+    """Plain text of every paragraph of the main story, one per line, for indexing.
+
+    For DOCX this module rendered (trusted). Uploaded files go through
+    ``documents.docx_import.import_docx``, which checks the zip before parsing it.
+    """
+    document = _new_document(io.BytesIO(docx_bytes))
+    body = document.element.body
+    lines = (Paragraph(p, document._body).text for p in body.iter(qn("w:p")))
+    return "\n".join(line for line in lines if line.strip())
+
+
+def count_pages_estimate(doc: RenderInput) -> int:
+    """Pages the rendered document should take, counted on the 22 × 28 grid.
+
+    An estimate (no font metrics, no widow/keep rules beyond the seal block): used for the
+    archive record's 页数 before a human checks the printed copy.
+    """
+    pages = _PageCounter()
+    pages.add(_head_lines(doc))
+    pages.add(_title_lines(doc.title))
+    if doc.primary_recipients:
+        pages.add(1 + _lines_for(_recipients_text(doc.primary_recipients)))
+    for text in _paragraphs(doc.body):
+        pages.add(_lines_for(text, indent=2))
+    if doc.attachments:
+        pages.add(1)
+        for i, line in enumerate(_attachment_note_lines(doc.attachments)):
+            pages.add(_lines_for(line, indent=2 if i == 0 else 5))
+    if doc.doc_type == "minutes":
+        rows = _attendance_rows(doc.attendance)
+        pages.add(1 if rows else 0)
+        for label, names in rows:
+            pages.add(_lines_for(label + "：" + "、".join(names), indent=2))
+    elif doc.issuer_name or doc.issued_on:
+        blank = _seal_blank_lines(doc.seal_diameter_mm) if doc.seal_png else 1
+        pages.add(blank + 2)
+    if doc.note:
+        pages.add(_lines_for(_note_text(doc.note), indent=2))
+    for title, text in doc.attachment_bodies:
+        pages.new_page()
+        pages.add(2 + _title_lines(title) + 1)
+        for para in _paragraphs(text):
+            pages.add(_lines_for(para, indent=2))
+    colophon = _colophon_lines(doc)
+    if colophon and pages.free() < colophon:
+        pages.new_page()
+    return pages.pages
+
+
+# ==========================================================================================
+# Document set-up: page, grid, styles, footers
+# ==========================================================================================
+
+
+def _setup_page(document: Document) -> None:
+    """5.1 A4, 5.2.1 margins, 5.2.3 the 22 × 28 document grid."""
+    section = document.sections[0]
+    section.page_width = Twips(_PAGE_WIDTH_TW)
+    section.page_height = Twips(_PAGE_HEIGHT_TW)
+    section.top_margin = Twips(_TOP_TW)
+    section.bottom_margin = Twips(_BOTTOM_TW)
+    section.left_margin = Twips(_LEFT_TW)
+    section.right_margin = Twips(_RIGHT_TW)
+    section.gutter = Twips(0)
+    section.header_distance = Mm(LETTER_MARK_TOP_MM)  # only the 信函 head uses a header
+    section.footer_distance = Mm(FOOTER_DISTANCE_MM)
+    grid = section._sectPr.find(qn("w:docGrid"))
+    if grid is None:
+        grid = OxmlElement("w:docGrid")
+        section._sectPr.append(grid)
+    grid.set(qn("w:type"), "linesAndChars")
+    grid.set(qn("w:linePitch"), str(LINE_PITCH_TWIPS))
+    grid.set(qn("w:charSpace"), str(CHAR_SPACE))
+
+
+def _setup_styles(document: Document) -> None:
+    """Normal = 3号仿宋 on exact 28.95 pt lines; Title = 2号小标宋 centred (5.2.2, 7.3.1)."""
+    styles = document.styles.element
+    defaults = styles.find(qn("w:docDefaults"))
+    defaults.getparent().replace(
+        defaults,
+        parse_xml(
+            f"<w:docDefaults {nsdecls('w')}><w:rPrDefault><w:rPr>{_fonts_xml(FONT_FANGSONG)}"
+            f'<w:kern w:val="2"/><w:sz w:val="{int(SIZE_3HAO * 2)}"/>'
+            f'<w:szCs w:val="{int(SIZE_3HAO * 2)}"/>'
+            '<w:lang w:val="en-US" w:eastAsia="zh-CN" w:bidi="ar-SA"/></w:rPr></w:rPrDefault>'
+            "<w:pPrDefault><w:pPr/></w:pPrDefault></w:docDefaults>"
+        ),
+    )
+    normal = document.styles["Normal"]
+    _replace_style_props(
+        normal.element,
+        # Widow control off: a page must be filled to its 22nd line (5.2.3 撑满版心).
+        # No automatic space between CJK and Latin text: it would break the 28-char grid.
+        '<w:widowControl w:val="0"/><w:autoSpaceDE w:val="0"/><w:autoSpaceDN w:val="0"/>'
+        f'<w:spacing w:before="0" w:after="0" w:line="{LINE_PITCH_TWIPS}" w:lineRule="exact"/>'
+        '<w:jc w:val="both"/>',
+        f'{_fonts_xml(FONT_FANGSONG)}<w:sz w:val="{int(SIZE_3HAO * 2)}"/>'
+        f'<w:szCs w:val="{int(SIZE_3HAO * 2)}"/>',
+    )
+    # The template's Title has a blue rule and theme colours; ours is the 公文 title, and
+    # docx_import finds the title of our own output by this style.
+    title = document.styles["Title"]
+    _replace_style_props(
+        title.element,
+        '<w:snapToGrid w:val="0"/><w:jc w:val="center"/>',
+        f'{_fonts_xml(FONT_XIAOBIAOSONG)}<w:kern w:val="0"/><w:sz w:val="{int(SIZE_2HAO * 2)}"/>'
+        f'<w:szCs w:val="{int(SIZE_2HAO * 2)}"/>',
+    )
+    theme_lang = document.settings.element.find(qn("w:themeFontLang"))
+    if theme_lang is not None:
+        theme_lang.set(qn("w:eastAsia"), "zh-CN")
+
+
+def _replace_style_props(style: BaseOxmlElement, ppr_xml: str, rpr_xml: str) -> None:
+    for tag in ("w:pPr", "w:rPr"):
+        old = style.find(qn(tag))
+        if old is not None:
+            style.remove(old)
+    style.append(parse_xml(f"<w:pPr {nsdecls('w')}>{ppr_xml}</w:pPr>"))
+    style.append(parse_xml(f"<w:rPr {nsdecls('w')}>{rpr_xml}</w:rPr>"))
+
+
+def _fonts_xml(font: str) -> str:
+    return (
+        f'<w:rFonts w:ascii="{font}" w:eastAsia="{font}" w:hAnsi="{font}" w:cs="{font}"'
+        ' w:hint="eastAsia"/>'
+    )
+
+
+def _setup_footers(document: Document, doc: RenderInput) -> None:
+    """7.5: "— n —" in 4号半角宋体, odd pages right and even pages left, one character in.
+
+    The line is lifted off the shared footer distance (20 mm, for the 信函's lower double
+    rule) by space-after so that the dash sits 7 mm below the text block.
+    """
+    document.settings.odd_and_even_pages_header_footer = True
+    section = document.sections[0]
+    _page_number_paragraph(section.footer.paragraphs[0], odd=True)
+    _page_number_paragraph(section.even_page_footer.paragraphs[0], odd=False)
+    if doc.doc_type == "letter":
+        # 10.1 首页不显示页码; the first page carries the 信函 head and lower rule instead.
+        section.different_first_page_header_footer = True
+
+
+def _page_number_paragraph(p: Paragraph, *, odd: bool) -> None:
+    pf = p.paragraph_format
+    pf.alignment = WD_ALIGN_PARAGRAPH.RIGHT if odd else WD_ALIGN_PARAGRAPH.LEFT
+    pf.line_spacing = Pt(SIZE_4HAO)
+    pf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    dash_centre_mm = BOTTOM_MARGIN_MM - PAGE_NUMBER_BELOW_TEXT_MM
+    lift_pt = (dash_centre_mm - FOOTER_DISTANCE_MM) * 72 / 25.4 - SIZE_4HAO / 2
+    pf.space_before = Pt(0)
+    pf.space_after = Pt(max(lift_pt, 0))
+    _ppr_child(p, "w:snapToGrid").set(qn("w:val"), "0")
+    _indent(p, right=1 if odd else 0, left=0 if odd else 1, char_pt=SIZE_4HAO, grid=False)
+    _add_run(p, f"{PAGE_NUMBER_DASH} ", font=FONT_SONGTI, size=SIZE_4HAO)
+    _add_field(p, "PAGE", "1", font=FONT_SONGTI, size=SIZE_4HAO)
+    _add_run(p, f" {PAGE_NUMBER_DASH}", font=FONT_SONGTI, size=SIZE_4HAO)
+
+
+def _add_field(p: Paragraph, instruction: str, placeholder: str, *, font: str, size: float) -> None:
+    """A complex field (w:fldChar begin/separate/end) with a cached result."""
+    for kind, text in (("begin", None), ("instr", f" {instruction} "), ("separate", None)):
+        run = _add_run(p, "", font=font, size=size)
+        if kind == "instr":
+            instr = OxmlElement("w:instrText")
+            instr.set(qn("xml:space"), "preserve")
+            instr.text = text
+            run._r.append(instr)
+        else:
+            run._r.append(_el("w:fldChar", fldCharType=kind))
+    _add_run(p, placeholder, font=font, size=size)
+    _add_run(p, "", font=font, size=size)._r.append(_el("w:fldChar", fldCharType="end"))
+
+
+def _set_core_properties(document: Document, doc: RenderInput) -> None:
+    props = document.core_properties
+    props.title = doc.title.replace("\n", "")
+    props.author = doc.issuer_name
+    props.last_modified_by = doc.issuer_name
+    props.language = "zh-CN"
+    props.comments = ""
+    props.revision = 1
+
+
+# ==========================================================================================
+# 版头 (7.2)
+# ==========================================================================================
+
+
+def _add_head(document: Document, doc: RenderInput) -> None:
+    """份号/密级/紧急程度, 发文机关标志, 发文字号 (with 签发人), red rule (7.2.1–7.2.7)."""
+    head_lines = _header_block_lines(doc)
+    for text in head_lines:
+        p = _paragraph(document)
+        _add_run(p, text, font=FONT_HEITI)
+    _add_issuer_mark(document, _mark_text(doc), lines_above=len(head_lines))
+    _blank_lines(document, 2)  # 7.2.5 发文机关标志下空二行
+    if doc.doc_type in UPWARD_DOC_TYPES:
+        _add_number_with_signers(document, doc.doc_number, doc.signers)
+    elif doc.doc_number:
+        p = _paragraph(document, align=WD_ALIGN_PARAGRAPH.CENTER)
+        _add_run(p, doc.doc_number)
+    else:
+        _blank_lines(document, 1)  # keep the rule where it would be
+    if doc.doc_type == "minutes":
+        _add_minutes_issuer_line(document, doc)
+    _add_rule(
+        document,
+        gap_pt=_glyph_gap_to_rule(RULE_BELOW_NUMBER_MM),
+        style="single",
+        sz=HEAD_RULE_SZ,
+        color=RED,
+    )
+    _blank_lines(document, 2)  # 7.3.1 标题编排于红色分隔线下空二行位置
+
+
+def _header_block_lines(doc: RenderInput) -> list[str]:
+    """7.2.3: 份号, 密级和保密期限, 紧急程度 top-left, one per line, in this order."""
+    return [text for text in (doc.copy_number, doc.classification_label, doc.urgency_label) if text]
+
+
+def _mark_text(doc: RenderInput) -> str:
+    if doc.doc_type == "minutes" and not doc.issuer_mark.endswith("纪要"):
+        return doc.issuer_mark + "纪要"  # 10.3 纪要标志由"XXXXX纪要"组成
+    return doc.issuer_mark
+
+
+def _add_issuer_mark(container: _Container, text: str, *, lines_above: int) -> Paragraph:
+    """7.2.4: red, centred, 小标宋, its top 35 mm below the text block's top edge."""
+    size, scale = _mark_font(text)
+    p = _paragraph(container, align=WD_ALIGN_PARAGRAPH.CENTER, snap_to_grid=False)
+    pf = p.paragraph_format
+    pf.space_before = Pt(max(MARK_TOP_MM * 72 / 25.4 - lines_above * LINE_PT, 0))
+    pf.line_spacing = Pt(size)  # at least the font size: a large mark must not be clipped
+    pf.line_spacing_rule = WD_LINE_SPACING.AT_LEAST
+    _add_run(p, text, font=FONT_XIAOBIAOSONG, size=size, color=RED, scale=scale)
+    return p
+
+
+def _mark_font(text: str) -> tuple[float, int]:
+    """Font size (pt) and horizontal scale (%) so the mark fits on one line."""
+    units = max(_text_units(text), 1.0)
+    budget = TEXT_WIDTH_PT * MARK_WIDTH_BUDGET
+    size = min(MARK_MAX_PT, float(math.floor(budget / units)))
+    if size >= MARK_MIN_PT:
+        return size, 100
+    return MARK_MIN_PT, max(33, math.floor(budget / (units * MARK_MIN_PT) * 100))
+
+
+def _add_number_with_signers(
+    document: Document, number: str | None, signers: Sequence[str]
+) -> None:
+    """7.2.5/7.2.6 上行文: 发文字号 one character in from the left, on the line of the last
+    签发人; 签发人 one character in from the right, two names a line, later lines aligned
+    with the first name."""
+    names = list(signers)
+    rows = [names[i : i + 2] for i in range(0, len(names), 2)] or [[]]
+    label = "签发人："
+    row_texts = ["\u3000".join(row) for row in rows]
+    block_units = _text_units(label) + max(_text_units(t) for t in row_texts)
+    tab_pt = TEXT_WIDTH_PT - (block_units + 1) * GRID_PITCH_PT
+    for i, row_text in enumerate(row_texts):
+        p = _paragraph(document)
+        _indent(p, left=1)
+        p.paragraph_format.tab_stops.add_tab_stop(Pt(tab_pt), WD_TAB_ALIGNMENT.LEFT)
+        last = i == len(row_texts) - 1
+        if last and number:
+            _add_run(p, number)
+        if not names:
+            continue
+        _add_run(p, "\t" + (label if i == 0 else "\u3000" * len(label)))
+        _add_run(p, row_text, font=FONT_KAITI)
+
+
+def _add_minutes_issuer_line(document: Document, doc: RenderInput) -> None:
+    """纪要 (10.3 "可以根据实际制定"): 印发机关 left and date right, above the red rule."""
+    if not doc.issuer_name and not doc.issued_on:
+        return
+    p = _paragraph(document)
+    _indent(p, left=1, right=1)
+    p.paragraph_format.tab_stops.add_tab_stop(
+        Pt(TEXT_WIDTH_PT - GRID_PITCH_PT), WD_TAB_ALIGNMENT.RIGHT
+    )
+    date_text = format_cn_date(doc.issued_on) if doc.issued_on else ""
+    _add_run(p, f"{doc.issuer_name}\t{date_text}")
+
+
+def _add_letter_head(document: Document, doc: RenderInput) -> None:
+    """10.1 信函格式: organisation name 30 mm from the page top, red thick-over-thin rule
+    4 mm below it, 170 mm long; 发文字号 flush right under the rule; no page number on
+    the first page; thin-over-thick rule 20 mm above the page's bottom edge."""
+    section = document.sections[0]
+    header = section.first_page_header
+    mark = header.paragraphs[0]
+    size, scale = _mark_font(doc.issuer_mark)
+    mark.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    mark.paragraph_format.line_spacing = Pt(size)
+    mark.paragraph_format.line_spacing_rule = WD_LINE_SPACING.AT_LEAST
+    _ppr_child(mark, "w:snapToGrid").set(qn("w:val"), "0")
+    _add_run(mark, doc.issuer_mark, font=FONT_XIAOBIAOSONG, size=size, color=RED, scale=scale)
+    overhang = (LETTER_RULE_LENGTH_MM - TEXT_WIDTH_MM) / 2
+    _add_rule(
+        header,
+        gap_pt=RULE_BELOW_NUMBER_MM * 72 / 25.4,
+        style="thickThinSmallGap",  # thick line nearer the text: 上粗下细
+        sz=LETTER_RULE_SZ,
+        color=RED,
+        overhang_mm=overhang,
+    )
+    footer_rule = section.first_page_footer.paragraphs[0]
+    _make_rule(
+        footer_rule,
+        gap_pt=1,
+        style="thinThickSmallGap",  # thin line nearer the text: 上细下粗
+        sz=LETTER_RULE_SZ,
+        color=RED,
+        overhang_mm=overhang,
+    )
+
+    # 份号/密级/紧急程度 flush left and 发文字号 flush right under the first rule.
+    lines = _header_block_lines(doc) or [""]
+    for i, text in enumerate(lines):
+        p = _paragraph(document)
+        p.paragraph_format.tab_stops.add_tab_stop(Pt(TEXT_WIDTH_PT), WD_TAB_ALIGNMENT.RIGHT)
+        if text:
+            _add_run(p, text, font=FONT_HEITI)
+        if i == 0 and doc.doc_number:
+            _add_run(p, "\t" + doc.doc_number)
+    _blank_lines(document, 2)  # 10.1 标题与其上最后一个要素相距二行
+
+
+def _glyph_gap_to_rule(distance_mm: float) -> float:
+    """Height of the rule paragraph so the rule lies ``distance_mm`` under the glyphs of
+    the line above, assuming 3号 glyphs sit centred in their 28.95 pt line."""
+    below_glyph_pt = (LINE_PT - SIZE_3HAO) / 2
+    return max(distance_mm * 72 / 25.4 - below_glyph_pt, 1.0)
+
+
+def _add_rule(
+    container: _Container,
+    *,
+    gap_pt: float,
+    style: str,
+    sz: int,
+    color: RGBColor,
+    overhang_mm: float = 0.0,
+) -> Paragraph:
+    p = container.add_paragraph()
+    _make_rule(p, gap_pt=gap_pt, style=style, sz=sz, color=color, overhang_mm=overhang_mm)
+    return p
+
+
+def _make_rule(
+    p: Paragraph,
+    *,
+    gap_pt: float,
+    style: str,
+    sz: int,
+    color: RGBColor,
+    overhang_mm: float = 0.0,
+) -> None:
+    """An empty paragraph ``gap_pt`` high whose bottom border is the rule.
+
+    A separate paragraph (rather than a border on the 发文字号) keeps the rule as wide as
+    the text block even when the number is indented (上行文), and lets its height set the
+    distance to the line above.
+    """
+    pf = p.paragraph_format
+    pf.line_spacing = Pt(gap_pt)
+    pf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    pf.space_before = Pt(0)
+    pf.space_after = Pt(0)
+    _ppr_child(p, "w:snapToGrid").set(qn("w:val"), "0")
+    if overhang_mm:
+        ind = p._p.get_or_add_pPr().get_or_add_ind()
+        ind.set(qn("w:left"), str(-_mm_twips(overhang_mm)))
+        ind.set(qn("w:right"), str(-_mm_twips(overhang_mm)))
+    _set_border(p, "bottom", style=style, sz=sz, color=color, space=0)
+
+
+# ==========================================================================================
+# 主体 (7.3)
+# ==========================================================================================
+
+
+def _add_title(container: _Container, title: str) -> None:
+    """7.3.1: 2号小标宋, centred; "\n" in the title breaks the line."""
+    p = container.add_paragraph(style="Title")
+    _add_run(p, title.strip(), font=FONT_XIAOBIAOSONG, size=SIZE_2HAO)
+
+
+def _add_primary_recipients(document: Document, recipients: Sequence[str]) -> None:
+    """7.3.2: one blank line under the title, flush left, ending in a full-width colon."""
+    _blank_lines(document, 1)
+    if recipients:
+        p = _paragraph(document)
+        _add_run(p, _recipients_text(recipients))
+
+
+def _recipients_text(recipients: Sequence[str]) -> str:
+    return "、".join(recipients).rstrip("：:") + "："
+
+
+def _add_text(container: _Container, text: str) -> list[Paragraph]:
+    """7.3.3: paragraphs indented two characters; headings 一、/（一）/1./（1）."""
+    return [_add_body_paragraph(container, para) for para in _paragraphs(text)]
+
+
+def _add_body_paragraph(container: _Container, text: str) -> Paragraph:
+    p = _paragraph(container)
+    _indent(p, first_line=2)
+    level = _heading_level(text)
+    font = _HEADING_FONTS.get(level, FONT_FANGSONG) if level else FONT_FANGSONG
+    if font == FONT_FANGSONG:
+        _add_run(p, text)
+        return p
+    # A heading followed by text in the same paragraph: only the heading sentence takes
+    # the heading font, the rest is body text.
+    head, sep, rest = text.partition("。")
+    if sep and rest:
+        _add_run(p, head + sep, font=font)
+        _add_run(p, rest)
+    else:
+        _add_run(p, text, font=font)
+    return p
+
+
+def _heading_level(text: str) -> int | None:
+    for level, pattern in _HEADING_PATTERNS:
+        if pattern.match(text):
+            return level
+    return None
+
+
+def _add_attachment_notes(document: Document, attachments: Sequence[str]) -> list[Paragraph]:
+    """7.3.4: one line under the body, two characters in: "附件：1.XXXX"; later names
+    aligned with the first name, wrapped lines aligned with the name's first character."""
+    if not attachments:
+        return []
+    paragraphs = [_blank_lines(document, 1)[0]]
+    lines = _attachment_note_lines(attachments)
+    for i, line in enumerate(lines):
+        p = _paragraph(document)
+        numbered = len(lines) > 1
+        number_units = _text_units(f"{i + 1}.") if numbered else 0.0
+        # 2 characters in, "附件：" is 3 wide, then the number; wrapped lines align after it.
+        left = 2 + 3 + number_units
+        hanging = (3 if i == 0 else 0) + number_units
+        _indent(p, left=left, first_line=-hanging)
+        _add_run(p, line)
+        paragraphs.append(p)
+    return paragraphs
+
+
+def _attachment_note_lines(attachments: Sequence[str]) -> list[str]:
+    # 7.3.4 附件名称后不加标点符号
+    names = [a.strip().rstrip("。.，,；;：:") for a in attachments]
+    if len(names) == 1:
+        return [f"附件：{names[0]}"]
+    return [("附件：" if i == 0 else "") + f"{i + 1}.{name}" for i, name in enumerate(names)]
+
+
+def _add_signature(document: Document, doc: RenderInput, *, keep_with: list[Paragraph]) -> None:
+    """7.3.5 发文机关署名, 成文日期 and the seal."""
+    if not doc.issuer_name and not doc.issued_on:
+        return
+    date_text = format_cn_date(doc.issued_on) if doc.issued_on else ""
+    name_units, date_units = _text_units(doc.issuer_name), _text_units(date_text)
+    sealed = doc.seal_png is not None
+    if sealed:
+        # 7.3.5.1 date four characters in from the right; name centred over the date.
+        date_right = SEALED_DATE_RIGHT_CHARS
+        name_right = max(date_right + (date_units - name_units) / 2, 0.0)
+        blank = _seal_blank_lines(doc.seal_diameter_mm)
+    else:
+        # 7.3.5.2 name two in from the right; date starts two characters right of the
+        # name's start; a date longer than that is two in, pushing the name left.
+        name_right = UNSEALED_RIGHT_CHARS
+        date_right = name_units - UNSEALED_RIGHT_CHARS - date_units + name_right
+        if date_right < UNSEALED_RIGHT_CHARS:
+            date_right = UNSEALED_RIGHT_CHARS
+            name_right = date_right + date_units + UNSEALED_RIGHT_CHARS - name_units
+        blank = 1
+    keep = keep_with + _blank_lines(document, blank)
+    name_p = _paragraph(document, align=WD_ALIGN_PARAGRAPH.RIGHT)
+    _indent(name_p, right=name_right)
+    _add_run(name_p, doc.issuer_name)
+    keep.append(name_p)
+    if date_text:
+        date_p = _paragraph(document, align=WD_ALIGN_PARAGRAPH.RIGHT)
+        _indent(date_p, right=date_right)
+        _add_run(date_p, date_text)
+    # The seal never lands on a page without body text: the last body paragraph, the
+    # blank lines and the name travel with the date (7.3.5.1, 7.3.5.5).
+    for p in keep:
+        p.paragraph_format.keep_with_next = True
+    if doc.seal_png is not None:
+        centre_pt = TEXT_WIDTH_PT - (date_right + date_units / 2) * GRID_PITCH_PT
+        _add_seal(name_p, doc.seal_png, doc.seal_diameter_mm, centre_x_pt=centre_pt)
+
+
+def _seal_blank_lines(diameter_mm: float) -> int:
+    """Blank lines between body and 署名 so the seal's top is within one line of the body
+    (7.3.5.1) while the 署名/日期 pair sits just under the seal's centre."""
+    half_lines = diameter_mm * 72 / 25.4 / 2 / LINE_PT
+    return max(1, math.ceil(half_lines + SEAL_CENTRE_ABOVE_BLOCK_LINES) - 1)
+
+
+def _add_seal(name_p: Paragraph, png: bytes, diameter_mm: float, *, centre_x_pt: float) -> None:
+    """A floating picture (wp:anchor, in front of text) anchored to the 署名 paragraph.
+
+    Vertically: the centre of the two lines 署名+日期 lies SEAL_CENTRE_ABOVE_BLOCK_LINES
+    below the seal's centre. Horizontally: centred on the date, hence on the name too.
+    """
+    run = name_p.add_run()
+    inline = run.part.new_pic_inline(io.BytesIO(png), width=Mm(diameter_mm))
+    cx, cy = int(inline.extent.cx), int(inline.extent.cy)
+    x = round(centre_x_pt * _EMU_PER_PT - cx / 2)
+    y = round((1 - SEAL_CENTRE_ABOVE_BLOCK_LINES) * LINE_PT * _EMU_PER_PT - cy / 2)
+    anchor = parse_xml(
+        f'<wp:anchor {nsdecls("wp", "a")} distT="0" distB="0" distL="0" distR="0"'
+        ' simplePos="0" relativeHeight="251659264" behindDoc="0" locked="0"'
+        ' layoutInCell="1" allowOverlap="1">'
+        '<wp:simplePos x="0" y="0"/>'
+        f'<wp:positionH relativeFrom="margin"><wp:posOffset>{x}</wp:posOffset></wp:positionH>'
+        f'<wp:positionV relativeFrom="paragraph"><wp:posOffset>{y}</wp:posOffset></wp:positionV>'
+        f'<wp:extent cx="{cx}" cy="{cy}"/><wp:effectExtent l="0" t="0" r="0" b="0"/>'
+        "<wp:wrapNone/></wp:anchor>"
+    )
+    for tag in ("wp:docPr", "wp:cNvGraphicFramePr", "a:graphic"):
+        anchor.append(inline.find(qn(tag)))
+    anchor.find(qn("wp:docPr")).set("descr", "印章")
+    drawing = OxmlElement("w:drawing")
+    drawing.append(anchor)
+    run._r.append(drawing)
+
+
+def _add_note(document: Document, note: str | None) -> None:
+    """7.3.6: on the line under the date, two characters in, in parentheses."""
+    if note and note.strip():
+        p = _paragraph(document)
+        _indent(p, first_line=2)
+        _add_run(p, _note_text(note))
+
+
+def _note_text(note: str) -> str:
+    note = note.strip()
+    return note if note.startswith(("（", "(")) else f"（{note}）"
+
+
+def _add_attendance(document: Document, attendance: Attendance | None) -> None:
+    """10.3: one line under the body, two characters in, "出席：" in 黑体, names in 仿宋,
+    wrapped lines aligned after the colon; then 请假 and 列席 alike."""
+    rows = _attendance_rows(attendance)
+    if not rows:
+        return
+    _blank_lines(document, 1)
+    for label, names in rows:
+        p = _paragraph(document)
+        _indent(p, left=5, first_line=-3)
+        _add_run(p, f"{label}：", font=FONT_HEITI)
+        _add_run(p, "、".join(names))
+
+
+def _attendance_rows(attendance: Attendance | None) -> list[tuple[str, Sequence[str]]]:
+    if attendance is None:
+        return []
+    rows = (
+        ("出席", attendance.present),
+        ("请假", attendance.on_leave),
+        ("列席", attendance.observers),
+    )
+    return [(label, names) for label, names in rows if names]
+
+
+def _add_attachment_bodies(document: Document, bodies: Sequence[tuple[str, str]]) -> None:
+    """7.3.7: each attachment from a new page, "附件N" in 3号黑体 top-left on line 1, its
+    title centred on line 3, then text formatted like the body."""
+    for i, (title, text) in enumerate(bodies):
+        label = f"附件{i + 1}" if len(bodies) > 1 else "附件"
+        p = _paragraph(document)
+        p.paragraph_format.page_break_before = True
+        _add_run(p, label, font=FONT_HEITI)
+        _blank_lines(document, 1)
+        title_p = _paragraph(document, align=WD_ALIGN_PARAGRAPH.CENTER, snap_to_grid=False)
+        _add_run(title_p, title.strip(), font=FONT_XIAOBIAOSONG, size=SIZE_2HAO)
+        _blank_lines(document, 1)
+        _add_text(document, text)
+
+
+# ==========================================================================================
+# 版记 (7.4)
+# ==========================================================================================
+
+
+def _add_colophon(document: Document, doc: RenderInput) -> None:
+    """7.4: 抄送 and 印发机关/印发日期 in 4号仿宋 between rules, the last rule on the text
+    block's bottom edge of the last page.
+
+    The paragraphs share one frame (w:framePr) anchored to the bottom of the text block, so
+    Word and LibreOffice put them at the foot of the page where the document ends and flow
+    any text that would collide above them. 信函 (10.1) print only 抄送, without rules.
+    """
+    letter = doc.doc_type == "letter"
+    has_printing = not letter and bool(doc.printing_office or doc.printed_on)
+    rows: list[Paragraph] = []
+    if doc.cc_recipients:
+        p = _colophon_paragraph(document)
+        _indent(p, left=1 + 3, right=1, first_line=-3, char_pt=SIZE_4HAO, grid=False)
+        _add_run(p, "抄送：" + "，".join(doc.cc_recipients) + "。", size=SIZE_4HAO)
+        rows.append(p)
+    if has_printing:
+        p = _colophon_paragraph(document)
+        _indent(p, left=1, right=1, char_pt=SIZE_4HAO, grid=False)
+        p.paragraph_format.tab_stops.add_tab_stop(
+            Pt(TEXT_WIDTH_PT - SIZE_4HAO), WD_TAB_ALIGNMENT.RIGHT
+        )
+        printed = format_cn_date(doc.printed_on) + "印发" if doc.printed_on else ""
+        _add_run(p, f"{doc.printing_office or ''}\t{printed}", size=SIZE_4HAO)
+        rows.append(p)
+    if not rows:
+        return
+    if not letter:
+        # 7.4.1 first and last rules 0.35 mm, rules in between 0.25 mm.
+        _set_border(rows[0], "top", style="single", sz=COLOPHON_OUTER_RULE_SZ)
+        for p in rows[:-1]:
+            _set_border(p, "bottom", style="single", sz=COLOPHON_INNER_RULE_SZ)
+        _set_border(rows[-1], "bottom", style="single", sz=COLOPHON_OUTER_RULE_SZ)
+    # The frame needs an ordinary paragraph after it to anchor to; keep it 1 pt high.
+    anchor = document.add_paragraph()
+    anchor.paragraph_format.line_spacing = Pt(1)
+    anchor.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    _ppr_child(anchor, "w:snapToGrid").set(qn("w:val"), "0")
+
+
+def _colophon_paragraph(document: Document) -> Paragraph:
+    p = _paragraph(document, snap_to_grid=False)
+    frame = _ppr_child(p, "w:framePr")
+    for name, value in (
+        ("w:w", str(TEXT_WIDTH_TWIPS)),
+        ("w:wrap", "around"),
+        ("w:hAnchor", "margin"),
+        ("w:vAnchor", "margin"),
+        ("w:xAlign", "center"),
+        ("w:yAlign", "bottom"),
+    ):
+        frame.set(qn(name), value)
+    return p
+
+
+def _colophon_lines(doc: RenderInput) -> float:
+    lines = 0.0
+    if doc.cc_recipients:
+        text = "抄送：" + "，".join(doc.cc_recipients) + "。"
+        lines += math.ceil((_text_units(text) * SIZE_4HAO) / (TEXT_WIDTH_PT - 2 * SIZE_4HAO))
+    if doc.doc_type != "letter" and (doc.printing_office or doc.printed_on):
+        lines += 1
+    return lines + (0.3 if lines else 0)  # the rules
+
+
+# ==========================================================================================
+# Page estimate helpers
+# ==========================================================================================
+
+
+class _PageCounter:
+    def __init__(self) -> None:
+        self.pages = 1
+        self.used = 0.0
+
+    def add(self, lines: float) -> None:
+        self.used += lines
+        while self.used > LINES_PER_PAGE + 1e-9:
+            self.pages += 1
+            self.used -= LINES_PER_PAGE
+
+    def new_page(self) -> None:
+        if self.used > 0:
+            self.pages += 1
+            self.used = 0.0
+
+    def free(self) -> float:
+        return LINES_PER_PAGE - self.used
+
+
+def _head_lines(doc: RenderInput) -> float:
+    if doc.doc_type == "letter":
+        size, _ = _mark_font(doc.issuer_mark)
+        head_mm = LETTER_MARK_TOP_MM + size * 1.2 * 25.4 / 72 + RULE_BELOW_NUMBER_MM + 1
+        pushed = max(head_mm - TOP_MARGIN_MM, 0) * 72 / 25.4 / LINE_PT
+        return pushed + max(len(_header_block_lines(doc)), 1) + 2
+    size, _ = _mark_font(_mark_text(doc))
+    mark = MARK_TOP_MM * 72 / 25.4 / LINE_PT + size * 1.2 / LINE_PT
+    minutes_line = 1 if doc.doc_type == "minutes" and (doc.issuer_name or doc.issued_on) else 0
+    signer_rows = max(math.ceil(len(doc.signers) / 2), 1)
+    number = signer_rows if doc.doc_type in UPWARD_DOC_TYPES else 1
+    rule = _glyph_gap_to_rule(RULE_BELOW_NUMBER_MM) / LINE_PT
+    return mark + 2 + number + minutes_line + rule + 2
+
+
+def _title_lines(title: str) -> int:
+    per_line = math.floor(TEXT_WIDTH_PT / SIZE_2HAO)
+    return sum(max(1, math.ceil(_text_units(t) / per_line)) for t in title.strip().split("\n"))
+
+
+def _lines_for(text: str, *, indent: float = 0) -> int:
+    return max(1, math.ceil((indent + _text_units(text)) / CHARS_PER_LINE))
+
+
+# ==========================================================================================
+# Low-level helpers
+# ==========================================================================================
+
+
+class _Container(Protocol):
+    def add_paragraph(self, text: str = ..., style: str | None = ...) -> Paragraph: ...
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _text_units(text: str) -> float:
+    """Width in 3号 characters: CJK and full-width (and ambiguous, which Chinese fonts set
+    full width) count 1, the rest half."""
+    return sum(
+        1.0 if unicodedata.east_asian_width(ch) in ("W", "F", "A") else 0.5
+        for ch in text
+        if ch not in "\n\t"
+    )
+
+
+def _paragraph(
+    container: _Container,
+    *,
+    align: WD_ALIGN_PARAGRAPH | None = None,
+    snap_to_grid: bool = True,
+) -> Paragraph:
+    p = container.add_paragraph()
+    if align is not None:
+        p.alignment = align
+    if not snap_to_grid:
+        _ppr_child(p, "w:snapToGrid").set(qn("w:val"), "0")
+    return p
+
+
+def _blank_lines(container: _Container, n: int) -> list[Paragraph]:
+    return [container.add_paragraph() for _ in range(n)]
+
+
+def _add_run(
+    p: Paragraph,
+    text: str,
+    *,
+    font: str = FONT_FANGSONG,
+    size: float = SIZE_3HAO,
+    color: RGBColor | None = None,
+    scale: int = 100,
+) -> Run:
+    """A run with every font slot set: python-docx's ``font.name`` sets only ascii/hAnsi,
+    and Word picks the East Asian slot for Chinese text."""
+    run = p.add_run(text)
+    rpr = run._r.get_or_add_rPr()
+    fonts = rpr.get_or_add_rFonts()
+    for slot in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        fonts.set(qn(slot), font)
+    fonts.set(qn("w:hint"), "eastAsia")
+    run.font.size = Pt(size)
+    if color is not None:
+        run.font.color.rgb = color
+    if scale != 100:
+        w = OxmlElement("w:w")
+        w.set(qn("w:val"), str(scale))
+        _insert_in_order(rpr, w, "w:w", _RPR_ORDER)
+    return run
+
+
+def _indent(
+    p: Paragraph,
+    *,
+    left: float = 0,
+    right: float = 0,
+    first_line: float = 0,
+    char_pt: float = GRID_PITCH_PT,
+    grid: bool = True,
+) -> None:
+    """Indents in characters (字), the unit GB/T 9704 counts in. A negative first_line is a
+    hanging indent. On the grid the *Chars attributes are written too, so Word measures
+    in grid pitches exactly; the twips values are the same length for other readers."""
+    ind = p._p.get_or_add_pPr().get_or_add_ind()
+    values = {"left": left, "right": right}
+    if first_line > 0:
+        values["firstLine"] = first_line
+    elif first_line < 0:
+        values["hanging"] = -first_line
+    for name, chars in values.items():
+        if not chars:
+            continue
+        ind.set(qn(f"w:{name}"), str(round(chars * char_pt * 20)))
+        if grid:
+            ind.set(qn(f"w:{name}Chars"), str(round(chars * 100)))
+
+
+def _set_border(
+    p: Paragraph,
+    side: str,
+    *,
+    style: str,
+    sz: int,
+    color: RGBColor | None = None,
+    space: int = 1,
+) -> None:
+    pbdr = _ppr_child(p, "w:pBdr")
+    order = ("w:top", "w:left", "w:bottom", "w:right", "w:between", "w:bar")
+    tag = f"w:{side}"
+    existing = pbdr.find(qn(tag))
+    if existing is not None:
+        pbdr.remove(existing)
+    border = _el(tag, val=style, sz=str(sz), space=str(space), color=str(color or "000000"))
+    _insert_in_order(pbdr, border, tag, order)
+
+
+def _el(tag: str, **attrs: str) -> BaseOxmlElement:
+    el = OxmlElement(tag)
+    for name, value in attrs.items():
+        el.set(qn(f"w:{name}"), value)
+    return el
+
+
+def _ppr_child(p: Paragraph, tag: str) -> BaseOxmlElement:
+    """The pPr child ``tag``, created in its schema position (ECMA-376 §17.3.1.26) when
+    missing; python-docx only orders the children it models."""
+    ppr = p._p.get_or_add_pPr()
+    existing = ppr.find(qn(tag))
+    if existing is not None:
+        return existing
+    el = OxmlElement(tag)
+    _insert_in_order(ppr, el, tag, _PPR_ORDER)
+    return el
+
+
+def _insert_in_order(
+    parent: BaseOxmlElement, el: BaseOxmlElement, tag: str, order: tuple[str, ...]
+) -> None:
+    """Insert ``el`` before the first child that the schema puts after ``tag``."""
+    later = {qn(t) for t in order[order.index(tag) + 1 :]}
+    for child in parent:
+        if child.tag in later:
+            child.addprevious(el)
+            return
+    parent.append(el)
+
+
+_PPR_ORDER = (
+    "w:pStyle", "w:keepNext", "w:keepLines", "w:pageBreakBefore", "w:framePr",
+    "w:widowControl", "w:numPr", "w:suppressLineNumbers", "w:pBdr", "w:shd", "w:tabs",
+    "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct", "w:topLinePunct",
+    "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd", "w:snapToGrid",
+    "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap",
+    "w:jc", "w:textDirection", "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl",
+    "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange",
+)  # fmt: skip
+_RPR_ORDER = (
+    "w:rStyle", "w:rFonts", "w:b", "w:bCs", "w:i", "w:iCs", "w:caps", "w:smallCaps",
+    "w:strike", "w:dstrike", "w:outline", "w:shadow", "w:emboss", "w:imprint", "w:noProof",
+    "w:snapToGrid", "w:vanish", "w:webHidden", "w:color", "w:spacing", "w:w", "w:kern",
+    "w:position", "w:sz", "w:szCs", "w:highlight", "w:u", "w:effect", "w:bdr", "w:shd",
+    "w:fitText", "w:vertAlign", "w:rtl", "w:cs", "w:em", "w:lang", "w:eastAsianLayout",
+    "w:specVanish", "w:oMath",
+)  # fmt: skip
