@@ -1,0 +1,453 @@
+"""Chat REST API: parse, authorise via selectors, one service call, serialise.
+
+Every conversation-scoped endpoint answers 404 ``not_found`` both for a missing id and
+for one the caller is not a member of.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import FileResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from messaging import selectors, services
+from messaging.errors import AttachmentRejected, InvalidInput, NotFound, PermissionDeniedError
+from messaging.payloads import message_payload
+
+# ------------------------------------------------------------------------------ serializers
+
+
+class AttachmentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    size = serializers.IntegerField()
+    content_type = serializers.CharField()
+    url = serializers.CharField()
+
+
+class DingInfoOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    recipient_ids = serializers.ListField(child=serializers.IntegerField())
+    cancelled = serializers.BooleanField()
+
+
+class MessageOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    conversation_id = serializers.IntegerField()
+    seq = serializers.IntegerField()
+    client_id = serializers.CharField()
+    sender_id = serializers.IntegerField(allow_null=True)
+    sender_name = serializers.CharField()
+    kind = serializers.CharField()
+    body = serializers.CharField(allow_blank=True)
+    created_at = serializers.CharField()
+    recalled = serializers.BooleanField()
+    mentions = serializers.ListField(child=serializers.IntegerField())
+    mention_all = serializers.BooleanField()
+    attachment = AttachmentOutput(allow_null=True)
+    document_id = serializers.IntegerField(allow_null=True)
+    ding = DingInfoOutput(allow_null=True)
+    read_count = serializers.IntegerField(required=False, help_text="仅本人发送的消息：已读人数")
+    unread_count = serializers.IntegerField(required=False, help_text="仅本人发送的消息：未读人数")
+
+
+class HistoryOutput(serializers.Serializer):
+    messages = MessageOutput(many=True)
+    next_before = serializers.IntegerField(allow_null=True, help_text="下一页的游标（before=）；null 表示已到最早")
+    last_seq = serializers.IntegerField()
+    last_read_seq = serializers.IntegerField()
+
+
+class ConversationOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    title = serializers.CharField()
+    role = serializers.CharField()
+    last_seq = serializers.IntegerField()
+    last_read_seq = serializers.IntegerField()
+    unread = serializers.IntegerField()
+    mentions = serializers.IntegerField()
+    last_message_at = serializers.CharField(allow_null=True)
+    last_message = serializers.CharField(allow_blank=True)
+    peer_id = serializers.IntegerField(allow_null=True)
+    member_count = serializers.IntegerField()
+
+
+class MemberOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    username = serializers.CharField()
+    department = serializers.CharField(allow_blank=True)
+    role = serializers.CharField()
+    last_read_seq = serializers.IntegerField()
+
+
+class ConversationDetailOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    title = serializers.CharField(allow_blank=True)
+    last_seq = serializers.IntegerField()
+    my_role = serializers.CharField()
+    members = MemberOutput(many=True)
+    recall_seconds = serializers.IntegerField()
+
+
+class ReaderOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    department = serializers.CharField(allow_blank=True)
+
+
+class ReceiptsOutput(serializers.Serializer):
+    message_id = serializers.IntegerField()
+    read_count = serializers.IntegerField()
+    unread_count = serializers.IntegerField()
+    read = ReaderOutput(many=True)
+    unread = ReaderOutput(many=True)
+
+
+class SendInput(serializers.Serializer):
+    client_id = serializers.CharField(max_length=64)
+    body = serializers.CharField(allow_blank=True, required=False, default="", trim_whitespace=False)
+    mentions = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    mention_all = serializers.BooleanField(required=False, default=False)
+    document_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class SendOutput(serializers.Serializer):
+    duplicate = serializers.BooleanField()
+    message = MessageOutput()
+
+
+class DingInput(serializers.Serializer):
+    client_id = serializers.CharField(max_length=64)
+    body = serializers.CharField()
+    recipient_ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+
+
+class ReadInput(serializers.Serializer):
+    seq = serializers.IntegerField(min_value=0)
+
+
+class ReadOutput(serializers.Serializer):
+    conversation_id = serializers.IntegerField()
+    last_read_seq = serializers.IntegerField()
+    unread = serializers.IntegerField()
+
+
+class GroupCreateInput(serializers.Serializer):
+    title = serializers.CharField(max_length=100)
+    member_ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+
+
+class DirectInput(serializers.Serializer):
+    user_id = serializers.IntegerField()
+
+
+class IdOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+
+
+class MembersAddInput(serializers.Serializer):
+    user_ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+
+
+class MembersAddOutput(serializers.Serializer):
+    added = serializers.ListField(child=serializers.IntegerField())
+
+
+class RoleInput(serializers.Serializer):
+    role = serializers.ChoiceField(choices=["admin", "member"])
+
+
+class DocumentCardOutput(serializers.Serializer):
+    document_id = serializers.IntegerField()
+    title = serializers.CharField(allow_blank=True)
+    doc_number = serializers.CharField(allow_blank=True)
+    url = serializers.CharField()
+
+
+class DingStatusEntry(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class DingStatusOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    message_id = serializers.IntegerField()
+    conversation_id = serializers.IntegerField()
+    sender_id = serializers.IntegerField()
+    cancelled = serializers.BooleanField()
+    confirmed = DingStatusEntry(many=True)
+    pending = DingStatusEntry(many=True)
+
+
+def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _send_response(result: services.SendResult) -> Response:
+    body = {"duplicate": not result.created, "message": message_payload(result.message)}
+    return Response(SendOutput(body).data, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+# ------------------------------------------------------------------------------ conversations
+
+
+class ConversationListApi(APIView):
+    @extend_schema(responses=ConversationOutput(many=True), summary="我的会话（含未读数、@我数）")
+    def get(self, request: Request) -> Response:
+        services.department_groups_sync_for_user(user=request.user)
+        return Response(ConversationOutput(selectors.conversation_list(request.user), many=True).data)
+
+    @extend_schema(request=GroupCreateInput, responses={201: IdOutput}, summary="创建群聊")
+    def post(self, request: Request) -> Response:
+        data = _valid(GroupCreateInput, request.data)
+        conversation = services.conversation_group_create(actor=request.user, title=data["title"], member_ids=data["member_ids"])
+        return Response({"id": conversation.pk}, status=status.HTTP_201_CREATED)
+
+
+class DirectConversationApi(APIView):
+    @extend_schema(request=DirectInput, responses={200: IdOutput}, summary="打开（必要时创建）与某人的单聊")
+    def post(self, request: Request) -> Response:
+        data = _valid(DirectInput, request.data)
+        conversation = services.conversation_direct_open(actor=request.user, peer_id=data["user_id"])
+        return Response({"id": conversation.pk})
+
+
+class ConversationDetailApi(APIView):
+    @extend_schema(responses=ConversationDetailOutput, summary="会话详情与成员")
+    def get(self, request: Request, conversation_id: int) -> Response:
+        membership = selectors.membership_of(request.user, conversation_id)
+        conversation = membership.conversation
+        title = conversation.title
+        members = selectors.conversation_members(conversation.pk)
+        if conversation.kind == "direct":
+            title = next((m["name"] for m in members if m["id"] != request.user.pk), "单聊")
+        return Response(
+            ConversationDetailOutput(
+                {
+                    "id": conversation.pk,
+                    "kind": conversation.kind,
+                    "title": title,
+                    "last_seq": conversation.last_seq,
+                    "my_role": membership.role,
+                    "members": members,
+                    "recall_seconds": settings.MESSAGE_RECALL_SECONDS,
+                }
+            ).data
+        )
+
+
+class ConversationMembersApi(APIView):
+    @extend_schema(request=MembersAddInput, responses=MembersAddOutput, summary="添加群成员（群主/管理员）")
+    def post(self, request: Request, conversation_id: int) -> Response:
+        data = _valid(MembersAddInput, request.data)
+        added = services.conversation_members_add(actor=request.user, conversation_id=conversation_id, user_ids=data["user_ids"])
+        return Response({"added": added})
+
+
+class ConversationMemberApi(APIView):
+    @extend_schema(responses={204: None}, summary="移除成员或退出群聊")
+    def delete(self, request: Request, conversation_id: int, user_id: int) -> Response:
+        services.conversation_member_remove(actor=request.user, conversation_id=conversation_id, user_id=user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=RoleInput, responses={200: MemberOutput}, summary="设置管理员（群主）")
+    def patch(self, request: Request, conversation_id: int, user_id: int) -> Response:
+        data = _valid(RoleInput, request.data)
+        services.conversation_member_set_role(actor=request.user, conversation_id=conversation_id, user_id=user_id, role=data["role"])
+        member = next(m for m in selectors.conversation_members(conversation_id) if m["id"] == user_id)
+        return Response(MemberOutput(member).data)
+
+
+# ------------------------------------------------------------------------------ messages
+
+
+class MessageListApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("before", int, description="游标：只返回 seq 小于此值的消息（向前翻页）"),
+            OpenApiParameter("limit", int, description="每页条数，最多 100，默认 30"),
+        ],
+        responses=HistoryOutput,
+        summary="历史消息（游标分页，按 seq 升序返回一页）",
+    )
+    def get(self, request: Request, conversation_id: int) -> Response:
+        membership = selectors.membership_of(request.user, conversation_id)
+        try:
+            before = int(request.query_params["before"]) if request.query_params.get("before") else None
+            limit = int(request.query_params.get("limit") or 30)
+        except ValueError:
+            raise InvalidInput("before 和 limit 必须是整数。", code="invalid") from None
+        if limit < 1 or (before is not None and before < 1):
+            raise InvalidInput("before 和 limit 必须是正整数。", code="invalid")
+        messages = selectors.messages_before(conversation_id=conversation_id, before_seq=before, limit=limit)
+        payloads = selectors.history_payloads(user=request.user, conversation_id=conversation_id, messages=messages)
+        next_before = messages[0].seq if messages and messages[0].seq > 1 else None
+        return Response(
+            HistoryOutput(
+                {
+                    "messages": payloads,
+                    "next_before": next_before,
+                    "last_seq": membership.conversation.last_seq,
+                    "last_read_seq": membership.last_read_seq,
+                }
+            ).data
+        )
+
+    @extend_schema(request=SendInput, responses={201: SendOutput, 200: SendOutput}, summary="发送消息（client_id 幂等）")
+    def post(self, request: Request, conversation_id: int) -> Response:
+        data = _valid(SendInput, request.data)
+        result = services.message_send(actor=request.user, conversation_id=conversation_id, **data)
+        return _send_response(result)
+
+
+class ReadApi(APIView):
+    @extend_schema(request=ReadInput, responses=ReadOutput, summary="标记已读到 seq")
+    def post(self, request: Request, conversation_id: int) -> Response:
+        data = _valid(ReadInput, request.data)
+        membership = services.conversation_mark_read(actor=request.user, conversation_id=conversation_id, seq=data["seq"])
+        last_seq = membership.conversation.last_seq
+        return Response(
+            {
+                "conversation_id": conversation_id,
+                "last_read_seq": membership.last_read_seq,
+                "unread": max(0, last_seq - membership.last_read_seq),
+            }
+        )
+
+
+class ReceiptsApi(APIView):
+    @extend_schema(responses=ReceiptsOutput, summary="已读回执：已读 n / 未读 m 及名单（仅发送人）")
+    def get(self, request: Request, message_id: int) -> Response:
+        message = selectors.access_message(request.user, message_id)
+        if message.sender_id != request.user.pk:
+            raise PermissionDeniedError("只有发送人可以查看已读详情。", code="receipt.not_sender")
+        receipts = selectors.message_receipts(message)
+        return Response(
+            ReceiptsOutput(
+                {
+                    "message_id": message.pk,
+                    "read_count": len(receipts.read),
+                    "unread_count": len(receipts.unread),
+                    "read": receipts.read,
+                    "unread": receipts.unread,
+                }
+            ).data
+        )
+
+
+class RecallApi(APIView):
+    @extend_schema(request=None, responses=MessageOutput, summary="撤回消息")
+    def post(self, request: Request, message_id: int) -> Response:
+        message = services.message_recall(actor=request.user, message_id=message_id)
+        return Response(MessageOutput(message_payload(message)).data)
+
+
+class DocumentCardApi(APIView):
+    @extend_schema(responses=DocumentCardOutput, summary="打开公文卡片（按公文权限再次校验）")
+    def get(self, request: Request, message_id: int) -> Response:
+        message = selectors.access_message(request.user, message_id)
+        if message.recalled_at or message.document_id is None:
+            raise NotFound()
+        document = services.document_for_card(request.user, message.document_id)
+        if document is None:
+            raise NotFound("公文不存在，或您无权查看。", code="message.document_unavailable")
+        url = document.get_absolute_url() if hasattr(document, "get_absolute_url") else f"/documents/{document.pk}/"
+        return Response(
+            DocumentCardOutput(
+                {
+                    "document_id": document.pk,
+                    "title": str(getattr(document, "title", "") or ""),
+                    "doc_number": str(getattr(document, "doc_number", "") or ""),
+                    "url": url,
+                }
+            ).data
+        )
+
+
+# ------------------------------------------------------------------------------ attachments
+
+
+class AttachmentUploadApi(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}, "client_id": {"type": "string"}}}},
+        responses={201: SendOutput, 200: SendOutput},
+        summary="发送附件（成员可下载；大小与类型受限）",
+    )
+    def post(self, request: Request, conversation_id: int) -> Response:
+        # Membership first, so a non-member learns nothing from the size/type checks.
+        selectors.membership_of(request.user, conversation_id)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise InvalidInput("请选择要发送的文件。", code="attachment.missing")
+        limit = settings.ATTACHMENT_MAX_BYTES
+        if upload.size > limit:
+            raise AttachmentRejected(
+                f"文件过大：最大 {limit / 1024 / 1024:g} MB。", code="attachment.too_large", status=413, extra={"max_bytes": limit}
+            )
+        data = upload.read(limit + 1)
+        result = services.attachment_send(
+            actor=request.user,
+            conversation_id=conversation_id,
+            client_id=request.data.get("client_id"),
+            name=upload.name or "",
+            data=data,
+        )
+        return _send_response(result)
+
+
+class AttachmentDownloadApi(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="下载附件（仅会话成员）")
+    def get(self, request: Request, attachment_id: int) -> FileResponse:
+        attachment = selectors.access_attachment(request.user, attachment_id)
+        response = FileResponse(
+            attachment.file.open("rb"), as_attachment=True, filename=attachment.name, content_type=attachment.content_type
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response
+
+
+# ------------------------------------------------------------------------------ DING
+
+
+class DingSendApi(APIView):
+    @extend_schema(request=DingInput, responses={201: SendOutput, 200: SendOutput}, summary="发送 DING")
+    def post(self, request: Request, conversation_id: int) -> Response:
+        data = _valid(DingInput, request.data)
+        result = services.ding_send(actor=request.user, conversation_id=conversation_id, **data)
+        return _send_response(result)
+
+
+class DingApi(APIView):
+    @extend_schema(responses=DingStatusOutput, summary="DING 确认情况")
+    def get(self, request: Request, ding_id: int) -> Response:
+        ding = selectors.access_ding(request.user, ding_id)
+        return Response(DingStatusOutput(selectors.ding_status(ding)).data)
+
+
+class DingConfirmApi(APIView):
+    @extend_schema(request=None, responses=DingStatusOutput, summary="确认 DING")
+    def post(self, request: Request, ding_id: int) -> Response:
+        services.ding_confirm(actor=request.user, ding_id=ding_id)
+        return Response(DingStatusOutput(selectors.ding_status(selectors.access_ding(request.user, ding_id))).data)
+
+
+class DingCancelApi(APIView):
+    @extend_schema(request=None, responses=DingStatusOutput, summary="取消 DING（发送人）")
+    def post(self, request: Request, ding_id: int) -> Response:
+        services.ding_cancel(actor=request.user, ding_id=ding_id)
+        return Response(DingStatusOutput(selectors.ding_status(selectors.access_ding(request.user, ding_id))).data)

@@ -1,0 +1,1 @@
+"""Socket consumers: ``chat`` (the user socket /ws/); meetings add their own module."""

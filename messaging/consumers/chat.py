@@ -1,0 +1,375 @@
+"""The user socket ``/ws/``: chat frames and live 待办 notifications for one signed-in user.
+
+Protocol: docs/websocket-protocol.md. The consumer authorises once in ``connect`` (session
+user; anonymous sockets are closed with 4401; foreign origins never get here, see
+officehub/asgi.py), joins ``user.<id>`` and one ``conversation.<id>`` group per membership,
+and turns client frames into calls of the same services the HTTP API uses. Every service
+call runs in a worker thread in its own transaction; errors come back as
+``{"type": "error", "code", "message", "ref"}`` frames and never close the socket.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.core.exceptions import ValidationError
+
+from messaging import presence, selectors, services
+from messaging.errors import ApplicationError, InvalidInput, NotFound
+from messaging.models import ConversationKind, Membership
+from messaging.payloads import message_payload
+from officehub.realtime import conversation_group, user_group
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+MAX_FRAME_BYTES = 64 * 1024
+MAX_RESUME_CONVERSATIONS = 1000
+MAX_PRESENCE_QUERY = 200
+TYPING_MIN_INTERVAL = 2.0
+
+
+def _int_field(content: dict[str, Any], name: str) -> int:
+    value = content.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise InvalidInput(f"字段 {name} 必须是非负整数。", code="frame.invalid_field", extra={"field": name})
+    return value
+
+
+# ----------------------------------------------------------------- sync parts (worker thread)
+
+
+def _ack(result: services.SendResult) -> dict[str, Any]:
+    message = result.message
+    return {
+        "type": "ack",
+        "client_id": message.client_id,
+        "conversation_id": message.conversation_id,
+        "message_id": message.pk,
+        "seq": message.seq,
+        "duplicate": not result.created,
+        "message": message_payload(message),
+    }
+
+
+@database_sync_to_async
+def _send(user: Any, content: dict[str, Any]) -> dict[str, Any]:
+    result = services.message_send(
+        actor=user,
+        conversation_id=_int_field(content, "conversation_id"),
+        client_id=content.get("client_id"),
+        body=content.get("body"),
+        mentions=content.get("mentions"),
+        mention_all=content.get("mention_all", False),
+        document_id=content.get("document_id"),
+    )
+    return _ack(result)
+
+
+@database_sync_to_async
+def _ding(user: Any, content: dict[str, Any]) -> dict[str, Any]:
+    result = services.ding_send(
+        actor=user,
+        conversation_id=_int_field(content, "conversation_id"),
+        client_id=content.get("client_id"),
+        body=content.get("body"),
+        recipient_ids=content.get("recipient_ids"),
+    )
+    return _ack(result)
+
+
+@database_sync_to_async
+def _read(user: Any, content: dict[str, Any]) -> None:
+    services.conversation_mark_read(
+        actor=user, conversation_id=_int_field(content, "conversation_id"), seq=_int_field(content, "seq")
+    )
+
+
+@database_sync_to_async
+def _recall(user: Any, content: dict[str, Any]) -> None:
+    services.message_recall(actor=user, message_id=_int_field(content, "message_id"))
+
+
+@database_sync_to_async
+def _confirm(user: Any, content: dict[str, Any]) -> None:
+    services.ding_confirm(actor=user, ding_id=_int_field(content, "ding_id"))
+
+
+@database_sync_to_async
+def _ding_cancel(user: Any, content: dict[str, Any]) -> None:
+    services.ding_cancel(actor=user, ding_id=_int_field(content, "ding_id"))
+
+
+@database_sync_to_async
+def _resume(user: Any, wanted: dict[int, int]) -> tuple[list[dict[str, Any]], list[int]]:
+    """Batches of missed messages for the conversations the user belongs to, and the ids
+    that are not theirs (answered as not_found, like a missing conversation)."""
+    allowed = set(
+        Membership.objects.filter(user_id=user.pk, conversation_id__in=list(wanted)).values_list("conversation_id", flat=True)
+    )
+    batches: list[dict[str, Any]] = []
+    for conversation_id in sorted(allowed):
+        messages, has_more = selectors.resume_payloads(conversation_id=conversation_id, after_seq=wanted[conversation_id])
+        if messages or has_more:
+            batches.append(
+                {
+                    "type": "resume.batch",
+                    "conversation_id": conversation_id,
+                    "messages": messages,
+                    "has_more": has_more,
+                }
+            )
+    return batches, sorted(set(wanted) - allowed)
+
+
+@database_sync_to_async
+def _memberships(user_id: int) -> list[tuple[int, str]]:
+    return selectors.conversation_ids_of(user_id)
+
+
+@database_sync_to_async
+def _is_member(user_id: int, conversation_id: int) -> bool:
+    return Membership.objects.filter(user_id=user_id, conversation_id=conversation_id).exists()
+
+
+@database_sync_to_async
+def _direct_peers_sharing(user_id: int, user_ids: list[int]) -> set[int]:
+    return selectors.users_sharing(user_id, user_ids)
+
+
+# ----------------------------------------------------------------- the consumer
+
+
+class UserSocketConsumer(AsyncJsonWebsocketConsumer):
+    """One per browser tab (or device): everything realtime for one user."""
+
+    user: Any = None
+    user_id: int | None = None
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            # Accept then close, so the browser sees a code it can act on (log in again)
+            # rather than a bare handshake failure.
+            await self.accept()
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.user = user
+        self.user_id = user.pk
+        self.conversation_ids: set[int] = set()
+        self.direct_ids: set[int] = set()
+        self.typing_sent: dict[int, float] = {}
+        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+        for conversation_id, kind in await _memberships(user.pk):
+            await self._join(conversation_id, kind)
+        await self.accept()
+        # Joined every group before hello: anything committed from now on reaches this
+        # socket live, and anything earlier is fetched by the client's resume.
+        await self.send_json({"type": "hello", "user_id": user.pk, "conversations": sorted(self.conversation_ids)})
+        if await presence.touch(user.pk, self.channel_name):
+            await self._announce_presence(True)
+
+    async def disconnect(self, code: int) -> None:
+        if self.user_id is None:
+            return
+        await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
+        for conversation_id in list(self.conversation_ids):
+            await self.channel_layer.group_discard(conversation_group(conversation_id), self.channel_name)
+        if await presence.leave(self.user_id, self.channel_name):
+            await self._announce_presence(False)
+
+    async def _join(self, conversation_id: int, kind: str) -> None:
+        await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
+        self.conversation_ids.add(conversation_id)
+        if kind == ConversationKind.DIRECT:
+            self.direct_ids.add(conversation_id)
+
+    async def _announce_presence(self, online: bool) -> None:
+        # Only to direct conversations: announcing to big groups would cost one frame per
+        # member per connect; group members query presence instead.
+        for conversation_id in self.direct_ids:
+            await self.channel_layer.group_send(
+                conversation_group(conversation_id),
+                {"type": "chat.presence", "user_id": self.user_id, "online": online},
+            )
+
+    # -- client frames ----------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None:
+            await self._error("frame.binary_unsupported", "只接受 JSON 文本帧。")
+            return
+        if len(text_data.encode("utf-8")) > MAX_FRAME_BYTES:
+            await self._error("frame.too_large", f"帧过大：最大 {MAX_FRAME_BYTES // 1024} KB。")
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self._error("frame.invalid_json", "帧不是有效的 JSON。")
+            return
+        if not isinstance(content, dict):
+            await self._error("frame.invalid_json", "帧必须是 JSON 对象。")
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
+        kind = content.get("type")
+        handler = self.HANDLERS.get(kind) if isinstance(kind, str) else None
+        ref = content.get("ref")
+        if handler is None:
+            await self._error("frame.unknown_type", f"未知的帧类型：{str(kind)[:40]}", ref=ref)
+            return
+        try:
+            await handler(self, content)
+        except ApplicationError as exc:
+            extra: dict[str, Any] = {}
+            for key in ("client_id", "conversation_id", "message_id", "ding_id"):
+                if key in content:
+                    extra[key] = content[key]
+            await self._error(exc.code, exc.message, ref=ref, extra=exc.extra, **extra)
+        except ValidationError as exc:
+            await self._error("invalid", "；".join(exc.messages), ref=ref)
+
+    async def _error(self, code: str, message: str, *, ref: Any = None, extra: dict[str, Any] | None = None, **fields: Any) -> None:
+        frame: dict[str, Any] = {"type": "error", "code": code, "message": message, "extra": extra or {}, **fields}
+        if ref is not None:
+            frame["ref"] = ref
+        await self.send_json(frame)
+
+    async def _reply(self, frame: dict[str, Any], content: dict[str, Any]) -> None:
+        if "ref" in content:
+            frame["ref"] = content["ref"]
+        await self.send_json(frame)
+
+    async def on_send(self, content: dict[str, Any]) -> None:
+        await self._reply(await _send(self.user, content), content)
+
+    async def on_ding(self, content: dict[str, Any]) -> None:
+        await self._reply(await _ding(self.user, content), content)
+
+    async def on_read(self, content: dict[str, Any]) -> None:
+        await _read(self.user, content)
+
+    async def on_recall(self, content: dict[str, Any]) -> None:
+        await _recall(self.user, content)
+
+    async def on_confirm(self, content: dict[str, Any]) -> None:
+        await _confirm(self.user, content)
+
+    async def on_ding_cancel(self, content: dict[str, Any]) -> None:
+        await _ding_cancel(self.user, content)
+
+    async def on_typing(self, content: dict[str, Any]) -> None:
+        conversation_id = _int_field(content, "conversation_id")
+        if conversation_id not in self.conversation_ids:
+            raise NotFound()
+        now = time.monotonic()
+        if now - self.typing_sent.get(conversation_id, 0.0) < TYPING_MIN_INTERVAL:
+            return
+        self.typing_sent[conversation_id] = now
+        await self.channel_layer.group_send(
+            conversation_group(conversation_id),
+            {"type": "chat.typing", "conversation_id": conversation_id, "user_id": self.user_id, "name": self.user.display_name},
+        )
+
+    async def on_resume(self, content: dict[str, Any]) -> None:
+        raw = content.get("conversations")
+        if not isinstance(raw, dict) or len(raw) > MAX_RESUME_CONVERSATIONS:
+            raise InvalidInput("resume 需要 conversations：{会话编号: 最后收到的 seq}。", code="frame.invalid_field")
+        wanted: dict[int, int] = {}
+        for key, value in raw.items():
+            try:
+                conversation_id = int(key)
+            except (TypeError, ValueError):
+                raise InvalidInput("会话编号无效。", code="frame.invalid_field") from None
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise InvalidInput("seq 必须是非负整数。", code="frame.invalid_field")
+            wanted[conversation_id] = value
+        batches, refused = await _resume(self.user, wanted)
+        for conversation_id in refused:
+            await self._error("not_found", str(NotFound().message), ref=content.get("ref"), conversation_id=conversation_id)
+        for batch in batches:
+            await self._reply(batch, content)
+        await self._reply({"type": "resume.done"}, content)
+
+    async def on_presence(self, content: dict[str, Any]) -> None:
+        ids = content.get("user_ids")
+        if (
+            not isinstance(ids, list)
+            or len(ids) > MAX_PRESENCE_QUERY
+            or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
+        ):
+            raise InvalidInput(f"user_ids 须为最多 {MAX_PRESENCE_QUERY} 个用户编号。", code="frame.invalid_field")
+        # Presence only of people the user shares a conversation with.
+        visible = await _direct_peers_sharing(self.user_id, ids)
+        states = await presence.online(sorted(visible))
+        await self._reply({"type": "presence", "online": {str(k): v for k, v in states.items()}}, content)
+
+    async def on_ping(self, content: dict[str, Any]) -> None:
+        await presence.touch(self.user_id, self.channel_name)
+        await self._reply({"type": "pong"}, content)
+
+    HANDLERS: dict[str, Callable[[UserSocketConsumer, dict[str, Any]], Awaitable[None]]] = {
+        "send": on_send,
+        "ding": on_ding,
+        "read": on_read,
+        "recall": on_recall,
+        "confirm": on_confirm,
+        "ding.cancel": on_ding_cancel,
+        "typing": on_typing,
+        "resume": on_resume,
+        "presence": on_presence,
+        "ping": on_ping,
+    }
+
+    # -- channel-layer events -----------------------------------------------------------
+
+    async def chat_message(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "message", "message": event["message"]})
+
+    async def chat_read(self, event: dict[str, Any]) -> None:
+        await self.send_json({**event, "type": "read"})
+
+    async def chat_read_self(self, event: dict[str, Any]) -> None:
+        await self.send_json({**event, "type": "read.self"})
+
+    async def chat_recalled(self, event: dict[str, Any]) -> None:
+        await self.send_json({**event, "type": "recalled"})
+
+    async def chat_ding_update(self, event: dict[str, Any]) -> None:
+        await self.send_json({**event, "type": "ding.update"})
+
+    async def chat_typing(self, event: dict[str, Any]) -> None:
+        if event.get("user_id") != self.user_id:
+            await self.send_json({**event, "type": "typing"})
+
+    async def chat_presence(self, event: dict[str, Any]) -> None:
+        if event.get("user_id") != self.user_id:
+            await self.send_json({"type": "presence", "online": {str(event["user_id"]): event["online"]}})
+
+    async def chat_joined(self, event: dict[str, Any]) -> None:
+        conversation_id = event["conversation_id"]
+        # Re-check: the event is a hint, the database decides.
+        if await _is_member(self.user_id, conversation_id):
+            kinds = dict(await _memberships(self.user_id))
+            await self._join(conversation_id, kinds.get(conversation_id, ""))
+            await self.send_json({"type": "conversation.joined", "conversation_id": conversation_id})
+
+    async def chat_left(self, event: dict[str, Any]) -> None:
+        conversation_id = event["conversation_id"]
+        if await _is_member(self.user_id, conversation_id):
+            return  # re-added since
+        await self.channel_layer.group_discard(conversation_group(conversation_id), self.channel_name)
+        self.conversation_ids.discard(conversation_id)
+        self.direct_ids.discard(conversation_id)
+        await self.send_json({"type": "conversation.left", "conversation_id": conversation_id})
+
+    async def notify(self, event: dict[str, Any]) -> None:
+        """待办 and DING notifications published by officehub.workbench.services."""
+        await self.send_json({**event, "type": "notify"})

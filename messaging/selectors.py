@@ -1,0 +1,352 @@
+"""Reads of chat data. Every ``access_*`` gives the same ``NotFound`` for missing and
+not-allowed, so conversation and message ids cannot be probed."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from messaging.errors import NotFound
+from messaging.models import (
+    Attachment,
+    Conversation,
+    ConversationKind,
+    Ding,
+    DingRecipient,
+    Membership,
+    Mention,
+    Message,
+)
+from messaging.payloads import RECALLED_TEXT, MessagePayload, message_payload
+
+HISTORY_PAGE_MAX = 100
+RESUME_BATCH = 200
+
+
+def membership_of(user: Any, conversation_id: int, *, lock: bool = False) -> Membership:
+    """The caller's membership, or NotFound (also for anonymous users)."""
+    if not getattr(user, "is_authenticated", False):
+        raise NotFound()
+    memberships = Membership.objects.select_related("conversation")
+    if lock:
+        memberships = memberships.select_for_update(of=("self",))
+    try:
+        return memberships.get(conversation_id=conversation_id, user_id=user.pk)
+    except (Membership.DoesNotExist, ValueError, TypeError):
+        raise NotFound() from None
+
+
+def access_conversation(user: Any, conversation_id: int) -> Conversation:
+    return membership_of(user, conversation_id).conversation
+
+
+def access_message(user: Any, message_id: int) -> Message:
+    """A message in a conversation the user belongs to."""
+    if not getattr(user, "is_authenticated", False):
+        raise NotFound()
+    try:
+        message = Message.objects.select_related("sender", "attachment", "conversation").get(pk=message_id)
+    except (Message.DoesNotExist, ValueError, TypeError):
+        raise NotFound() from None
+    if not Membership.objects.filter(conversation_id=message.conversation_id, user_id=user.pk).exists():
+        raise NotFound()
+    return message
+
+
+def access_attachment(user: Any, attachment_id: int) -> Attachment:
+    """An attachment of a conversation the user belongs to, whose message is not recalled."""
+    if not getattr(user, "is_authenticated", False):
+        raise NotFound()
+    attachment = Attachment.objects.filter(pk=attachment_id).first()
+    if attachment is None:
+        raise NotFound()
+    if not Membership.objects.filter(conversation_id=attachment.conversation_id, user_id=user.pk).exists():
+        raise NotFound()
+    if Message.objects.filter(attachment=attachment, recalled_at__isnull=False).exists():
+        raise NotFound()
+    return attachment
+
+
+def access_ding(user: Any, ding_id: int) -> Ding:
+    """A DING its sender or one of its recipients may see (and only while a member)."""
+    if not getattr(user, "is_authenticated", False):
+        raise NotFound()
+    ding = Ding.objects.select_related("message", "message__conversation").filter(pk=ding_id).first()
+    if ding is None:
+        raise NotFound()
+    if not Membership.objects.filter(conversation_id=ding.message.conversation_id, user_id=user.pk).exists():
+        raise NotFound()
+    if ding.sender_id != user.pk and not ding.recipients.filter(user_id=user.pk).exists():
+        raise NotFound()
+    return ding
+
+
+def _messages(conversation_id: int) -> QuerySet[Message]:
+    return (
+        Message.objects.filter(conversation_id=conversation_id)
+        .select_related("sender", "attachment", "ding")
+        .prefetch_related("mention_rows", Prefetch("ding__recipients", queryset=DingRecipient.objects.only("id", "ding_id", "user_id")))
+    )
+
+
+def messages_after(*, conversation_id: int, after_seq: int, limit: int = RESUME_BATCH) -> list[Message]:
+    """Messages with seq > after_seq, oldest first (the resume path)."""
+    return list(_messages(conversation_id).filter(seq__gt=after_seq).order_by("seq")[:limit])
+
+
+def messages_before(*, conversation_id: int, before_seq: int | None, limit: int) -> list[Message]:
+    """A page of history ending just before ``before_seq`` (newest page when None), oldest first."""
+    limit = max(1, min(limit, HISTORY_PAGE_MAX))
+    qs = _messages(conversation_id)
+    if before_seq is not None:
+        qs = qs.filter(seq__lt=before_seq)
+    return list(reversed(qs.order_by("-seq")[:limit]))
+
+
+def member_read_pointers(conversation_id: int) -> list[tuple[int, int]]:
+    """(user_id, last_read_seq) for every member: one narrow indexed query."""
+    return list(Membership.objects.filter(conversation_id=conversation_id).values_list("user_id", "last_read_seq"))
+
+
+def read_counts(*, conversation_id: int, messages: list[Message]) -> dict[int, tuple[int, int]]:
+    """seq → (read, unread) among members other than each message's sender.
+
+    One query for the pointers, then a binary search per message: the cost is O(members
+    + messages·log members), not a row per reader per message.
+    """
+    pointers = member_read_pointers(conversation_id)
+    sorted_pointers = sorted(seq for _, seq in pointers)
+    by_user = dict(pointers)
+    total = len(pointers)
+    result: dict[int, tuple[int, int]] = {}
+    for message in messages:
+        read = total - bisect.bisect_left(sorted_pointers, message.seq)
+        others = total
+        sender_pointer = by_user.get(message.sender_id) if message.sender_id else None
+        if sender_pointer is not None:
+            others -= 1
+            if sender_pointer >= message.seq:
+                read -= 1
+        result[message.seq] = (read, others - read)
+    return result
+
+
+class ReaderInfo(TypedDict):
+    id: int
+    name: str
+    department: str
+
+
+@dataclass
+class Receipts:
+    read: list[ReaderInfo]
+    unread: list[ReaderInfo]
+
+
+def message_receipts(message: Message) -> Receipts:
+    members = (
+        Membership.objects.filter(conversation_id=message.conversation_id)
+        .exclude(user_id=message.sender_id)
+        .select_related("user", "user__department")
+        .order_by("user__full_name", "user_id")
+    )
+    read: list[ReaderInfo] = []
+    unread: list[ReaderInfo] = []
+    for membership in members:
+        info: ReaderInfo = {
+            "id": membership.user_id,
+            "name": membership.user.display_name,
+            "department": membership.user.department.name if membership.user.department else "",
+        }
+        (read if membership.last_read_seq >= message.seq else unread).append(info)
+    return Receipts(read=read, unread=unread)
+
+
+class ConversationSummary(TypedDict):
+    id: int
+    kind: str
+    title: str
+    role: str
+    last_seq: int
+    last_read_seq: int
+    unread: int
+    mentions: int
+    last_message_at: str | None
+    last_message: str
+    peer_id: int | None
+    member_count: int
+
+
+def conversation_list(user: Any) -> list[ConversationSummary]:
+    """The user's conversations, newest activity first, with unread and @-me counts.
+
+    Unread is ``last_seq - last_read_seq`` (O(1) per conversation); @-me counts are
+    indexed range counts above the read pointer. Four queries whatever the list length.
+    """
+    mention_rows = (
+        Mention.objects.filter(user_id=user.pk, conversation_id=OuterRef("conversation_id"), seq__gt=OuterRef("last_read_seq"))
+        .values("conversation_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    mention_all = (
+        Message.objects.filter(
+            conversation_id=OuterRef("conversation_id"),
+            seq__gt=OuterRef("last_read_seq"),
+            mention_all=True,
+            recalled_at__isnull=True,
+        )
+        .exclude(sender_id=user.pk)
+        .values("conversation_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    member_count = (
+        Membership.objects.filter(conversation_id=OuterRef("conversation_id"))
+        .values("conversation_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    memberships = list(
+        Membership.objects.filter(user_id=user.pk)
+        .select_related("conversation")
+        .annotate(
+            mention_count=Coalesce(Subquery(mention_rows), 0),
+            mention_all_count=Coalesce(Subquery(mention_all), 0),
+            member_count=Coalesce(Subquery(member_count), 0),
+        )
+        .order_by("-conversation__last_message_at", "-conversation__created_at")
+    )
+    conversation_ids = [m.conversation_id for m in memberships]
+    last_messages = {
+        m.conversation_id: m
+        for m in Message.objects.filter(
+            conversation_id__in=conversation_ids, seq=Subquery(
+                Conversation.objects.filter(pk=OuterRef("conversation_id")).values("last_seq")[:1]
+            )
+        ).select_related("sender")
+    }
+    direct_ids = [m.conversation_id for m in memberships if m.conversation.kind == ConversationKind.DIRECT]
+    peers = {
+        row.conversation_id: row.user
+        for row in Membership.objects.filter(conversation_id__in=direct_ids)
+        .exclude(user_id=user.pk)
+        .select_related("user")
+    }
+    result: list[ConversationSummary] = []
+    for membership in memberships:
+        conversation = membership.conversation
+        peer = peers.get(conversation.pk)
+        title = conversation.title
+        if conversation.kind == ConversationKind.DIRECT:
+            title = peer.display_name if peer else "单聊"
+        last = last_messages.get(conversation.pk)
+        preview = ""
+        if last is not None:
+            text = RECALLED_TEXT if last.recalled_at else _preview(last)
+            preview = f"{last.sender.display_name if last.sender else '系统'}：{text}"
+        result.append(
+            {
+                "id": conversation.pk,
+                "kind": conversation.kind,
+                "title": title,
+                "role": membership.role,
+                "last_seq": conversation.last_seq,
+                "last_read_seq": membership.last_read_seq,
+                "unread": max(0, conversation.last_seq - membership.last_read_seq),
+                "mentions": membership.mention_count + membership.mention_all_count,
+                "last_message_at": conversation.last_message_at.isoformat() if conversation.last_message_at else None,
+                "last_message": preview[:80],
+                "peer_id": peer.pk if peer else None,
+                "member_count": membership.member_count,
+            }
+        )
+    return result
+
+
+def _preview(message: Message) -> str:
+    if message.kind == "file":
+        return "[文件]"
+    if message.kind == "document":
+        return "[公文] " + message.body
+    if hasattr(message, "ding"):
+        return "[DING] " + message.body
+    return message.body
+
+
+class MemberInfo(TypedDict):
+    id: int
+    name: str
+    username: str
+    department: str
+    role: str
+    last_read_seq: int
+
+
+def conversation_members(conversation_id: int) -> list[MemberInfo]:
+    rows = (
+        Membership.objects.filter(conversation_id=conversation_id)
+        .select_related("user", "user__department")
+        .order_by("user__full_name", "user_id")
+    )
+    return [
+        {
+            "id": row.user_id,
+            "name": row.user.display_name,
+            "username": row.user.username,
+            "department": row.user.department.name if row.user.department else "",
+            "role": row.role,
+            "last_read_seq": row.last_read_seq,
+        }
+        for row in rows
+    ]
+
+
+def history_payloads(*, user: Any, conversation_id: int, messages: list[Message]) -> list[dict[str, Any]]:
+    """Message payloads plus read counts on the caller's own messages."""
+    own = [m for m in messages if m.sender_id == user.pk]
+    counts = read_counts(conversation_id=conversation_id, messages=own) if own else {}
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        payload: dict[str, Any] = dict(message_payload(message))
+        if message.seq in counts:
+            payload["read_count"], payload["unread_count"] = counts[message.seq]
+        out.append(payload)
+    return out
+
+
+def resume_payloads(*, conversation_id: int, after_seq: int) -> tuple[list[MessagePayload], bool]:
+    rows = messages_after(conversation_id=conversation_id, after_seq=after_seq, limit=RESUME_BATCH + 1)
+    has_more = len(rows) > RESUME_BATCH
+    return [message_payload(m) for m in rows[:RESUME_BATCH]], has_more
+
+
+def conversation_ids_of(user_id: int) -> list[tuple[int, str]]:
+    return list(Membership.objects.filter(user_id=user_id).values_list("conversation_id", "conversation__kind"))
+
+
+def ding_status(ding: Ding) -> dict[str, Any]:
+    recipients = ding.recipients.select_related("user").order_by("user__full_name", "user_id")
+    confirmed = [{"id": r.user_id, "name": r.user.display_name, "at": r.confirmed_at.isoformat()} for r in recipients if r.confirmed_at]
+    pending = [{"id": r.user_id, "name": r.user.display_name, "notify_count": r.notify_count} for r in recipients if not r.confirmed_at]
+    return {
+        "id": ding.pk,
+        "message_id": ding.message_id,
+        "conversation_id": ding.message.conversation_id,
+        "sender_id": ding.sender_id,
+        "cancelled": ding.cancelled_at is not None,
+        "confirmed": confirmed,
+        "pending": pending,
+    }
+
+
+def users_sharing(user_id: int, user_ids: list[int]) -> set[int]:
+    """Which of ``user_ids`` share at least one conversation with ``user_id``."""
+    mine = Membership.objects.filter(user_id=user_id).values("conversation_id")
+    return set(
+        Membership.objects.filter(Q(conversation_id__in=mine) & Q(user_id__in=user_ids)).values_list("user_id", flat=True).distinct()
+    )
