@@ -70,6 +70,10 @@ def _mm_twips(mm: float) -> int:
     return round(mm * _TWIPS_PER_MM)
 
 
+def _mm_pt(mm: float) -> float:
+    return mm * 72 / 25.4
+
+
 PAGE_WIDTH_MM = 210.0  # 5.1 A4
 PAGE_HEIGHT_MM = 297.0
 TOP_MARGIN_MM = 37.0  # 5.2.1 天头 37 mm ± 1 mm
@@ -192,6 +196,9 @@ class RenderInput:
     attendance: Attendance | None = None  # 纪要 only
 
     def __post_init__(self) -> None:
+        for name in ("primary_recipients", "cc_recipients", "signers", "attachments"):
+            if isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be a list of names, not one string")
         if self.doc_type not in DOC_TYPES:
             raise ValueError(f"unknown doc_type {self.doc_type!r}")
         if not self.title.strip():
@@ -395,7 +402,7 @@ def _page_number_paragraph(p: Paragraph, *, odd: bool) -> None:
     pf.line_spacing = Pt(SIZE_4HAO)
     pf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
     dash_centre_mm = BOTTOM_MARGIN_MM - PAGE_NUMBER_BELOW_TEXT_MM
-    lift_pt = (dash_centre_mm - FOOTER_DISTANCE_MM) * 72 / 25.4 - SIZE_4HAO / 2
+    lift_pt = _mm_pt(dash_centre_mm - FOOTER_DISTANCE_MM) - SIZE_4HAO / 2
     pf.space_before = Pt(0)
     pf.space_after = Pt(max(lift_pt, 0))
     _ppr_child(p, "w:snapToGrid").set(qn("w:val"), "0")
@@ -452,8 +459,8 @@ def _add_head(document: Document, doc: RenderInput) -> None:
         _blank_lines(document, 1)  # keep the rule where it would be
     if doc.doc_type == "minutes":
         _add_minutes_issuer_line(document, doc)
-    _add_rule(
-        document,
+    _make_rule(
+        document.add_paragraph(),
         gap_pt=_glyph_gap_to_rule(RULE_BELOW_NUMBER_MM),
         style="single",
         sz=HEAD_RULE_SZ,
@@ -475,14 +482,20 @@ def _mark_text(doc: RenderInput) -> str:
 
 def _add_issuer_mark(container: _Container, text: str, *, lines_above: int) -> Paragraph:
     """7.2.4: red, centred, 小标宋, its top 35 mm below the text block's top edge."""
-    size, scale = _mark_font(text)
-    p = _paragraph(container, align=WD_ALIGN_PARAGRAPH.CENTER, snap_to_grid=False)
-    pf = p.paragraph_format
-    pf.space_before = Pt(max(MARK_TOP_MM * 72 / 25.4 - lines_above * LINE_PT, 0))
-    pf.line_spacing = Pt(size)  # at least the font size: a large mark must not be clipped
-    pf.line_spacing_rule = WD_LINE_SPACING.AT_LEAST
-    _add_run(p, text, font=FONT_XIAOBIAOSONG, size=size, color=RED, scale=scale)
+    p = container.add_paragraph()
+    p.paragraph_format.space_before = Pt(max(_mm_pt(MARK_TOP_MM) - lines_above * LINE_PT, 0))
+    _format_mark(p, text)
     return p
+
+
+def _format_mark(p: Paragraph, text: str) -> None:
+    """Red 小标宋, centred, on one line (7.2.4, 10.1, 10.3)."""
+    size, scale = _mark_font(text)
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    p.paragraph_format.line_spacing = Pt(size)  # at least the font size: never clipped
+    p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.AT_LEAST
+    _ppr_child(p, "w:snapToGrid").set(qn("w:val"), "0")
+    _add_run(p, text, font=FONT_XIAOBIAOSONG, size=size, color=RED, scale=scale)
 
 
 def _mark_font(text: str) -> tuple[float, int]:
@@ -539,17 +552,11 @@ def _add_letter_head(document: Document, doc: RenderInput) -> None:
     the first page; thin-over-thick rule 20 mm above the page's bottom edge."""
     section = document.sections[0]
     header = section.first_page_header
-    mark = header.paragraphs[0]
-    size, scale = _mark_font(doc.issuer_mark)
-    mark.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    mark.paragraph_format.line_spacing = Pt(size)
-    mark.paragraph_format.line_spacing_rule = WD_LINE_SPACING.AT_LEAST
-    _ppr_child(mark, "w:snapToGrid").set(qn("w:val"), "0")
-    _add_run(mark, doc.issuer_mark, font=FONT_XIAOBIAOSONG, size=size, color=RED, scale=scale)
+    _format_mark(header.paragraphs[0], doc.issuer_mark)
     overhang = (LETTER_RULE_LENGTH_MM - TEXT_WIDTH_MM) / 2
-    _add_rule(
-        header,
-        gap_pt=RULE_BELOW_NUMBER_MM * 72 / 25.4,
+    _make_rule(
+        header.add_paragraph(),
+        gap_pt=_mm_pt(RULE_BELOW_NUMBER_MM),
         style="thickThinSmallGap",  # thick line nearer the text: 上粗下细
         sz=LETTER_RULE_SZ,
         color=RED,
@@ -581,21 +588,7 @@ def _glyph_gap_to_rule(distance_mm: float) -> float:
     """Height of the rule paragraph so the rule lies ``distance_mm`` under the glyphs of
     the line above, assuming 3号 glyphs sit centred in their 28.95 pt line."""
     below_glyph_pt = (LINE_PT - SIZE_3HAO) / 2
-    return max(distance_mm * 72 / 25.4 - below_glyph_pt, 1.0)
-
-
-def _add_rule(
-    container: _Container,
-    *,
-    gap_pt: float,
-    style: str,
-    sz: int,
-    color: RGBColor,
-    overhang_mm: float = 0.0,
-) -> Paragraph:
-    p = container.add_paragraph()
-    _make_rule(p, gap_pt=gap_pt, style=style, sz=sz, color=color, overhang_mm=overhang_mm)
-    return p
+    return max(_mm_pt(distance_mm) - below_glyph_pt, 1.0)
 
 
 def _make_rule(
@@ -607,7 +600,7 @@ def _make_rule(
     color: RGBColor,
     overhang_mm: float = 0.0,
 ) -> None:
-    """An empty paragraph ``gap_pt`` high whose bottom border is the rule.
+    """Make ``p`` an empty paragraph ``gap_pt`` high whose bottom border is the rule.
 
     A separate paragraph (rather than a border on the 发文字号) keeps the rule as wide as
     the text block even when the number is indented (上行文), and lets its height set the
@@ -658,7 +651,7 @@ def _add_body_paragraph(container: _Container, text: str) -> Paragraph:
     p = _paragraph(container)
     _indent(p, first_line=2)
     level = _heading_level(text)
-    font = _HEADING_FONTS.get(level, FONT_FANGSONG) if level else FONT_FANGSONG
+    font = _HEADING_FONTS.get(level, FONT_FANGSONG) if level is not None else FONT_FANGSONG
     if font == FONT_FANGSONG:
         _add_run(p, text)
         return p
@@ -750,7 +743,7 @@ def _add_signature(document: Document, doc: RenderInput, *, keep_with: list[Para
 def _seal_blank_lines(diameter_mm: float) -> int:
     """Blank lines between body and 署名 so the seal's top is within one line of the body
     (7.3.5.1) while the 署名/日期 pair sits just under the seal's centre."""
-    half_lines = diameter_mm * 72 / 25.4 / 2 / LINE_PT
+    half_lines = _mm_pt(diameter_mm) / 2 / LINE_PT
     return max(1, math.ceil(half_lines + SEAL_CENTRE_ABOVE_BLOCK_LINES) - 1)
 
 
@@ -854,8 +847,9 @@ def _add_colophon(document: Document, doc: RenderInput) -> None:
     rows: list[Paragraph] = []
     if doc.cc_recipients:
         p = _colophon_paragraph(document)
+        # 左右各空一字; wrapped lines align after "抄送：" (7.4.2)
         _indent(p, left=1 + 3, right=1, first_line=-3, char_pt=SIZE_4HAO, grid=False)
-        _add_run(p, "抄送：" + "，".join(doc.cc_recipients) + "。", size=SIZE_4HAO)
+        _add_run(p, _cc_text(doc.cc_recipients), size=SIZE_4HAO)
         rows.append(p)
     if has_printing:
         p = _colophon_paragraph(document)
@@ -881,6 +875,10 @@ def _add_colophon(document: Document, doc: RenderInput) -> None:
     _ppr_child(anchor, "w:snapToGrid").set(qn("w:val"), "0")
 
 
+def _cc_text(cc_recipients: Sequence[str]) -> str:
+    return "抄送：" + "，".join(cc_recipients) + "。"  # 7.4.2 最后一个抄送机关名称后标句号
+
+
 def _colophon_paragraph(document: Document) -> Paragraph:
     p = _paragraph(document, snap_to_grid=False)
     frame = _ppr_child(p, "w:framePr")
@@ -899,8 +897,8 @@ def _colophon_paragraph(document: Document) -> Paragraph:
 def _colophon_lines(doc: RenderInput) -> float:
     lines = 0.0
     if doc.cc_recipients:
-        text = "抄送：" + "，".join(doc.cc_recipients) + "。"
-        lines += math.ceil((_text_units(text) * SIZE_4HAO) / (TEXT_WIDTH_PT - 2 * SIZE_4HAO))
+        width = _text_units(_cc_text(doc.cc_recipients)) * SIZE_4HAO
+        lines += math.ceil(width / (TEXT_WIDTH_PT - 2 * SIZE_4HAO))
     if doc.doc_type != "letter" and (doc.printing_office or doc.printed_on):
         lines += 1
     return lines + (0.3 if lines else 0)  # the rules
@@ -909,6 +907,9 @@ def _colophon_lines(doc: RenderInput) -> float:
 # ==========================================================================================
 # Page estimate helpers
 # ==========================================================================================
+
+
+_MARK_LINE_EM = 1.2  # a CJK font's natural line height, in ems, for the mark's line
 
 
 class _PageCounter:
@@ -932,13 +933,15 @@ class _PageCounter:
 
 
 def _head_lines(doc: RenderInput) -> float:
+    """Grid lines the 版头 takes on the first page, the blank lines under it included."""
     if doc.doc_type == "letter":
+        # The first-page header (name, 4 mm, double rule ≈ 1 mm) pushes the body down.
         size, _ = _mark_font(doc.issuer_mark)
-        head_mm = LETTER_MARK_TOP_MM + size * 1.2 * 25.4 / 72 + RULE_BELOW_NUMBER_MM + 1
-        pushed = max(head_mm - TOP_MARGIN_MM, 0) * 72 / 25.4 / LINE_PT
+        head_pt = _mm_pt(LETTER_MARK_TOP_MM + RULE_BELOW_NUMBER_MM + 1) + size * _MARK_LINE_EM
+        pushed = max(head_pt - _mm_pt(TOP_MARGIN_MM), 0) / LINE_PT
         return pushed + max(len(_header_block_lines(doc)), 1) + 2
     size, _ = _mark_font(_mark_text(doc))
-    mark = MARK_TOP_MM * 72 / 25.4 / LINE_PT + size * 1.2 / LINE_PT
+    mark = (_mm_pt(MARK_TOP_MM) + size * _MARK_LINE_EM) / LINE_PT
     minutes_line = 1 if doc.doc_type == "minutes" and (doc.issuer_name or doc.issued_on) else 0
     signer_rows = max(math.ceil(len(doc.signers) / 2), 1)
     number = signer_rows if doc.doc_type in UPWARD_DOC_TYPES else 1

@@ -622,6 +622,8 @@ def test_invalid_input_is_refused():
         dataclasses.replace(NOTICE, doc_type="memo")
     with pytest.raises(ValueError, match="six digits"):
         dataclasses.replace(NOTICE, copy_number="123")
+    with pytest.raises(ValueError, match="list of names"):
+        dataclasses.replace(NOTICE, primary_recipients="各市人民政府")
 
 
 def test_a_three_page_document_renders_well_under_150_ms():
