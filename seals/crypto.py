@@ -61,6 +61,7 @@ __all__ = [
     "rewrap",
     "sha256_hex",
     "sign_detached",
+    "status_message_zh",
     "unwrap_private_key",
     "verify_detached",
     "wrap_private_key",
@@ -467,6 +468,9 @@ VerificationStatus: TypeAlias = Literal[
     "expired_at_signing",
     "revoked",
     "not_a_signature",
+    # Never produced by verify_detached (it knows no seal registry); the seals app maps a
+    # trusted certificate whose serial it does not know to this status.
+    "unknown_seal",
 ]
 
 _VALID_STATUSES: Final[frozenset[str]] = frozenset({"valid", "valid_when_sealed_since_revoked"})
@@ -480,6 +484,7 @@ _MESSAGES_ZH: Final[dict[str, str]] = {
     "expired_at_signing": "签章时印章已过期",
     "revoked": "印章已吊销",
     "not_a_signature": "不是有效的签章文件",
+    "unknown_seal": "未知印章",
 }
 
 # Finer explanations for a few reason codes; the rest use the status message.
@@ -489,6 +494,11 @@ _REASON_MESSAGES_ZH: Final[dict[str, str]] = {
     "signer_certificate_missing": "签章文件中缺少印章证书",
     "revoked_key_compromise": "印章因密钥泄露已吊销，签章不可信",
 }
+
+
+def status_message_zh(status: str) -> str:
+    """The Chinese message shown for a verification status."""
+    return _MESSAGES_ZH[status]
 
 
 @dataclass(frozen=True, slots=True)
