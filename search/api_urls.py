@@ -1,3 +1,14 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from search import apis
+
+urlpatterns = [
+    path("search/", apis.ArchiveSearchApi.as_view(), name="api-archive-search"),
+    path("search/export/", apis.ArchiveExportApi.as_view(), name="api-archive-export"),
+    path("records/", apis.ArchiveRecordCreateApi.as_view(), name="api-archive-upload"),
+    path("records/<int:record_id>/", apis.ArchiveRecordApi.as_view(), name="api-archive-record"),
+    path("records/<int:record_id>/file/", apis.ArchiveFileApi.as_view(), name="api-archive-file"),
+    path("records/<int:record_id>/fixity/", apis.ArchiveFixityApi.as_view(), name="api-archive-fixity"),
+]

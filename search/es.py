@@ -1,0 +1,139 @@
+"""The Elasticsearch client, index names and mapping.
+
+Index ``{prefix}-archives-v{N}`` sits behind the alias ``{prefix}-archives``; reads and
+writes go through the alias, reindexing builds ``v{N+1}`` and swaps the alias atomically.
+The server is the integ-test build (DESIGN.md §7): only core analyzers exist, so the
+mapping uses ``whitespace`` (words cut by jieba in text.py) and ``standard`` (one token per
+Han character) and nothing from ``analysis-common``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+from django.conf import settings
+from elasticsearch import Elasticsearch
+
+MAPPING_VERSION = 1
+
+_clients: dict[tuple[str, float], Elasticsearch] = {}
+_clients_lock = threading.Lock()
+
+
+class SearchUnavailable(Exception):
+    """Elasticsearch is not configured or does not answer."""
+
+
+def client(*, timeout: float = 5.0) -> Elasticsearch:
+    """A pooled client for the configured URL (settings are read per call, not at import).
+
+    No client-side retries: callers either degrade (search) or leave the outbox row for
+    the next drain, both better than holding a request for several timeouts.
+    """
+    url = settings.ELASTICSEARCH_URL
+    if not url:
+        raise SearchUnavailable("ELASTICSEARCH_URL is not set")
+    key = (url, timeout)
+    found = _clients.get(key)
+    if found is None:
+        with _clients_lock:
+            found = _clients.get(key)
+            if found is None:
+                found = Elasticsearch(url, request_timeout=timeout, max_retries=0, retry_on_timeout=False)
+                _clients[key] = found
+    return found
+
+
+def alias_name() -> str:
+    return f"{settings.ELASTICSEARCH_INDEX_PREFIX}-archives"
+
+
+def index_name(version: int) -> str:
+    return f"{alias_name()}-v{version}"
+
+
+def _keyword() -> dict[str, Any]:
+    return {"type": "keyword"}
+
+
+def index_body() -> dict[str, Any]:
+    """Settings and mapping of one archive index version."""
+    std = {"type": "text", "analyzer": "standard", "index_options": "offsets"}
+    seg = {"type": "text", "analyzer": "whitespace", "norms": True}
+    return {
+        "settings": {
+            "number_of_shards": settings.ELASTICSEARCH_SHARDS,
+            "number_of_replicas": settings.ELASTICSEARCH_REPLICAS,
+            "refresh_interval": "1s",
+        },
+        "mappings": {
+            "dynamic": "strict",
+            "_meta": {"mapping_version": MAPPING_VERSION},
+            "properties": {
+                "record_id": {"type": "long"},
+                # Ranking: jieba words, whitespace-analysed.
+                "title_seg": seg,
+                "body_seg": seg,
+                # Exact phrases and highlights: one token per Han character.
+                "title_std": std,
+                "body_std": std,
+                # Codes and facets.
+                "archive_code": _keyword(),
+                "doc_number": {"type": "keyword", "fields": {"std": {"type": "text", "analyzer": "standard"}}},
+                "issuer": _keyword(),
+                "doc_type": _keyword(),
+                "year": {"type": "integer"},
+                "retention": _keyword(),
+                "classification": {"type": "byte"},
+                "unit_code": _keyword(),
+                "fonds_code": _keyword(),
+                "record_date": {"type": "date", "format": "yyyy-MM-dd"},
+                "page_count": {"type": "integer"},
+                "analysis_version": _keyword(),
+                # Permission fields: who may see the record (query.permission_filter).
+                "org_id": {"type": "long"},
+                "scope_dept_ids": {"type": "long"},
+                "reader_ids": {"type": "long"},
+            },
+        },
+    }
+
+
+_VERSION_RE = re.compile(r"-v(\d+)$")
+
+
+def existing_versions(es: Elasticsearch) -> list[int]:
+    found = es.indices.get(index=f"{alias_name()}-v*", allow_no_indices=True, expand_wildcards="open")
+    versions = []
+    for name in found:
+        match = _VERSION_RE.search(name)
+        if match:
+            versions.append(int(match.group(1)))
+    return sorted(versions)
+
+
+def current_index(es: Elasticsearch) -> str | None:
+    """The index the alias points to, or None when there is no alias yet."""
+    if not es.indices.exists_alias(name=alias_name()):
+        return None
+    return next(iter(es.indices.get_alias(name=alias_name())))
+
+
+def ensure_index(es: Elasticsearch) -> str:
+    """Create ``v1`` and the alias when neither exists; return the alias's index."""
+    existing = current_index(es)
+    if existing:
+        return existing
+    versions = existing_versions(es)
+    name = index_name((versions[-1] + 1) if versions else 1)
+    es.indices.create(index=name, **index_body())
+    try:
+        es.indices.put_alias(index=name, name=alias_name())
+    except Exception:
+        # Another worker may have won the race: the alias then exists; ours is spare.
+        if current_index(es) is None:
+            raise
+        es.indices.delete(index=name, ignore_unavailable=True)
+    return current_index(es) or name

@@ -1,0 +1,347 @@
+"""Every write of the archive: archiving (documents and legacy files), refusing edits,
+and the index outbox drain.
+
+Archiving runs in one transaction: the item number is taken under the class's sequence
+row lock, the 归档章 is stamped on the archived copy, the record, its scope and an outbox
+row are inserted and the audit entry written. Elasticsearch is reached only after commit
+(the on-commit kick or the worker's ``index_drain``), so an outage never fails an archive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from elasticsearch import ApiError, TransportError
+
+from officehub.audit.services import audit
+from officehub.directory.models import Clearance, Department, Role, User
+from officehub.directory.selectors import organisation_of
+from search import es, files
+from search.errors import (
+    ArchiveClassifiedRefused,
+    ArchiveImmutable,
+    ArchiveInvalid,
+    ArchiveNotAllowed,
+)
+from search.indexer import build_doc, bulk_write, records_for_index
+from search.models import (
+    DOC_TYPES,
+    ArchiveRecord,
+    ArchiveSequence,
+    ArchiveSource,
+    Category,
+    IndexOutbox,
+    Retention,
+    compose_archive_code,
+)
+from search.selectors import access_archive_record
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 60
+
+
+# ---------------------------------------------------------------------------- archiving
+
+
+def _archivist_organisation(actor: User) -> Department:
+    organisation = organisation_of(actor)
+    if organisation is None or not actor.is_active or not actor.has_role(Role.ARCHIVIST):
+        raise ArchiveNotAllowed("只有本机关的档案员可以归档。")
+    return organisation
+
+
+def _allowed_unit_codes(organisation: Department) -> set[str]:
+    codes = Department.objects.filter(path__startswith=organisation.path).exclude(unit_code="")
+    return set(codes.values_list("unit_code", flat=True))
+
+
+def _allocate_item_number(*, fonds_code: str, category: str, year: int, retention: str, unit_code: str) -> int:
+    """Take the next 件号 of the class. The sequence row stays locked until commit, so two
+    archivists filing into one class queue here, and a rollback gives the number back."""
+    key = {"fonds_code": fonds_code, "category": category, "year": year, "retention": retention, "unit_code": unit_code}
+    ArchiveSequence.objects.bulk_create([ArchiveSequence(**key)], ignore_conflicts=True)
+    sequence = ArchiveSequence.objects.select_for_update(of=("self",)).get(**key)
+    if sequence.last_item >= 9999:
+        raise ArchiveInvalid("该类别的件号已用尽（最多 9999 件）。", extra=key)
+    sequence.last_item += 1
+    sequence.save(update_fields=["last_item"])
+    return sequence.last_item
+
+
+@dataclass(frozen=True)
+class ArchiveInput:
+    """What every archive needs, from a document or from an upload."""
+
+    title: str
+    record_date: dt.date
+    retention: str
+    classification: int
+    responsible_party: str
+    doc_number: str
+    doc_type: str
+    unit_code: str
+    note: str
+    file_name: str
+    file_bytes: bytes
+    content_text: str | None  # None: extract from the file
+    page_count: int | None  # None: count from the file
+
+
+def _validate(organisation: Department, data: ArchiveInput) -> None:
+    errors: dict[str, str] = {}
+    if not data.title.strip():
+        errors["title"] = "题名不能为空。"
+    if data.retention not in Retention.values:
+        errors["retention"] = "保管期限只能是 Y（永久）、D30（定期30年）或 D10（定期10年）。"
+    if data.doc_type and data.doc_type not in DOC_TYPES:
+        errors["doc_type"] = "文种无效。"
+    if data.classification not in Clearance.values:
+        errors["classification"] = "密级无效。"
+    if data.unit_code and data.unit_code not in _allowed_unit_codes(organisation):
+        errors["unit_code"] = f"机构（问题）代码 {data.unit_code} 不属于本机关。"
+    if not 1900 <= data.record_date.year <= 2100:
+        errors["record_date"] = "日期年度超出范围。"
+    if data.page_count is not None and data.page_count < 1:
+        errors["page_count"] = "页数至少为 1。"
+    if errors:
+        raise ArchiveInvalid("；".join(errors.values()), extra={"fields": errors})
+    if data.classification >= Clearance.SECRET and not settings.CLASSIFIED_NETWORK:
+        raise ArchiveClassifiedRefused("本系统仅用于非涉密工作：秘密及以上密级的档案不能在此归档。")
+
+
+def _archive_create(
+    *,
+    actor: User,
+    organisation: Department,
+    source: str,
+    data: ArchiveInput,
+    scope_departments: list[Department],
+    readers: list[User],
+    document: Any | None = None,
+) -> ArchiveRecord:
+    """Create the record in the caller's transaction. Validates, numbers, stamps, audits."""
+    _validate(organisation, data)
+    content_type = files.detect_type(data.file_bytes, data.file_name)
+    # Reading the file is local CPU work and happens before any lock is taken.
+    if content_type == files.DOCX_TYPE:
+        text = data.content_text if data.content_text is not None else files.docx_text(data.file_bytes)
+        pages = data.page_count or files.docx_page_count(data.file_bytes, text)
+    else:
+        text = data.content_text or ""
+        pages = data.page_count or files.pdf_page_count(data.file_bytes)
+    year = data.record_date.year
+    fonds = organisation.fonds_code
+    item = _allocate_item_number(
+        fonds_code=fonds, category=Category.WS, year=year, retention=data.retention, unit_code=data.unit_code
+    )
+    stored = data.file_bytes
+    if content_type == files.DOCX_TYPE:
+        # The 归档章 needs the number just taken, so it is stamped under the sequence
+        # lock; python-docx takes milliseconds here and touches nothing outside.
+        stored = files.stamp_docx(
+            data.file_bytes,
+            files.StampFields(
+                fonds_code=fonds,
+                year=year,
+                item_number=item,
+                unit_code=data.unit_code,
+                retention_label=str(Retention(data.retention).label),
+                page_count=pages,
+            ),
+        )
+    record = ArchiveRecord(
+        organisation=organisation,
+        fonds_code=fonds,
+        category=Category.WS,
+        year=year,
+        retention=data.retention,
+        unit_code=data.unit_code,
+        item_number=item,
+        archive_code=compose_archive_code(
+            fonds_code=fonds, category=Category.WS, year=year, retention=data.retention, unit_code=data.unit_code, item_number=item
+        ),
+        page_count=pages,
+        responsible_party=data.responsible_party.strip() or organisation.name,
+        title=data.title.strip(),
+        record_date=data.record_date,
+        classification=data.classification,
+        doc_number=data.doc_number.strip(),
+        doc_type=data.doc_type,
+        note=data.note.strip(),
+        source=source,
+        file_name=data.file_name[:255],
+        content_type=content_type,
+        file_bytes=stored,
+        sha256=files.sha256_hex(stored),
+        content_text=text,
+        archived_by=actor,
+        archived_at=timezone.now(),
+    )
+    if document is not None:
+        record.document = document
+    try:
+        record.full_clean()
+    except ValidationError as exc:
+        raise ArchiveInvalid("；".join(exc.messages), extra={"fields": exc.message_dict}) from None
+    record.save(force_insert=True)
+    record.scope_departments.set(scope_departments)
+    record.readers.set(readers)
+    outbox = IndexOutbox.objects.create(record=record, available_at=timezone.now())
+    audit(
+        actor=actor,
+        action="archive.created",
+        target=record,
+        data={"archive_code": record.archive_code, "source": source, "sha256": record.sha256},
+    )
+    outbox_id = outbox.pk
+    transaction.on_commit(lambda: index_kick(outbox_ids=[outbox_id]))
+    return record
+
+
+def archive_legacy_upload(
+    *,
+    actor: User,
+    file_name: str,
+    file_bytes: bytes,
+    title: str,
+    record_date: dt.date,
+    retention: str,
+    classification: int = Clearance.PUBLIC,
+    responsible_party: str = "",
+    doc_number: str = "",
+    doc_type: str = "",
+    unit_code: str = "",
+    page_count: int | None = None,
+    note: str = "",
+    content_text: str | None = None,
+    scope_department_ids: list[int] | None = None,
+    reader_ids: list[int] | None = None,
+) -> ArchiveRecord:
+    """File a legacy DOCX/PDF into the archivist's own fonds.
+
+    Scope defaults to the whole organisation; scope departments must lie inside it;
+    explicit readers may be anyone. Errors: ``archive.not_archivist`` (403),
+    ``archive.invalid``, ``archive.file_invalid``, ``archive.classified_refused`` (400).
+    """
+    organisation = _archivist_organisation(actor)
+    with transaction.atomic():
+        if scope_department_ids:
+            scope = list(
+                Department.objects.filter(pk__in=set(scope_department_ids), path__startswith=organisation.path)
+            )
+            if len(scope) != len(set(scope_department_ids)):
+                raise ArchiveInvalid("查阅范围只能是本机关内的部门。", extra={"fields": {"scope_department_ids": "invalid"}})
+        else:
+            scope = [organisation]
+        readers = list(User.objects.filter(pk__in=set(reader_ids or []), is_active=True))
+        if len(readers) != len(set(reader_ids or [])):
+            raise ArchiveInvalid("指定查阅人不存在。", extra={"fields": {"reader_ids": "invalid"}})
+        return _archive_create(
+            actor=actor,
+            organisation=organisation,
+            source=ArchiveSource.LEGACY,
+            data=ArchiveInput(
+                title=title,
+                record_date=record_date,
+                retention=retention,
+                classification=classification,
+                responsible_party=responsible_party,
+                doc_number=doc_number,
+                doc_type=doc_type,
+                unit_code=unit_code,
+                note=note,
+                file_name=file_name,
+                file_bytes=file_bytes,
+                content_text=content_text,
+                page_count=page_count,
+            ),
+            scope_departments=scope,
+            readers=readers,
+        )
+
+
+def archive_record_update(*, record_id: int, actor: User, **changes: Any) -> ArchiveRecord:
+    """Archived records never change: after the access check (404 for outsiders) this
+    always raises ``archive.immutable`` (409)."""
+    access_archive_record(actor, record_id)
+    raise ArchiveImmutable(extra={"record_id": record_id, "fields": sorted(changes)})
+
+
+def archive_record_delete(*, record_id: int, actor: User) -> None:
+    access_archive_record(actor, record_id)
+    raise ArchiveImmutable(extra={"record_id": record_id})
+
+
+# ---------------------------------------------------------------------------- indexing
+
+
+def index_kick(*, outbox_ids: list[int] | None = None) -> None:
+    """Best-effort immediate indexing after commit. Never raises: the outbox row stays
+    and the worker's ``index_drain`` picks it up."""
+    try:
+        index_drain(limit=100, outbox_ids=outbox_ids)
+    except Exception:  # a side effect after commit must not fail the request
+        logger.exception("index kick failed; the outbox keeps the work for the worker")
+
+
+def _defer(rows: list[IndexOutbox], error: str, now: dt.datetime) -> None:
+    for row in rows:
+        row.attempts += 1
+        row.last_error = error[:2000]
+        row.available_at = now + dt.timedelta(seconds=min(MAX_BACKOFF_SECONDS, 2 ** min(row.attempts, 10)))
+        row.save(update_fields=["attempts", "last_error", "available_at"])
+
+
+def index_drain(*, limit: int = 500, outbox_ids: list[int] | None = None, refresh: bool = False) -> int:
+    """Send pending outbox rows to Elasticsearch; return how many rows were indexed.
+
+    Claims due rows with ``select_for_update(skip_locked=True)`` so concurrent workers
+    take different rows; the claim is held during the ``_bulk`` call on purpose (only
+    outbox rows are locked, and skip_locked means no one waits on them). Each document
+    carries its outbox id as external version. On failure the rows stay, with attempts,
+    the last error and an exponential backoff (at most a minute) before the next try.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        pending = IndexOutbox.objects.filter(done_at__isnull=True, available_at__lte=now)
+        if outbox_ids is not None:
+            pending = pending.filter(pk__in=outbox_ids)
+        rows = list(pending.select_for_update(skip_locked=True).order_by("id")[:limit])
+        if not rows:
+            return 0
+        latest: dict[int, int] = {}
+        for row in rows:
+            latest[row.record_id] = max(latest.get(row.record_id, 0), row.pk)
+        try:
+            client = es.client(timeout=30.0)
+            es.ensure_index(client)
+            docs = [(build_doc(record), latest[record.pk]) for record in records_for_index().filter(pk__in=latest)]
+            result = bulk_write(client, es.alias_name(), docs, refresh=refresh)
+        except (es.SearchUnavailable, TransportError, ApiError) as exc:
+            logger.warning("index drain: Elasticsearch unavailable (%s); %d rows wait", exc, len(rows))
+            _defer(rows, f"{type(exc).__name__}: {exc}", now)
+            return 0
+        ok = set(result["ok"])
+        done = [row for row in rows if row.record_id in ok]
+        IndexOutbox.objects.filter(pk__in=[row.pk for row in done]).update(done_at=now, last_error="")
+        for record_id, error in result["failed"].items():
+            _defer([row for row in rows if row.record_id == record_id], error, now)
+        return len(done)
+
+
+def index_backlog() -> int:
+    return IndexOutbox.objects.filter(done_at__isnull=True).count()
+
+
+def reindex_base_version() -> int:
+    """A version no older than any write handed out so far (see IndexOutbox)."""
+    return max(1, IndexOutbox.objects.aggregate(m=Max("id"))["m"] or 0)
