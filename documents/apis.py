@@ -1,0 +1,505 @@
+"""REST API of the document flow: parse, access, one service call, serialise.
+
+Every write opens its transaction here (``atomic(durable=True)``) and calls the same
+service the pages call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from documents import selectors, services
+from documents.errors import DocumentInvalidInput
+from documents.importing import import_upload
+from documents.models import DocType, Document, SealRequest, Urgency
+from documents.rendering import docx_filename
+from officehub.directory.models import Clearance
+
+# --- output -----------------------------------------------------------------------------
+
+
+class RefOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class DocumentListOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    direction = serializers.CharField()
+    doc_type = serializers.CharField()
+    doc_type_label = serializers.CharField(source="get_doc_type_display")
+    status = serializers.CharField()
+    status_label = serializers.CharField(source="get_status_display")
+    title = serializers.CharField()
+    doc_number = serializers.CharField()
+    urgency = serializers.CharField()
+    classification = serializers.IntegerField()
+    issuer = RefOutput()
+    recipient_organisation = RefOutput(allow_null=True)
+    drafter = serializers.CharField(source="drafter.display_name")
+    deadline = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+
+
+class SealRequestOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    seal_id = serializers.IntegerField(allow_null=True)
+    status = serializers.CharField()
+    reason = serializers.CharField()
+    requested_by = serializers.CharField(source="requested_by.display_name")
+    decided_by = serializers.CharField(source="decided_by.display_name", allow_null=True, default=None)
+    decision_reason = serializers.CharField()
+    seal_record_id = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class FeedbackOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    recipient_organisation = RefOutput()
+    is_cc = serializers.BooleanField()
+    status = serializers.CharField()
+    status_label = serializers.CharField(source="get_status_display")
+    return_reason = serializers.CharField()
+    reply = serializers.CharField()
+
+
+class DocumentDetailOutput(DocumentListOutput):
+    copy_number = serializers.CharField()
+    secrecy_period = serializers.CharField()
+    signer = serializers.CharField(source="signer.display_name", allow_null=True, default=None)
+    body = serializers.CharField()
+    attachments = serializers.ListField(child=serializers.DictField())
+    signature_name = serializers.CharField()
+    issued_on = serializers.DateField(allow_null=True)
+    note = serializers.CharField()
+    printing_office = serializers.CharField()
+    printed_on = serializers.DateField(allow_null=True)
+    primary_recipients = RefOutput(many=True)
+    cc_recipients = RefOutput(many=True)
+    countersign_departments = RefOutput(many=True)
+    needs_seal = serializers.BooleanField()
+    drafting_department = RefOutput()
+    source_document_id = serializers.IntegerField(allow_null=True)
+    is_cc = serializers.BooleanField()
+    chaser = serializers.CharField(source="chaser.display_name", allow_null=True, default=None)
+    lead_department = RefOutput(allow_null=True)
+    return_reason = serializers.CharField()
+    reply = serializers.CharField()
+    version = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    current_holders = serializers.SerializerMethodField()
+    actions = serializers.SerializerMethodField()
+    seal_requests = SealRequestOutput(many=True)
+    feedback = serializers.SerializerMethodField()
+
+    def get_current_holders(self, document: Document) -> list[str]:
+        return [user.display_name for user in selectors.current_holders(document)]
+
+    def get_actions(self, document: Document) -> list[str]:
+        return selectors.available_actions(self.context["user"], document)
+
+    @extend_schema_field(FeedbackOutput(many=True))
+    def get_feedback(self, document: Document) -> list[dict[str, Any]]:
+        return FeedbackOutput(selectors.distribution_feedback(document), many=True).data
+
+
+def detail(document: Document, request: Request, status: int = 200) -> Response:
+    document.refresh_from_db()
+    return Response(DocumentDetailOutput(document, context={"user": request.user}).data, status=status)
+
+
+# --- list, create, read, update ------------------------------------------------------
+
+
+class AttachmentInput(serializers.Serializer):
+    title = serializers.CharField(max_length=100)
+    body = serializers.CharField(required=False, allow_blank=True, default="", max_length=100_000)
+
+
+class DocumentFieldsInput(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    body = serializers.CharField(required=False, allow_blank=True, max_length=200_000)
+    urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
+    classification = serializers.ChoiceField(choices=Clearance.choices, required=False)
+    secrecy_period = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    copy_number = serializers.CharField(max_length=6, required=False, allow_blank=True)
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    attachments = AttachmentInput(many=True, required=False)
+    needs_seal = serializers.BooleanField(required=False)
+    primary_recipient_ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=200)
+    cc_recipient_ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=200)
+    countersign_department_ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=50)
+
+
+class DocumentCreateInput(DocumentFieldsInput):
+    doc_type = serializers.ChoiceField(choices=DocType.choices)
+    title = serializers.CharField(max_length=200)
+
+
+class DocumentListApi(APIView):
+    @extend_schema(
+        summary="公文列表（发文 / 收文）",
+        parameters=[OpenApiParameter("box", str, enum=["outgoing", "incoming"], description="outgoing=发文，incoming=收文")],
+        responses=DocumentListOutput(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        box = request.query_params.get("box", "outgoing")
+        if box not in ("outgoing", "incoming"):
+            raise DocumentInvalidInput("box 只能是 outgoing 或 incoming。", extra={"field": "box"})
+        documents = selectors.outgoing_list(request.user) if box == "outgoing" else selectors.incoming_inbox(request.user)
+        documents = documents.select_related("issuer", "recipient_organisation", "drafter")
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(documents, request, view=self)
+        return paginator.get_paginated_response(DocumentListOutput(page, many=True).data)
+
+    @extend_schema(summary="拟稿", request=DocumentCreateInput, responses={201: DocumentDetailOutput})
+    def post(self, request: Request) -> Response:
+        data = DocumentCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        with transaction.atomic(durable=True):
+            document = services.document_create_draft(actor=request.user, **values)
+        return detail(document, request, status=201)
+
+
+class DocumentDetailApi(APIView):
+    @extend_schema(summary="公文详情", responses=DocumentDetailOutput)
+    def get(self, request: Request, document_id: int) -> Response:
+        return detail(selectors.access_document(request.user, document_id), request)
+
+    @extend_schema(summary="修改公文（拟稿、核稿、复核环节）", request=DocumentFieldsInput, responses=DocumentDetailOutput)
+    def patch(self, request: Request, document_id: int) -> Response:
+        data = DocumentFieldsInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        fields = services.DraftFields(**data.validated_data)
+        with transaction.atomic(durable=True):
+            document = services.document_update(document_id=document_id, actor=request.user, fields=fields)
+        return detail(document, request)
+
+
+# --- transitions ------------------------------------------------------------------------
+
+
+class EmptyInput(serializers.Serializer):
+    pass
+
+
+class DecisionInput(serializers.Serializer):
+    approve = serializers.BooleanField(help_text="true=同意，false=退回（须填写意见）")
+    opinion = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class ReviewInput(DecisionInput):
+    countersign_department_ids = serializers.ListField(
+        child=serializers.IntegerField(), required=False, allow_null=True, default=None, max_length=50
+    )
+
+
+class OpinionInput(serializers.Serializer):
+    opinion = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+
+
+class RegisterInput(serializers.Serializer):
+    deadline = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    chaser_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ScreenInput(serializers.Serializer):
+    accept = serializers.BooleanField(help_text="true=通过，false=退回来文单位（须填写理由）")
+    opinion = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class InstructInput(serializers.Serializer):
+    opinion = serializers.CharField(max_length=2000)
+    lead_department_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    assisting_department_ids = serializers.ListField(child=serializers.IntegerField(), required=False, default=list, max_length=50)
+    reader_ids = serializers.ListField(child=serializers.IntegerField(), required=False, default=list, max_length=500)
+
+
+class ConcludeInput(serializers.Serializer):
+    reply = serializers.CharField(max_length=5000)
+    opinion = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class SealRequestInput(serializers.Serializer):
+    seal_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
+
+class SealDecisionInput(serializers.Serializer):
+    approve = serializers.BooleanField()
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
+
+class RemindInput(serializers.Serializer):
+    message = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
+
+class ShareInput(serializers.Serializer):
+    user_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=200)
+
+
+def _action_api(
+    name: str, summary: str, input_class: type[serializers.Serializer], call: Callable[..., Any]
+) -> type[APIView]:
+    """One POST endpoint per transition, documented in the OpenAPI schema."""
+
+    @extend_schema(summary=summary, request=input_class, responses=DocumentDetailOutput, operation_id=f"documents_{name}")
+    def post(self: APIView, request: Request, document_id: int) -> Response:
+        data = input_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            call(document_id=document_id, actor=request.user, **data.validated_data)
+        return detail(selectors.access_document(request.user, document_id), request)
+
+    return type(f"Document{name.title().replace('_', '')}Api", (APIView,), {"post": post})
+
+
+SubmitApi = _action_api("submit", "送审（拟稿 → 核稿）", EmptyInput, services.document_submit)
+ReviewApi = _action_api("review", "核稿：同意或退回", ReviewInput, services.document_review)
+CountersignApi = _action_api(
+    "countersign", "会签：同意或退回", DecisionInput,
+    lambda *, approve, **kw: services.document_countersign(concur=approve, **kw),
+)
+SignOffApi = _action_api("sign_off", "签发：同意（圈阅）或退回", DecisionInput, services.document_sign_off)
+RecheckApi = _action_api("recheck", "复核：通过或退回", DecisionInput, services.document_recheck)
+AssignNumberApi = _action_api("assign_number", "编号（发文字号）", EmptyInput, services.document_assign_number)
+DistributeApi = _action_api("distribute", "分发：为每个主送、抄送机关生成收文", EmptyInput, services.document_distribute)
+ReceiveApi = _action_api("receive", "签收", EmptyInput, services.document_receive)
+RegisterApi = _action_api("register", "登记（办理时限、催办人）", RegisterInput, services.document_register)
+ScreenApi = _action_api("screen", "初审：通过或退回来文单位", ScreenInput, services.document_screen)
+ProposeApi = _action_api("propose", "拟办", OpinionInput, services.document_propose)
+InstructApi = _action_api("instruct", "批办：主办、协办部门与传阅人员", InstructInput, services.document_instruct)
+HandleApi = _action_api("handle", "协办部门办理", OpinionInput, services.document_handle)
+ReadApi = _action_api("read", "传阅：标记已阅", EmptyInput, services.document_mark_read)
+ConcludeApi = _action_api("conclude", "办结并答复来文单位", ConcludeInput, services.document_conclude)
+RemindApi = _action_api("remind", "催办当前办理人", RemindInput, services.document_remind)
+ShareApi = _action_api("share", "共享给指定人员", ShareInput, services.document_share)
+
+
+class SealRequestCreateApi(APIView):
+    @extend_schema(summary="用印申请", request=SealRequestInput, responses={201: SealRequestOutput})
+    def post(self, request: Request, document_id: int) -> Response:
+        data = SealRequestInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            seal_request = services.seal_request_create(document_id=document_id, actor=request.user, **data.validated_data)
+        return Response(SealRequestOutput(seal_request).data, status=201)
+
+
+class SealRequestDecideApi(APIView):
+    @extend_schema(summary="印章管理员审批用印申请（同意即用印）", request=SealDecisionInput, responses=SealRequestOutput)
+    def post(self, request: Request, seal_request_id: int) -> Response:
+        data = SealDecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            seal_request = services.seal_request_decide(
+                seal_request_id=seal_request_id, actor=request.user, **data.validated_data
+            )
+        seal_request = SealRequest.objects.select_related("requested_by", "decided_by").get(pk=seal_request.pk)
+        return Response(SealRequestOutput(seal_request).data)
+
+
+# --- timeline, versions, comments, docx, import, overdue ------------------------------
+
+
+class TimelineEntryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    kind_label = serializers.CharField()
+    role = serializers.CharField()
+    round = serializers.IntegerField()
+    state = serializers.CharField()
+    state_label = serializers.CharField()
+    department = serializers.CharField(allow_null=True)
+    holders = serializers.ListField(child=serializers.CharField())
+    actor = serializers.CharField(allow_null=True)
+    outcome = serializers.CharField()
+    opinion = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    elapsed_seconds = serializers.IntegerField()
+    due_at = serializers.DateTimeField(allow_null=True)
+    overdue = serializers.BooleanField()
+    reminders = serializers.IntegerField()
+
+
+class TimelineOutput(serializers.Serializer):
+    status = serializers.CharField()
+    status_label = serializers.CharField()
+    current_holders = serializers.ListField(child=serializers.CharField())
+    steps = TimelineEntryOutput(many=True)
+
+
+class TimelineApi(APIView):
+    @extend_schema(summary="流转跟踪（时间线）", responses=TimelineOutput)
+    def get(self, request: Request, document_id: int) -> Response:
+        document = selectors.access_document(request.user, document_id)
+        return Response(
+            TimelineOutput(
+                {
+                    "status": document.status,
+                    "status_label": document.get_status_display(),
+                    "current_holders": [u.display_name for u in selectors.current_holders(document)],
+                    "steps": selectors.document_timeline(document),
+                }
+            ).data
+        )
+
+
+class VersionOutput(serializers.Serializer):
+    number = serializers.IntegerField()
+    title = serializers.CharField()
+    body = serializers.CharField()
+    author = serializers.CharField(source="author.display_name")
+    step_kind = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class VersionsApi(APIView):
+    @extend_schema(summary="版本列表", responses=VersionOutput(many=True))
+    def get(self, request: Request, document_id: int) -> Response:
+        document = selectors.access_document(request.user, document_id)
+        return Response(VersionOutput(selectors.document_versions(document), many=True).data)
+
+
+class DiffOpOutput(serializers.Serializer):
+    op = serializers.ChoiceField(choices=["equal", "insert", "delete"])
+    text = serializers.CharField()
+
+
+class DiffOutput(serializers.Serializer):
+    from_version = serializers.IntegerField()
+    to_version = serializers.IntegerField()
+    title = DiffOpOutput(many=True)
+    body = DiffOpOutput(many=True)
+    body_html = serializers.CharField()
+
+
+class DiffApi(APIView):
+    @extend_schema(
+        summary="修订痕迹（两个版本的差异）",
+        parameters=[OpenApiParameter("from", int, required=True), OpenApiParameter("to", int, required=True)],
+        responses=DiffOutput,
+    )
+    def get(self, request: Request, document_id: int) -> Response:
+        document = selectors.access_document(request.user, document_id)
+        numbers = []
+        for key in ("from", "to"):
+            value = request.query_params.get(key, "")
+            if not value.isdigit():
+                raise DocumentInvalidInput(f"请指定版本号参数 {key}。", extra={"field": key})
+            numbers.append(int(value))
+        diff = selectors.version_diff(document, numbers[0], numbers[1])
+        return Response(
+            {
+                "from_version": diff["from"].number,
+                "to_version": diff["to"].number,
+                "title": [{"op": op.op, "text": op.text} for op in diff["title"]],
+                "body": [{"op": op.op, "text": op.text} for op in diff["body"]],
+                "body_html": selectors.diff_html(diff["body"]),
+            }
+        )
+
+
+class CommentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField(source="version.number")
+    author = serializers.CharField(source="author.display_name")
+    quote = serializers.CharField()
+    text = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class CommentInput(serializers.Serializer):
+    text = serializers.CharField(max_length=2000)
+    quote = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class CommentsApi(APIView):
+    @extend_schema(summary="某版本的批注", responses=CommentOutput(many=True))
+    def get(self, request: Request, document_id: int, number: int) -> Response:
+        document = selectors.access_document(request.user, document_id)
+        version = selectors.version_of(document, number)
+        comments = version.comments.select_related("author", "version")
+        return Response(CommentOutput(comments, many=True).data)
+
+    @extend_schema(summary="添加批注", request=CommentInput, responses={201: CommentOutput})
+    def post(self, request: Request, document_id: int, number: int) -> Response:
+        data = CommentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            comment = services.document_comment_add(
+                document_id=document_id, actor=request.user, version_number=number, **data.validated_data
+            )
+        return Response(CommentOutput(comment).data, status=201)
+
+
+class DocxApi(APIView):
+    @extend_schema(summary="下载 DOCX（GB/T 9704 版式；已用印时为盖章签名版）", responses={(200, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"): bytes})
+    def get(self, request: Request, document_id: int) -> HttpResponse:
+        document = selectors.access_document(request.user, document_id)
+        return docx_response(document)
+
+
+def docx_response(document: Document) -> HttpResponse:
+    from urllib.parse import quote
+
+    content = selectors.document_docx(document)
+    response = HttpResponse(
+        content, content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    )
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(docx_filename(document))}"
+    return response
+
+
+class ImportOutput(serializers.Serializer):
+    title = serializers.CharField()
+    body = serializers.CharField()
+
+
+class ImportInput(serializers.Serializer):
+    file = serializers.FileField()
+
+
+class ImportDocxApi(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(summary="从 DOCX 导入标题和正文", request={"multipart/form-data": ImportInput}, responses=ImportOutput)
+    def post(self, request: Request) -> Response:
+        data = ImportInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        imported = import_upload(data.validated_data["file"])
+        return Response({"title": imported.title, "body": imported.body})
+
+
+class OverdueOutput(serializers.Serializer):
+    step_id = serializers.IntegerField(source="pk")
+    document_id = serializers.IntegerField()
+    title = serializers.CharField(source="document.title")
+    kind = serializers.CharField()
+    kind_label = serializers.CharField(source="get_kind_display")
+    due_at = serializers.DateTimeField()
+    holders = serializers.SerializerMethodField()
+
+    def get_holders(self, step: Any) -> list[str]:
+        return [holder.display_name for holder in step.holders.all()]
+
+
+class OverdueApi(APIView):
+    @extend_schema(summary="本机关逾期事项", responses=OverdueOutput(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(OverdueOutput(selectors.overdue_steps(request.user)[:500], many=True).data)

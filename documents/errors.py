@@ -1,0 +1,42 @@
+"""Domain errors of the document flow, each with a stable code (see officehub/errors.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from officehub.errors import ConflictError, InvalidInput, InvalidTransition, PermissionDeniedError
+
+
+class DocumentInvalidTransition(InvalidTransition):
+    """The document is not at a step where this action is allowed (HTTP 409)."""
+
+    default_code = "document.invalid_transition"
+
+    def __init__(self, message: str, *, status: str = "", action: str = "", **kwargs: Any) -> None:
+        extra = kwargs.pop("extra", None) or {}
+        extra.update({"status": status, "action": action})
+        super().__init__(message, extra=extra, **kwargs)
+
+
+class DocumentNotHolder(PermissionDeniedError):
+    """The user may see the document but is not assigned to its current step (HTTP 403)."""
+
+    default_code = "document.not_assigned"
+
+
+class DocumentInvalidInput(InvalidInput):
+    default_code = "document.invalid"
+
+
+class ClassifiedRefused(InvalidInput):
+    """条例 第三条: classified material may only travel on an approved secret network."""
+
+    default_code = "document.classified_refused"
+
+
+class UnknownRecipient(InvalidInput):
+    default_code = "document.unknown_recipient"
+
+
+class DocumentConflict(ConflictError):
+    default_code = "document.conflict"

@@ -1,0 +1,394 @@
+"""Every read of documents, and the one visibility rule.
+
+A user sees a document when their clearance covers its 密级 and they drafted it, hold or
+held one of its steps, belong to a department it reached (drafting, 会签, 承办), were
+explicitly shared it, or are an archivist of the organisation holding a finished copy.
+Everyone else gets the same ``NotFound`` as for a missing id.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypedDict
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from documents.models import (
+    Direction,
+    Document,
+    DocumentStatus,
+    DocumentVersion,
+    SealRequest,
+    SealRequestStatus,
+    Step,
+    StepKind,
+    StepState,
+)
+from officehub.directory.models import Department, Role, User
+from officehub.errors import NotFound
+
+FINISHED_STATUSES = (DocumentStatus.DISTRIBUTED, DocumentStatus.CONCLUDED, DocumentStatus.ARCHIVED)
+
+
+# --- people -----------------------------------------------------------------------------
+
+
+def organisation_users(organisation: Department, *, role: str | None = None) -> QuerySet[User]:
+    """Active users whose nearest issuing organisation is ``organisation``.
+
+    A nested organisation (the 办公厅 under the 省政府) keeps its own people.
+    """
+    users = User.objects.filter(is_active=True, department__path__startswith=organisation.path)
+    nested = Department.objects.filter(path__startswith=organisation.path, is_organisation=True).exclude(
+        pk=organisation.pk
+    )
+    for path in nested.values_list("path", flat=True):
+        users = users.exclude(department__path__startswith=path)
+    if role is not None:
+        users = users.filter(role_assignments__role=role)
+    return users.distinct().order_by("pk")
+
+
+def office_staff(organisation: Department, *, role: str = Role.REVIEWER) -> list[User]:
+    """Who does the office work (核稿, 编号, 分发, 签收…) of an organisation.
+
+    An organisation without such staff of its own (a 人民政府 whose work its 办公厅 does)
+    falls back to its general office's staff.
+    """
+    staff = list(organisation_users(organisation, role=role))
+    if staff:
+        return staff
+    office = (
+        Department.objects.filter(parent=organisation, is_organisation=True, kind="office").order_by("pk").first()
+    )
+    return list(organisation_users(office, role=role)) if office else []
+
+
+def department_heads(department: Department) -> list[User]:
+    heads = list(
+        User.objects.filter(is_active=True, department=department, role_assignments__role=Role.DEPARTMENT_HEAD)
+        .distinct()
+        .order_by("pk")
+    )
+    return heads
+
+
+def organisation_of_user(user: Any) -> Department | None:
+    department = getattr(user, "department", None)
+    return department.organisation() if department is not None else None
+
+
+# --- visibility -------------------------------------------------------------------------
+
+
+def _visibility_q(user: Any) -> Q:
+    steps = Step.objects.filter(document=OuterRef("pk"))
+    q = (
+        Q(drafter=user)
+        | Exists(steps.filter(holders=user))
+        | Exists(steps.filter(actor=user))
+        | Exists(Document.shared_with.through.objects.filter(document=OuterRef("pk"), user=user))
+    )
+    if user.department_id:
+        q |= Q(drafting_department_id=user.department_id) | Exists(steps.filter(department_id=user.department_id))
+        if user.has_role(Role.ARCHIVIST):
+            organisation = organisation_of_user(user)
+            if organisation is not None:
+                q |= Q(status__in=FINISHED_STATUSES) & (
+                    Q(direction=Direction.OUTGOING, issuer=organisation)
+                    | Q(direction=Direction.INCOMING, recipient_organisation=organisation)
+                )
+    return q
+
+
+def visible_documents(user: Any) -> QuerySet[Document]:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Document.objects.none()
+    return Document.objects.filter(_visibility_q(user), classification__lte=user.clearance)
+
+
+def can_view_document(user: Any, document: Document) -> bool:
+    return visible_documents(user).filter(pk=document.pk).exists()
+
+
+def access_document(user: Any, document_id: int, *, lock: bool = False) -> Document:
+    """Fetch a document the user may see, optionally locking its row (FOR UPDATE OF self).
+
+    Raises ``NotFound`` alike for a missing id and for a document the user may not see.
+    """
+    documents = Document.objects.select_related("issuer", "drafter", "drafting_department", "recipient_organisation")
+    if lock:
+        documents = documents.select_for_update(of=("self",))
+    document = documents.filter(pk=document_id).first()
+    if document is None or not can_view_document(user, document):
+        raise NotFound()
+    return document
+
+
+# --- lists ------------------------------------------------------------------------------
+
+
+def outgoing_list(user: Any) -> QuerySet[Document]:
+    return (
+        visible_documents(user)
+        .filter(direction=Direction.OUTGOING)
+        .select_related("issuer", "drafter")
+        .order_by("-updated_at", "-pk")
+    )
+
+
+def incoming_inbox(user: Any) -> QuerySet[Document]:
+    """收文: incoming copies addressed to the user's organisation that the user may see."""
+    return (
+        visible_documents(user)
+        .filter(direction=Direction.INCOMING)
+        .select_related("issuer", "recipient_organisation", "source_document")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def open_steps(document: Document) -> list[Step]:
+    return list(
+        document.steps.filter(state=StepState.OPEN).prefetch_related("holders").select_related("department")
+    )
+
+
+def current_holders(document: Document) -> list[User]:
+    seen: dict[int, User] = {}
+    for step in open_steps(document):
+        for holder in step.holders.all():
+            seen.setdefault(holder.pk, holder)
+    return list(seen.values())
+
+
+def open_step_for(document: Document, user: Any, kind: str, *, role: str | None = None) -> Step | None:
+    steps = document.steps.filter(state=StepState.OPEN, kind=kind, holders=user)
+    if role is not None:
+        steps = steps.filter(role=role)
+    return steps.order_by("pk").first()
+
+
+def overdue_steps(user: Any, *, now: datetime | None = None) -> QuerySet[Step]:
+    """Open steps past due in the user's organisation (the office's 逾期 list)."""
+    now = now or timezone.now()
+    organisation = organisation_of_user(user)
+    if organisation is None:
+        return Step.objects.none()
+    visible = visible_documents(user).values("pk")
+    org_q = Q(document__direction=Direction.OUTGOING, document__issuer=organisation) | Q(
+        document__direction=Direction.INCOMING, document__recipient_organisation=organisation
+    )
+    return (
+        Step.objects.filter(org_q, state=StepState.OPEN, due_at__lt=now)
+        .filter(Q(document__in=visible) | Q(holders=user))
+        .select_related("document", "department")
+        .prefetch_related("holders")
+        .distinct()
+        .order_by("due_at")
+    )
+
+
+# --- actions the user may take (pages show only these) ---------------------------------
+
+
+def available_actions(user: Any, document: Document) -> list[str]:
+    """Action names the user may take now; the services enforce the same rules."""
+    actions: list[str] = []
+    mine = {
+        (step.kind, step.role)
+        for step in document.steps.filter(state=StepState.OPEN, holders=user).only("kind", "role")
+    }
+    kinds = {kind for kind, _role in mine}
+    status = document.status
+    if status == DocumentStatus.DRAFT and StepKind.DRAFT in kinds:
+        actions += ["edit", "submit"]
+    if status == DocumentStatus.REVIEW and StepKind.REVIEW in kinds:
+        actions += ["edit", "review"]
+    if status == DocumentStatus.COUNTERSIGN and StepKind.COUNTERSIGN in kinds:
+        actions.append("countersign")
+    if status == DocumentStatus.SIGN_OFF and StepKind.SIGN_OFF in kinds:
+        actions.append("sign_off")
+    if status == DocumentStatus.RECHECK and StepKind.RECHECK in kinds:
+        actions += ["edit", "recheck"]
+    if status == DocumentStatus.ASSIGN_NUMBER and StepKind.ASSIGN_NUMBER in kinds:
+        actions.append("assign_number")
+    if status == DocumentStatus.SEAL and (StepKind.SEAL, "request") in mine:
+        actions.append("seal_request")
+    if status == DocumentStatus.SEAL and (StepKind.SEAL, "approve") in mine:
+        actions.append("seal_decide")
+    if status == DocumentStatus.DISTRIBUTE and StepKind.DISTRIBUTE in kinds:
+        actions.append("distribute")
+    for kind in (StepKind.RECEIVE, StepKind.REGISTER, StepKind.SCREEN, StepKind.PROPOSE, StepKind.INSTRUCT):
+        if status == kind.value and kind in kinds:
+            actions.append(kind.value)
+    if status == DocumentStatus.HANDLE and (StepKind.HANDLE, "assist") in mine:
+        actions.append("handle")
+    if status == DocumentStatus.HANDLE and (StepKind.HANDLE, "lead") in mine:
+        actions.append("conclude")
+    if StepKind.CIRCULATE in kinds:
+        actions.append("read")
+    if can_remind(user, document):
+        actions.append("remind")
+    if status not in (DocumentStatus.ARCHIVED,) and (document.drafter_id == user.pk or kinds):
+        actions.append("share")
+    return actions
+
+
+def can_remind(user: Any, document: Document) -> bool:
+    if document.status in FINISHED_STATUSES or document.status in (DocumentStatus.RETURNED, DocumentStatus.DRAFT):
+        return False
+    if user.pk in (document.chaser_id, document.drafter_id):
+        return True
+    organisation_id = document.organisation_id
+    return bool(
+        organisation_id
+        and user.has_role(Role.REVIEWER)
+        and getattr(organisation_of_user(user), "pk", None) == organisation_id
+    )
+
+
+def pending_seal_request(document: Document) -> SealRequest | None:
+    return document.seal_requests.filter(status=SealRequestStatus.PENDING).first()
+
+
+def distribution_feedback(document: Document) -> QuerySet[Document]:
+    """What happened to each incoming copy of an outgoing document (returns, replies)."""
+    return document.incoming_copies.select_related("recipient_organisation").order_by("pk")
+
+
+# --- timeline ---------------------------------------------------------------------------
+
+
+class TimelineEntry(TypedDict):
+    id: int
+    kind: str
+    kind_label: str
+    role: str
+    round: int
+    state: str
+    state_label: str
+    department: str | None
+    holders: list[str]
+    actor: str | None
+    outcome: str
+    opinion: str
+    started_at: datetime
+    finished_at: datetime | None
+    elapsed_seconds: int
+    due_at: datetime | None
+    overdue: bool
+    reminders: int
+
+
+def document_timeline(document: Document, *, now: datetime | None = None) -> list[TimelineEntry]:
+    """Parcel tracking: every step in order, who holds it, how long it took, what is overdue."""
+    now = now or timezone.now()
+    steps = (
+        document.steps.select_related("actor", "department")
+        .prefetch_related(Prefetch("holders", queryset=User.objects.order_by("pk")), "reminders")
+        .order_by("started_at", "pk")
+    )
+    entries: list[TimelineEntry] = []
+    for step in steps:
+        end = step.finished_at or now
+        overdue = bool(step.due_at and (step.finished_at or now) > step.due_at)
+        entries.append(
+            {
+                "id": step.pk,
+                "kind": step.kind,
+                "kind_label": str(step.get_kind_display()),
+                "role": step.role,
+                "round": step.round,
+                "state": step.state,
+                "state_label": str(step.get_state_display()),
+                "department": step.department.name if step.department else None,
+                "holders": [holder.display_name for holder in step.holders.all()],
+                "actor": step.actor.display_name if step.actor else None,
+                "outcome": step.outcome,
+                "opinion": step.opinion,
+                "started_at": step.started_at,
+                "finished_at": step.finished_at,
+                "elapsed_seconds": max(0, int((end - step.started_at).total_seconds())),
+                "due_at": step.due_at,
+                "overdue": overdue,
+                "reminders": len(step.reminders.all()),
+            }
+        )
+    return entries
+
+
+# --- versions and diff ------------------------------------------------------------------
+
+
+def document_versions(document: Document) -> QuerySet[DocumentVersion]:
+    return document.versions.select_related("author").order_by("number")
+
+
+def version_of(document: Document, number: int) -> DocumentVersion:
+    version = document.versions.select_related("author").filter(number=number).first()
+    if version is None:
+        raise NotFound("该版本不存在。")
+    return version
+
+
+@dataclass(frozen=True)
+class DiffOp:
+    op: str  # "equal" | "insert" | "delete"
+    text: str
+
+
+def diff_texts(old: str, new: str) -> list[DiffOp]:
+    """Character-level 修订痕迹 (Chinese has no spaces, so words would be whole sentences)."""
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    ops: list[DiffOp] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            ops.append(DiffOp("equal", old[i1:i2]))
+            continue
+        if tag in ("delete", "replace"):
+            ops.append(DiffOp("delete", old[i1:i2]))
+        if tag in ("insert", "replace"):
+            ops.append(DiffOp("insert", new[j1:j2]))
+    return ops
+
+
+def diff_html(ops: list[DiffOp]) -> str:
+    """Escaped HTML with <ins>/<del>; newlines become <br>."""
+    parts = []
+    for op in ops:
+        text = html.escape(op.text).replace("\n", "<br>")
+        if op.op == "insert":
+            parts.append(f"<ins>{text}</ins>")
+        elif op.op == "delete":
+            parts.append(f"<del>{text}</del>")
+        else:
+            parts.append(text)
+    return "".join(parts)
+
+
+def version_diff(document: Document, from_number: int, to_number: int) -> dict[str, Any]:
+    old = version_of(document, from_number)
+    new = version_of(document, to_number)
+    return {
+        "from": old,
+        "to": new,
+        "title": diff_texts(old.title, new.title),
+        "body": diff_texts(old.body, new.body),
+    }
+
+
+# --- DOCX -------------------------------------------------------------------------------
+
+
+def document_docx(document: Document) -> bytes:
+    """The document's current DOCX: the sealed bytes when sealed, otherwise freshly rendered."""
+    from documents import rendering, sealing
+
+    sealed = sealing.sealed_docx_for(document)
+    if sealed is not None:
+        return sealed
+    return rendering.render_document(document)

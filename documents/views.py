@@ -1,0 +1,329 @@
+"""Server-rendered pages of the document flow. Thin: parse the form, call the service the
+API calls, show the result or the coded error's Chinese message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_POST
+
+from documents import selectors, services
+from documents.apis import docx_response
+from documents.importing import import_upload
+from documents.models import DocType, Document, Urgency
+from documents.templates_catalog import DOC_TEMPLATES
+from officehub.directory.models import Clearance, Department
+from officehub.errors import ApplicationError, NotFound
+
+
+def _access(request: HttpRequest, document_id: int) -> Document:
+    try:
+        return selectors.access_document(request.user, document_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+def _ids(request: HttpRequest, name: str) -> list[int]:
+    values = []
+    for raw in request.POST.getlist(name):
+        if not raw.strip():
+            continue
+        if not raw.strip().isdigit():
+            raise ApplicationError("选择的项目无效。", code="document.invalid", extra={"field": name})
+        values.append(int(raw))
+    return values
+
+
+def _optional_int(request: HttpRequest, name: str) -> int | None:
+    raw = request.POST.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ApplicationError("选择的项目无效。", code="document.invalid", extra={"field": name})
+    return int(raw)
+
+
+@login_required
+def document_list(request: HttpRequest) -> HttpResponse:
+    box = request.GET.get("box", "outgoing")
+    if box not in ("outgoing", "incoming", "overdue"):
+        box = "outgoing"
+    context: dict[str, Any] = {"box": box, "now": timezone.now()}
+    if box == "overdue":
+        context["steps"] = selectors.overdue_steps(request.user)[:200]
+    elif box == "incoming":
+        context["documents"] = selectors.incoming_inbox(request.user)[:200]
+    else:
+        context["documents"] = selectors.outgoing_list(request.user)[:200]
+    context["doc_types"] = DocType.choices
+    return render(request, "documents/list.html", context)
+
+
+def _form_choices(user: Any) -> dict[str, Any]:
+    organisation = selectors.organisation_of_user(user)
+    organisations = Department.objects.filter(is_organisation=True).order_by("path")
+    departments = Department.objects.none()
+    if organisation is not None:
+        organisations = organisations.exclude(pk=organisation.pk)
+        departments = Department.objects.filter(path__startswith=organisation.path, is_organisation=False).order_by("path")
+    classifications = [
+        (value, label) for value, label in Clearance.choices
+        if (value < Clearance.SECRET or settings.CLASSIFIED_NETWORK) and value <= user.clearance
+    ]
+    return {
+        "doc_types": DocType.choices,
+        "organisations": organisations,
+        "departments": [dept for dept in departments if dept.organisation() == organisation],
+        "urgencies": Urgency.choices,
+        "classifications": classifications,
+        "organisation": organisation,
+    }
+
+
+def _fields_from_post(request: HttpRequest) -> dict[str, Any]:
+    return {
+        "title": request.POST.get("title", ""),
+        "body": request.POST.get("body", "").replace("\r\n", "\n"),
+        "urgency": request.POST.get("urgency", Urgency.NORMAL),
+        "classification": int(request.POST.get("classification") or Clearance.INTERNAL),
+        "secrecy_period": request.POST.get("secrecy_period", "").strip(),
+        "copy_number": request.POST.get("copy_number", "").strip(),
+        "note": request.POST.get("note", "").strip(),
+        "attachments": [{"title": line.strip(), "body": ""} for line in request.POST.get("attachments", "").splitlines() if line.strip()],
+        "primary_recipient_ids": _ids(request, "primary_recipient_ids"),
+        "cc_recipient_ids": _ids(request, "cc_recipient_ids"),
+        "countersign_department_ids": _ids(request, "countersign_department_ids"),
+    }
+
+
+@login_required
+def document_new(request: HttpRequest) -> HttpResponse:
+    """拟稿 from a 文种 template, with an optional DOCX import filling title and body."""
+    doc_type = request.GET.get("doc_type") or request.POST.get("doc_type") or DocType.NOTICE
+    if doc_type not in DocType.values:
+        doc_type = DocType.NOTICE
+    template = DOC_TEMPLATES[DocType(doc_type)]
+    values: dict[str, Any] = {"doc_type": doc_type, "title": template["title"], "body": template["body"],
+                              "urgency": Urgency.NORMAL, "classification": Clearance.INTERNAL,
+                              "primary_recipient_ids": [], "cc_recipient_ids": [], "countersign_department_ids": []}
+    error = None
+    if request.method == "POST":
+        try:
+            if request.POST.get("import") and request.FILES.get("docx"):
+                values.update(_fields_from_post(request))
+                imported = import_upload(request.FILES["docx"])
+                values.update(title=imported.title, body=imported.body)
+                messages.info(request, "已从 DOCX 导入标题和正文，请核对后保存。")
+            else:
+                posted = _fields_from_post(request)
+                values.update(posted)
+                with transaction.atomic(durable=True):
+                    document = services.document_create_draft(actor=request.user, doc_type=doc_type, **posted)
+                messages.success(request, "草稿已保存。")
+                return redirect("documents-detail", document_id=document.pk)
+        except ApplicationError as exc:
+            error = exc.message
+        except ValueError:
+            error = "提交的数据有误。"
+    return render(request, "documents/form.html", {
+        "values": values, "error": error, "template": template, "creating": True, **_form_choices(request.user),
+    }, status=400 if error else 200)
+
+
+@login_required
+def document_edit(request: HttpRequest, document_id: int) -> HttpResponse:
+    document = _access(request, document_id)
+    if "edit" not in selectors.available_actions(request.user, document):
+        messages.error(request, "当前环节您不能修改该公文。")
+        return redirect("documents-detail", document_id=document.pk)
+    values: dict[str, Any] = {
+        "doc_type": document.doc_type, "title": document.title, "body": document.body,
+        "urgency": document.urgency, "classification": document.classification,
+        "secrecy_period": document.secrecy_period, "copy_number": document.copy_number, "note": document.note,
+        "attachments": document.attachments,
+        "primary_recipient_ids": [d.pk for d in document.primary_recipients.all()],
+        "cc_recipient_ids": [d.pk for d in document.cc_recipients.all()],
+        "countersign_department_ids": [d.pk for d in document.countersign_departments.all()],
+    }
+    error = None
+    if request.method == "POST":
+        try:
+            posted = _fields_from_post(request)
+            if document.status != "draft":
+                posted.pop("countersign_department_ids")
+            values.update(posted)
+            with transaction.atomic(durable=True):
+                services.document_update(document_id=document.pk, actor=request.user, fields=services.DraftFields(**posted))
+            messages.success(request, "修改已保存。")
+            return redirect("documents-detail", document_id=document.pk)
+        except ApplicationError as exc:
+            error = exc.message
+        except ValueError:
+            error = "提交的数据有误。"
+    return render(request, "documents/form.html", {
+        "values": values, "error": error, "document": document, "creating": False, **_form_choices(request.user),
+    }, status=400 if error else 200)
+
+
+@login_required
+def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
+    document = _access(request, document_id)
+    actions = selectors.available_actions(request.user, document)
+    versions = list(selectors.document_versions(document).prefetch_related("comments__author"))
+    organisation = document.recipient_organisation if document.direction == "incoming" else None
+    context: dict[str, Any] = {
+        "document": document,
+        "actions": actions,
+        "timeline": selectors.document_timeline(document),
+        "holders": selectors.current_holders(document),
+        "versions": versions,
+        "seal_requests": document.seal_requests.select_related("requested_by", "decided_by"),
+        "pending_seal_request": selectors.pending_seal_request(document),
+        "feedback": selectors.distribution_feedback(document) if document.direction == "outgoing" else [],
+        "primary_recipients": document.primary_recipients.all(),
+        "cc_recipients": document.cc_recipients.all(),
+        "countersign_departments": document.countersign_departments.all(),
+        "now": timezone.now(),
+    }
+    if "instruct" in actions and organisation is not None:
+        context["org_departments"] = [
+            d for d in Department.objects.filter(path__startswith=organisation.path, is_organisation=False).order_by("path")
+            if d.organisation() == organisation
+        ]
+        context["org_users"] = selectors.organisation_users(organisation).select_related("department")
+    if "review" in actions:
+        context["departments"] = _form_choices(request.user)["departments"]
+    if "seal_request" in actions:
+        context["seals"] = _seal_choices(document)
+    return render(request, "documents/detail.html", context)
+
+
+def _seal_choices(document: Document) -> list[tuple[int, str]]:
+    from documents.sealing import _optional
+
+    seals_for_org = _optional("seals.selectors", "seals_for_organisation")
+    if seals_for_org is None:
+        return []
+    return [(seal.pk, str(seal)) for seal in seals_for_org(document.issuer)]
+
+
+def _decision(request: HttpRequest) -> bool:
+    return request.POST.get("decision", "approve") in ("approve", "accept", "concur", "pass")
+
+
+def _deadline(request: HttpRequest) -> datetime | None:
+    raw = request.POST.get("deadline", "").strip()
+    if not raw:
+        return None
+    value = parse_datetime(raw)
+    if value is None:
+        raise ApplicationError("办理时限格式不正确。", code="document.invalid", extra={"field": "deadline"})
+    return timezone.make_aware(value) if timezone.is_naive(value) else value
+
+
+ACTIONS: dict[str, tuple[str, Callable[[HttpRequest, int], Any]]] = {
+    "submit": ("已送审。", lambda r, i: services.document_submit(document_id=i, actor=r.user)),
+    "review": ("核稿意见已提交。", lambda r, i: services.document_review(
+        document_id=i, actor=r.user, approve=_decision(r), opinion=r.POST.get("opinion", ""),
+        countersign_department_ids=_ids(r, "countersign_department_ids") if "set_countersign" in r.POST else None)),
+    "countersign": ("会签意见已提交。", lambda r, i: services.document_countersign(
+        document_id=i, actor=r.user, concur=_decision(r), opinion=r.POST.get("opinion", ""))),
+    "sign_off": ("签发意见已提交。", lambda r, i: services.document_sign_off(
+        document_id=i, actor=r.user, approve=_decision(r), opinion=r.POST.get("opinion", ""))),
+    "recheck": ("复核意见已提交。", lambda r, i: services.document_recheck(
+        document_id=i, actor=r.user, approve=_decision(r), opinion=r.POST.get("opinion", ""))),
+    "assign_number": ("已编号。", lambda r, i: services.document_assign_number(document_id=i, actor=r.user)),
+    "seal_request": ("用印申请已提交。", lambda r, i: services.seal_request_create(
+        document_id=i, actor=r.user, seal_id=_optional_int(r, "seal_id"), reason=r.POST.get("reason", ""))),
+    "seal_decide": ("用印审批已提交。", lambda r, i: services.seal_request_decide(
+        seal_request_id=_optional_int(r, "seal_request_id") or 0, actor=r.user, approve=_decision(r),
+        reason=r.POST.get("reason", ""))),
+    "distribute": ("已分发。", lambda r, i: services.document_distribute(document_id=i, actor=r.user)),
+    "receive": ("已签收。", lambda r, i: services.document_receive(document_id=i, actor=r.user)),
+    "register": ("已登记。", lambda r, i: services.document_register(
+        document_id=i, actor=r.user, deadline=_deadline(r), chaser_id=_optional_int(r, "chaser_id"),
+        note=r.POST.get("note", ""))),
+    "screen": ("初审意见已提交。", lambda r, i: services.document_screen(
+        document_id=i, actor=r.user, accept=_decision(r), opinion=r.POST.get("opinion", ""))),
+    "propose": ("拟办意见已提交。", lambda r, i: services.document_propose(
+        document_id=i, actor=r.user, opinion=r.POST.get("opinion", ""))),
+    "instruct": ("批办意见已提交。", lambda r, i: services.document_instruct(
+        document_id=i, actor=r.user, opinion=r.POST.get("opinion", ""),
+        lead_department_id=_optional_int(r, "lead_department_id"),
+        assisting_department_ids=_ids(r, "assisting_department_ids"), reader_ids=_ids(r, "reader_ids"))),
+    "handle": ("办理意见已提交。", lambda r, i: services.document_handle(
+        document_id=i, actor=r.user, opinion=r.POST.get("opinion", ""))),
+    "read": ("已标记为已阅。", lambda r, i: services.document_mark_read(document_id=i, actor=r.user)),
+    "conclude": ("已办结。", lambda r, i: services.document_conclude(
+        document_id=i, actor=r.user, reply=r.POST.get("reply", ""), opinion=r.POST.get("opinion", ""))),
+    "remind": ("已催办。", lambda r, i: services.document_remind(
+        document_id=i, actor=r.user, message=r.POST.get("message", ""))),
+    "comment": ("批注已添加。", lambda r, i: services.document_comment_add(
+        document_id=i, actor=r.user, version_number=_optional_int(r, "version") or 0,
+        text=r.POST.get("text", ""), quote=r.POST.get("quote", ""))),
+}
+
+
+@login_required
+@require_POST
+def document_act(request: HttpRequest, document_id: int, action: str) -> HttpResponse:
+    """Every action button posts here; the same service as the API does the work."""
+    document = _access(request, document_id)
+    if action not in ACTIONS:
+        raise Http404("未知操作")
+    done, call = ACTIONS[action]
+    try:
+        with transaction.atomic(durable=True):
+            call(request, document.pk)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    try:
+        selectors.access_document(request.user, document.pk)
+    except NotFound:
+        return redirect("documents-index")
+    return redirect("documents-detail", document_id=document.pk)
+
+
+@login_required
+def document_timeline_page(request: HttpRequest, document_id: int) -> HttpResponse:
+    document = _access(request, document_id)
+    return render(request, "documents/timeline.html", {
+        "document": document, "timeline": selectors.document_timeline(document),
+        "holders": selectors.current_holders(document),
+    })
+
+
+@login_required
+def document_diff(request: HttpRequest, document_id: int) -> HttpResponse:
+    document = _access(request, document_id)
+    versions = list(selectors.document_versions(document))
+    last = versions[-1].number if versions else 1
+    try:
+        old = int(request.GET.get("from", max(1, last - 1)))
+        new = int(request.GET.get("to", last))
+        diff = selectors.version_diff(document, old, new)
+    except (ValueError, NotFound):
+        raise Http404("版本不存在") from None
+    return render(request, "documents/diff.html", {
+        "document": document, "versions": versions, "diff": diff,
+        "title_html": selectors.diff_html(diff["title"]), "body_html": selectors.diff_html(diff["body"]),
+        "comments": diff["to"].comments.select_related("author"),
+    })
+
+
+@login_required
+def document_docx_download(request: HttpRequest, document_id: int) -> HttpResponse:
+    return docx_response(_access(request, document_id))
+

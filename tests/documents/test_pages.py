@@ -1,0 +1,94 @@
+"""Server-rendered pages: only the actions the user may take, forms that call the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from documents.models import Document
+from tests.documents import flow
+from tests.documents.flow import org
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_new_page_offers_the_template_of_the_chosen_doc_type(personas: Any) -> None:
+    page = client_for(personas.drafter).get("/documents/new/?doc_type=request")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "关于××的请示" in html and "妥否，请批示。" in html
+    assert 'value="2"' not in html  # 秘密 is not offered off a secret network
+
+
+def test_drafting_through_the_page_creates_the_draft(personas: Any) -> None:
+    response = client_for(personas.drafter).post("/documents/new/", {
+        "doc_type": "notice", "title": "关于春节值班安排的通知", "body": "一、值班时间\n二、值班要求",
+        "primary_recipient_ids": [str(org("浙江省财政厅").pk)], "urgency": "normal", "classification": "1",
+    })
+    document = Document.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/documents/{document.pk}/"
+    assert (document.title, document.drafter) == ("关于春节值班安排的通知", personas.drafter)
+
+
+def test_bad_input_on_the_page_shows_the_chinese_message_and_writes_nothing(personas: Any) -> None:
+    response = client_for(personas.drafter).post("/documents/new/", {
+        "doc_type": "notice", "title": "关于××的通知", "classification": "3", "urgency": "normal",
+    })
+    assert response.status_code == 400
+    assert "涉密网络" in response.content.decode()
+    assert Document.objects.count() == 0
+
+
+def test_detail_shows_only_the_actions_of_the_current_user(personas: Any) -> None:
+    document = flow.to_review(personas)
+    drafter_page = client_for(personas.drafter).get(f"/documents/{document.pk}/").content.decode()
+    reviewer_page = client_for(personas.reviewer).get(f"/documents/{document.pk}/").content.decode()
+    assert 'id="form-review"' in reviewer_page and 'id="form-submit"' not in reviewer_page
+    assert 'id="form-review"' not in drafter_page and 'id="no-actions"' not in drafter_page  # the drafter may 催办
+    assert 'id="form-remind"' in drafter_page
+    colleague_page = client_for(personas.drafter2).get(f"/documents/{document.pk}/").content.decode()
+    assert 'id="no-actions"' in colleague_page
+
+
+def test_outsider_gets_404_on_every_page(personas: Any) -> None:
+    document = flow.to_review(personas)
+    client = client_for(personas.outsider)
+    for suffix in ("", "timeline/", "diff/", "docx/", "edit/"):
+        assert client.get(f"/documents/{document.pk}/{suffix}").status_code == 404, suffix
+    assert client.post(f"/documents/{document.pk}/act/review/", {"decision": "approve"}).status_code == 404
+    assert Document.objects.get(pk=document.pk).status == "review"
+
+
+def test_action_forms_post_to_the_services(personas: Any) -> None:
+    document = flow.to_review(personas)
+    client = client_for(personas.reviewer)
+    response = client.post(f"/documents/{document.pk}/act/review/", {"decision": "return", "opinion": ""}, follow=True)
+    assert "退回时请填写退回理由" in response.content.decode()
+    assert Document.objects.get(pk=document.pk).status == "review"
+    client.post(f"/documents/{document.pk}/act/review/", {"decision": "approve", "opinion": "同意"})
+    assert Document.objects.get(pk=document.pk).status == "sign_off"
+
+
+def test_lists_timeline_and_diff_pages_render(personas: Any) -> None:
+    document = flow.distributed(personas)
+    drafter = client_for(personas.drafter)
+    assert document.title in drafter.get("/documents/").content.decode()
+    timeline = drafter.get(f"/documents/{document.pk}/timeline/").content.decode()
+    for label in ("拟稿", "核稿", "签发", "复核", "编号", "用印", "分发"):
+        assert label in timeline
+    inbox = client_for(personas.other_org_custodian).get("/documents/?box=incoming").content.decode()
+    assert document.title in inbox
+    flow.act(__import__("documents.services", fromlist=["x"]).document_comment_add, document_id=document.pk,
+             actor=personas.drafter, version_number=1, text="终稿")
+    diff = drafter.get(f"/documents/{document.pk}/diff/?from=1&to=1")
+    assert diff.status_code == 200 and "终稿" in diff.content.decode()
+    overdue = client_for(personas.reviewer).get("/documents/?box=overdue")
+    assert overdue.status_code == 200
