@@ -363,7 +363,7 @@ class DocumentCardApi(APIView):
         document = services.document_for_card(request.user, message.document_id)
         if document is None:
             raise NotFound("公文不存在，或您无权查看。", code="message.document_unavailable")
-        url = document.get_absolute_url() if hasattr(document, "get_absolute_url") else f"/documents/{document.pk}/"
+        url = services.document_card_url(document)
         return Response(
             DocumentCardOutput(
                 {

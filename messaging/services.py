@@ -290,6 +290,14 @@ def document_for_card(user: Any, document_id: int) -> Any | None:
     return document
 
 
+def document_card_url(document: Any) -> str:
+    try:
+        from documents.services import document_url  # type: ignore[attr-defined]
+    except ImportError:
+        return f"/documents/{document.pk}/"
+    return str(document_url(document))
+
+
 # ------------------------------------------------------------------------------ messages
 
 
