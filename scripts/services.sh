@@ -263,7 +263,14 @@ elasticsearch_stop() {
     local base pid
     is_root && ! id "$ES_USER" >/dev/null 2>&1 && { info "Elasticsearch not running"; return 0; }
     base=$(es_base)
-    pid=$(es_pid "$base") || { info "Elasticsearch not running (no live pid file)"; return 0; }
+    if ! pid=$(es_pid "$base"); then
+        if es_health; then
+            warn "an Elasticsearch answers on $ES_URL but has no pid file in $base/elasticsearch-logs (started from another checkout?): leaving it"
+        else
+            info "Elasticsearch not running"
+        fi
+        return 0
+    fi
     info "stopping Elasticsearch (pid $pid)"
     kill "$pid"
     for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
