@@ -76,7 +76,8 @@ def access_seal(user: Any, seal_id: int) -> Seal:
 
 
 def seal_custodians(seal: Seal) -> list[Any]:
-    return list(seal.custodians.order_by("pk"))
+    # .all() so a prefetch_related("custodians") on the list is used.
+    return sorted(seal.custodians.all(), key=lambda user: user.pk)
 
 
 def seal_records(seal: Seal) -> QuerySet[SealRecord]:

@@ -1,0 +1,319 @@
+"""Seal API: thin views over selectors and services (parse, access, one call, serialise).
+
+Key material never appears here: output serializers list their fields explicitly and none
+of them reads ``wrapped_key``.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from seals import selectors, services
+from seals.crypto import VerificationResult
+from seals.errors import KeyUnavailable, SealInvalidInput, ca_missing
+from seals.models import KeyType, RevocationReason, Seal, SealKind, SealRecord
+
+SIGNATURE_MAX_BYTES = 1024 * 1024
+
+
+# --------------------------------------------------------------------------- output
+
+
+class PersonOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    full_name = serializers.CharField()
+
+
+class SealOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    kind_display = serializers.CharField(source="get_kind_display")
+    name = serializers.CharField()
+    lower_text = serializers.CharField()
+    organisation_id = serializers.IntegerField(source="owner_organisation_id")
+    organisation = serializers.CharField(source="owner_organisation.name")
+    owner_person_id = serializers.IntegerField(allow_null=True)
+    status = serializers.SerializerMethodField(help_text="有效状态：已过有效期的印章显示为 expired")
+    status_display = serializers.CharField(source="get_effective_status_display")
+    valid_from = serializers.DateTimeField()
+    valid_until = serializers.DateTimeField()
+    serial = serializers.CharField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    revocation_reason = serializers.CharField()
+    custodians = serializers.SerializerMethodField()
+
+    def get_status(self, seal: Seal) -> str:
+        return seal.effective_status()
+
+    def get_custodians(self, seal: Seal) -> list[dict[str, Any]]:
+        return PersonOutput(selectors.seal_custodians(seal), many=True).data  # type: ignore[return-value]
+
+
+class SealDetailOutput(SealOutput):
+    certificate_pem = serializers.CharField()
+    image_png_base64 = serializers.SerializerMethodField()
+
+    def get_image_png_base64(self, seal: Seal) -> str:
+        return base64.b64encode(bytes(seal.image)).decode("ascii")
+
+
+class SealRecordOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    seal_id = serializers.IntegerField()
+    seal = serializers.CharField(source="seal.name")
+    document_ref = serializers.CharField()
+    title = serializers.CharField()
+    sha256 = serializers.CharField()
+    signing_time = serializers.DateTimeField()
+    actor_id = serializers.IntegerField()
+    actor = serializers.CharField(source="actor.display_name")
+    created_at = serializers.DateTimeField()
+
+
+class VerificationOutput(serializers.Serializer):
+    valid = serializers.BooleanField(source="is_valid")
+    status = serializers.CharField()
+    reason = serializers.CharField(source="reason_code")
+    message = serializers.CharField(source="message_zh")
+    signer = serializers.CharField(source="signer_subject", allow_null=True)
+    signer_serial = serializers.SerializerMethodField()
+    signing_time = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    content_sha256 = serializers.CharField()
+    seal = serializers.SerializerMethodField()
+
+    def get_signer_serial(self, result: VerificationResult) -> str | None:
+        return services.serial_hex(result.signer_serial) if result.signer_serial is not None else None
+
+    def get_seal(self, result: VerificationResult) -> dict[str, Any] | None:
+        if result.signer_serial is None:
+            return None
+        seal = (
+            Seal.objects.filter(serial=services.serial_hex(result.signer_serial))
+            .select_related("owner_organisation")
+            .only("pk", "name", "owner_organisation__name")
+            .first()
+        )
+        return {"id": seal.pk, "name": seal.name, "organisation": seal.owner_organisation.name} if seal else None
+
+
+def verification_payload(result: VerificationResult) -> dict[str, Any]:
+    return dict(VerificationOutput(result).data)
+
+
+# --------------------------------------------------------------------------- seals
+
+
+class SealIssueInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=SealKind.choices)
+    owner_organisation_id = serializers.IntegerField()
+    owner_person_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    custodian_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=20)
+    name = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    lower_text = serializers.CharField(max_length=20, required=False, default="", allow_blank=True)
+    valid_until = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    key_type = serializers.ChoiceField(choices=KeyType.choices, required=False, default=KeyType.EC)
+    activate = serializers.BooleanField(required=False, default=False)
+
+
+class SealListApi(APIView):
+    @extend_schema(summary="我管理的印章（管理员：全部印章）", responses=SealOutput(many=True))
+    def get(self, request: Request) -> Response:
+        seals = selectors.seals_visible_to(request.user).prefetch_related("custodians")
+        return Response(SealOutput(seals, many=True).data)
+
+    @extend_schema(summary="签发印章（系统管理员）", request=SealIssueInput, responses={201: SealDetailOutput})
+    def post(self, request: Request) -> Response:
+        data = SealIssueInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        activate = values.pop("activate")
+        seal = services.seal_issue(actor=request.user, **values)
+        if activate:
+            seal = services.seal_activate(actor=request.user, seal_id=seal.pk)
+        return Response(SealDetailOutput(seal).data, status=201)
+
+
+class SealDetailApi(APIView):
+    @extend_schema(summary="印章详情（含证书与印模）", responses=SealDetailOutput)
+    def get(self, request: Request, seal_id: int) -> Response:
+        return Response(SealDetailOutput(selectors.access_seal(request.user, seal_id)).data)
+
+
+class SealNoteInput(serializers.Serializer):
+    note = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
+class SealRevokeInput(SealNoteInput):
+    reason = serializers.ChoiceField(choices=RevocationReason.choices, default=RevocationReason.UNSPECIFIED)
+
+
+class _SealTransitionApi(APIView):
+    verb = ""
+
+    def post(self, request: Request, seal_id: int) -> Response:
+        selectors.access_seal(request.user, seal_id)
+        if self.verb == "revoke":
+            data = SealRevokeInput(data=request.data)
+            data.is_valid(raise_exception=True)
+            seal = services.seal_revoke(actor=request.user, seal_id=seal_id, **data.validated_data)
+        else:
+            data = SealNoteInput(data=request.data)
+            data.is_valid(raise_exception=True)
+            if self.verb == "activate":
+                seal = services.seal_activate(actor=request.user, seal_id=seal_id)
+            elif self.verb == "suspend":
+                seal = services.seal_suspend(actor=request.user, seal_id=seal_id, **data.validated_data)
+            else:
+                seal = services.seal_resume(actor=request.user, seal_id=seal_id, **data.validated_data)
+        return Response(SealOutput(seal).data)
+
+
+class SealActivateApi(_SealTransitionApi):
+    verb = "activate"
+
+    @extend_schema(summary="启用印章（系统管理员）", request=SealNoteInput, responses=SealOutput)
+    def post(self, request: Request, seal_id: int) -> Response:
+        return super().post(request, seal_id)
+
+
+class SealSuspendApi(_SealTransitionApi):
+    verb = "suspend"
+
+    @extend_schema(summary="暂停印章（系统管理员或本章管理员）", request=SealNoteInput, responses=SealOutput)
+    def post(self, request: Request, seal_id: int) -> Response:
+        return super().post(request, seal_id)
+
+
+class SealResumeApi(_SealTransitionApi):
+    verb = "resume"
+
+    @extend_schema(summary="恢复印章（系统管理员）", request=SealNoteInput, responses=SealOutput)
+    def post(self, request: Request, seal_id: int) -> Response:
+        return super().post(request, seal_id)
+
+
+class SealRevokeApi(_SealTransitionApi):
+    verb = "revoke"
+
+    @extend_schema(summary="吊销印章并更新CRL（系统管理员）", request=SealRevokeInput, responses=SealOutput)
+    def post(self, request: Request, seal_id: int) -> Response:
+        return super().post(request, seal_id)
+
+
+class SealRecordsApi(APIView):
+    @extend_schema(summary="印章的用印记录", responses=SealRecordOutput(many=True))
+    def get(self, request: Request, seal_id: int) -> Response:
+        seal = selectors.access_seal(request.user, seal_id)
+        return Response(SealRecordOutput(selectors.seal_records(seal)[:500], many=True).data)
+
+
+# --------------------------------------------------------------------------- records
+
+
+class SealRecordDetailApi(APIView):
+    @extend_schema(
+        summary="用印记录及其当前验证结果",
+        responses=inline_serializer("SealRecordVerified", {"record": SealRecordOutput(), "verification": VerificationOutput()}),
+    )
+    def get(self, request: Request, record_id: int) -> Response:
+        record = selectors.access_seal_record(request.user, record_id)
+        result = services.seal_record_verify(record_id=record.pk)
+        return Response({"record": SealRecordOutput(record).data, "verification": verification_payload(result)})
+
+
+class SealRecordPackageApi(APIView):
+    @extend_schema(summary="下载用印文件包（DOCX、.p7s、CA证书、CRL、说明）", responses={(200, "application/zip"): OpenApiTypes.BINARY})
+    def get(self, request: Request, record_id: int) -> HttpResponse:
+        record = selectors.access_seal_record(request.user, record_id)
+        return package_response(record)
+
+
+def package_response(record: SealRecord) -> HttpResponse:
+    refresh_crl(record.seal.authority_id)
+    record.seal.authority.refresh_from_db(fields=["crl_pem", "crl_number", "crl_next_update"])
+    response = HttpResponse(selectors.seal_record_package(record), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{selectors.record_basename(record)}.zip"'
+    return response
+
+
+def refresh_crl(ca_id: int) -> None:
+    """Re-sign the CRL if it is getting old; without the KEK serve the cached one.
+
+    The cached CRL is still right about every revocation (each revocation re-signs it);
+    only its nextUpdate may have passed, which OpenSSL's -crl_check then reports.
+    """
+    try:
+        services.ca_crl_refresh_if_due(ca_id=ca_id)
+    except KeyUnavailable:
+        pass
+
+
+# --------------------------------------------------------------------------- verification
+
+
+class VerifyInput(serializers.Serializer):
+    docx = serializers.FileField(help_text="用印后的 DOCX")
+    p7s = serializers.FileField(help_text="分离式 CMS 签名（DER）")
+
+
+def read_upload(upload: Any, *, limit: int, label: str) -> bytes:
+    if upload.size > limit:
+        raise SealInvalidInput(
+            _("%(label)s超过大小上限（%(mb).1f MB）。") % {"label": label, "mb": limit / 1024 / 1024},
+            code="seal.upload_too_large",
+        )
+    return upload.read()
+
+
+class VerifyApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        summary="验证用印文件：上传 DOCX 与 .p7s",
+        request={"multipart/form-data": VerifyInput},
+        responses={200: VerificationOutput, 400: OpenApiResponse(description="缺少文件或文件过大")},
+    )
+    def post(self, request: Request) -> Response:
+        data = VerifyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        docx = read_upload(data.validated_data["docx"], limit=settings.DOCX_IMPORT_MAX_BYTES, label=_("DOCX 文件"))
+        signature = read_upload(data.validated_data["p7s"], limit=SIGNATURE_MAX_BYTES, label=_("签名文件"))
+        return Response(verification_payload(services.seal_verify(docx=docx, signature=signature)))
+
+
+class CaApi(APIView):
+    @extend_schema(
+        summary="印章CA证书与当前吊销列表（PEM）",
+        responses=inline_serializer(
+            "SealCa",
+            {
+                "certificate_pem": serializers.CharField(),
+                "crl_pem": serializers.CharField(),
+                "crl_number": serializers.IntegerField(),
+                "serial": serializers.CharField(),
+            },
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        ca = selectors.active_ca()
+        if ca is None:
+            raise ca_missing()
+        refresh_crl(ca.pk)
+        ca.refresh_from_db()
+        return Response(
+            {"certificate_pem": ca.certificate_pem, "crl_pem": ca.crl_pem, "crl_number": ca.crl_number, "serial": ca.serial}
+        )

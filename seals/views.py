@@ -1,0 +1,166 @@
+"""Seal pages: the seal list, a seal's usage log, verification, record packages, CA files."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from officehub.errors import ApplicationError
+from seals import selectors, services
+from seals.apis import SIGNATURE_MAX_BYTES, package_response, read_upload, refresh_crl
+from seals.errors import SealNotFound, SealRecordNotFound
+from seals.models import RevocationReason
+
+
+def _or_404(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except (SealNotFound, SealRecordNotFound):
+        raise Http404 from None
+
+
+@login_required
+def seal_list(request: HttpRequest) -> HttpResponse:
+    seals = list(selectors.seals_visible_to(request.user).prefetch_related("custodians"))
+    for seal in seals:
+        seal.image_data_uri = "data:image/png;base64," + base64.b64encode(bytes(seal.image)).decode()
+        seal.custodian_list = selectors.seal_custodians(seal)
+    return render(
+        request,
+        "seals/list.html",
+        {
+            "seals": seals,
+            "is_admin": services.can_administer_seals(request.user),
+            "reasons": RevocationReason.choices,
+            "ca": selectors.active_ca(),
+        },
+    )
+
+
+@login_required
+def seal_usage(request: HttpRequest, seal_id: int) -> HttpResponse:
+    seal = _or_404(lambda: selectors.access_seal(request.user, seal_id))
+    return render(
+        request,
+        "seals/usage.html",
+        {
+            "seal": seal,
+            "custodians": selectors.seal_custodians(seal),
+            "records": selectors.seal_records(seal)[:500],
+            "events": selectors.seal_audit_events(seal)[:500],
+        },
+    )
+
+
+_TRANSITIONS = {
+    "activate": services.seal_activate,
+    "suspend": services.seal_suspend,
+    "resume": services.seal_resume,
+    "revoke": services.seal_revoke,
+}
+
+
+@login_required
+@require_POST
+def seal_transition(request: HttpRequest, seal_id: int, verb: str) -> HttpResponse:
+    _or_404(lambda: selectors.access_seal(request.user, seal_id))
+    service = _TRANSITIONS.get(verb)
+    if service is None:
+        raise Http404
+    kwargs: dict[str, Any] = {"actor": request.user, "seal_id": seal_id}
+    if verb in {"suspend", "resume", "revoke"}:
+        kwargs["note"] = request.POST.get("note", "")[:200]
+    if verb == "revoke":
+        kwargs["reason"] = request.POST.get("reason", RevocationReason.UNSPECIFIED)
+    try:
+        seal = service(**kwargs)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"“{seal.name}”当前状态：{seal.get_effective_status_display()}。")
+    return redirect("seals-index")
+
+
+@login_required
+def verify_page(request: HttpRequest) -> HttpResponse:
+    context: dict[str, Any] = {}
+    status = 200
+    if request.method == "POST":
+        docx, p7s = request.FILES.get("docx"), request.FILES.get("p7s")
+        if docx is None or p7s is None:
+            context["error"] = "请同时选择用印后的 DOCX 文件和 .p7s 签名文件。"
+            status = 400
+        else:
+            try:
+                result = services.seal_verify(
+                    docx=read_upload(docx, limit=settings.DOCX_IMPORT_MAX_BYTES, label="DOCX 文件"),
+                    signature=read_upload(p7s, limit=SIGNATURE_MAX_BYTES, label="签名文件"),
+                )
+            except ApplicationError as exc:
+                context["error"] = exc.message
+                status = exc.status
+            else:
+                context["result"] = result
+                context["seal"] = _seal_for(result)
+                context["filenames"] = (docx.name, p7s.name)
+    return render(request, "seals/verify.html", context, status=status)
+
+
+def _seal_for(result: Any) -> Any:
+    if result.signer_serial is None:
+        return None
+    from seals.models import Seal
+
+    return (
+        Seal.objects.filter(serial=services.serial_hex(result.signer_serial))
+        .select_related("owner_organisation")
+        .only("pk", "name", "owner_organisation__name")
+        .first()
+    )
+
+
+@login_required
+def record_page(request: HttpRequest, record_id: int) -> HttpResponse:
+    record = _or_404(lambda: selectors.access_seal_record(request.user, record_id))
+    result = services.seal_record_verify(record_id=record.pk)
+    return render(
+        request, "seals/verify.html", {"record": record, "result": result, "seal": record.seal}
+    )
+
+
+@login_required
+def record_package(request: HttpRequest, record_id: int) -> HttpResponse:
+    record = _or_404(lambda: selectors.access_seal_record(request.user, record_id))
+    return package_response(record)
+
+
+def _pem_response(text: str | None, filename: str) -> HttpResponse:
+    if not text:
+        return HttpResponse("印章CA尚未初始化。\n", status=404, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(text, content_type="application/x-pem-file")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# The CA certificate and CRL are public material; they sit behind the login like every
+# page here, and each sealed package carries its own copies for outside verifiers.
+@login_required
+def ca_pem(request: HttpRequest) -> HttpResponse:
+    return _pem_response(selectors.ca_certificate_pem(), "officehub-seal-ca.pem")
+
+
+@login_required
+def crl_pem(request: HttpRequest) -> HttpResponse:
+    ca = selectors.active_ca()
+    if ca is not None:
+        refresh_crl(ca.pk)
+        ca.refresh_from_db(fields=["crl_pem", "crl_number", "crl_next_update"])
+    return _pem_response(selectors.crl_pem(ca) if ca else None, "officehub-seal-crl.pem")

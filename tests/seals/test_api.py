@@ -1,0 +1,264 @@
+"""Seal API and pages: who may see and do what, coded errors, no key material anywhere."""
+
+from __future__ import annotations
+
+import base64
+import io
+import zipfile
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from officehub.demo import DEMO_PASSWORD
+from seals import services
+from seals.models import Seal, SealRecord
+from tests.seals.conftest import TEST_KEK, make_docx
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def record(office_seal: Any, personas: Any) -> SealRecord:
+    return services.seal_apply(
+        seal_id=office_seal.pk, actor=personas.custodian, build_docx=make_docx,
+        document_ref="document:9", title="关于春节值班安排的通知",
+    )
+
+
+def as_user(api_client: Any, user: Any) -> Any:
+    api_client.force_authenticate(user)
+    return api_client
+
+
+def login(client: Any, user: Any) -> Any:
+    client.force_login(user)
+    return client
+
+
+def files(record: SealRecord, *, flip: bool = False) -> dict[str, Any]:
+    record = SealRecord.objects.get(pk=record.pk)
+    docx = bytearray(record.sealed_docx)
+    if flip:
+        docx[200] ^= 0xFF
+    return {
+        "docx": SimpleUploadedFile("x.docx", bytes(docx)),
+        "p7s": SimpleUploadedFile("x.p7s", bytes(record.signature)),
+    }
+
+
+def assert_no_key_material(text: str) -> None:
+    assert "PRIVATE KEY" not in text
+    assert TEST_KEK not in text
+    for seal in Seal.objects.all():
+        assert base64.b64encode(bytes(seal.wrapped_key)).decode()[:40] not in text
+        assert bytes(seal.wrapped_key).hex()[:40] not in text
+
+
+# --------------------------------------------------------------------------- API
+
+
+def test_verify_api_answers_valid_and_content_changed(api_client: Any, record: SealRecord, personas: Any) -> None:
+    client = as_user(api_client, personas.staff)  # anyone signed in may verify
+    good = client.post("/api/seals/verify/", files(record), format="multipart")
+    assert good.status_code == 200
+    body = good.json()
+    assert body["valid"] is True and body["status"] == "valid" and body["message"] == "签章有效"
+    assert body["seal"]["name"] == "浙江省人民政府办公厅公章" and body["signing_time"]
+    bad = client.post("/api/seals/verify/", files(record, flip=True), format="multipart")
+    assert bad.status_code == 200
+    assert (bad.json()["valid"], bad.json()["status"], bad.json()["message"]) == (False, "content_changed", "内容已被篡改")
+
+
+def test_verify_api_needs_both_files(api_client: Any, record: SealRecord, personas: Any) -> None:
+    upload = files(record)
+    response = as_user(api_client, personas.staff).post("/api/seals/verify/", {"docx": upload["docx"]}, format="multipart")
+    assert response.status_code == 400 and response.json()["code"] == "invalid"
+    assert "p7s" in response.json()["extra"]["fields"]
+
+
+def test_verify_api_refuses_an_oversized_upload(api_client: Any, record: SealRecord, personas: Any, settings: Any) -> None:
+    settings.DOCX_IMPORT_MAX_BYTES = 1024
+    response = as_user(api_client, personas.staff).post("/api/seals/verify/", files(record), format="multipart")
+    assert response.status_code == 400 and response.json()["code"] == "seal.upload_too_large"
+
+
+def test_verify_api_and_pages_work_without_the_kek(
+    api_client: Any, client: Any, record: SealRecord, personas: Any, settings: Any
+) -> None:
+    settings.SEAL_KEK = None
+    response = as_user(api_client, personas.staff).post("/api/seals/verify/", files(record), format="multipart")
+    assert response.status_code == 200 and response.json()["status"] == "valid"
+    login(client, personas.custodian)
+    for path in ("/seals/", f"/seals/{record.seal_id}/usage/", f"/seals/records/{record.pk}/", "/seals/ca.pem", "/seals/crl.pem", "/"):
+        assert client.get(path).status_code == 200, path
+    assert client.get(f"/seals/records/{record.pk}/package.zip").status_code == 200
+    # Sealing itself is refused with the coded error.
+    issue = as_user(api_client, personas.admin).post(
+        "/api/seals/", {"kind": "organisation", "owner_organisation_id": record.seal.owner_organisation_id,
+                        "custodian_ids": [personas.custodian.pk]}, format="json",
+    )
+    assert issue.status_code == 503 and issue.json()["code"] == "seal.kek_missing"
+
+
+def test_seal_list_shows_custodians_their_seals_and_admins_all(
+    api_client: Any, office_seal: Any, personas: Any, django_assert_max_num_queries: Any
+) -> None:
+    mine = as_user(api_client, personas.custodian).get("/api/seals/")
+    assert [seal["id"] for seal in mine.json()] == [office_seal.pk]
+    assert mine.json()[0]["custodians"][0]["username"] == "huangyan"
+    assert as_user(api_client, personas.other_org_custodian).get("/api/seals/").json() == []
+    assert as_user(api_client, personas.drafter).get("/api/seals/").json() == []
+    with django_assert_max_num_queries(6):
+        everything = as_user(api_client, personas.admin).get("/api/seals/")
+    assert [seal["id"] for seal in everything.json()] == [office_seal.pk]
+    assert_no_key_material(mine.content.decode() + everything.content.decode())
+
+
+def test_outsiders_get_the_same_404_for_seals_and_records_they_cannot_see(
+    api_client: Any, client: Any, record: SealRecord, personas: Any
+) -> None:
+    seal_id = record.seal_id
+    client_api = as_user(api_client, personas.other_org_custodian)
+    missing = client_api.get("/api/seals/999999/")
+    hidden = client_api.get(f"/api/seals/{seal_id}/")
+    assert missing.status_code == hidden.status_code == 404
+    assert missing.json() == hidden.json()
+    assert client_api.get(f"/api/seals/{seal_id}/records/").status_code == 404
+    assert client_api.get(f"/api/seals/records/{record.pk}/").status_code == 404
+    assert client_api.get(f"/api/seals/records/{record.pk}/package/").status_code == 404
+    assert client_api.post(f"/api/seals/{seal_id}/suspend/").status_code == 404
+    login(client, personas.outsider)
+    for path in (f"/seals/{seal_id}/usage/", f"/seals/records/{record.pk}/", f"/seals/records/{record.pk}/package.zip",
+                 "/seals/999999/usage/", "/seals/records/999999/"):
+        assert client.get(path).status_code == 404, path
+    assert client.post(f"/seals/{seal_id}/suspend/").status_code == 404
+    assert Seal.objects.get(pk=seal_id).status == "active"
+
+
+def test_record_access_hook_lets_another_app_admit_readers(client: Any, record: SealRecord, personas: Any) -> None:
+    from seals import selectors
+
+    def document_readers(user: Any, rec: SealRecord) -> bool:
+        return rec.document_ref == "document:9" and user.username == "heli"
+
+    login(client, personas.staff)
+    assert client.get(f"/seals/records/{record.pk}/").status_code == 404
+    selectors.register_record_access_hook(document_readers)
+    try:
+        assert client.get(f"/seals/records/{record.pk}/").status_code == 200
+    finally:
+        selectors._record_access_hooks.remove(document_readers)
+
+
+def test_admin_issues_activates_and_revokes_through_the_api(api_client: Any, ca: Any, personas: Any, office: Any) -> None:
+    client = as_user(api_client, personas.admin)
+    created = client.post(
+        "/api/seals/",
+        {"kind": "special", "owner_organisation_id": office.pk, "custodian_ids": [personas.custodian.pk],
+         "lower_text": "合同专用章", "activate": True},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["status"] == "active" and body["name"] == "浙江省人民政府办公厅合同专用章"
+    assert "BEGIN CERTIFICATE" in body["certificate_pem"]
+    assert base64.b64decode(body["image_png_base64"])[:4] == b"\x89PNG"
+    assert_no_key_material(created.content.decode())
+    revoked = client.post(f"/api/seals/{body['id']}/revoke/", {"reason": "superseded", "note": "换发"}, format="json")
+    assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
+    again = client.post(f"/api/seals/{body['id']}/revoke/", {}, format="json")
+    assert again.status_code == 409 and again.json()["code"] == "seal.invalid_transition"
+    ca_body = client.get("/api/seals/ca/").json()
+    assert ca_body["crl_number"] == 2 and "BEGIN X509 CRL" in ca_body["crl_pem"]
+
+
+def test_custodian_cannot_issue_or_revoke(api_client: Any, office_seal: Any, personas: Any, office: Any) -> None:
+    client = as_user(api_client, personas.custodian)
+    response = client.post(
+        "/api/seals/", {"kind": "organisation", "owner_organisation_id": office.pk, "custodian_ids": [personas.custodian.pk]},
+        format="json",
+    )
+    assert response.status_code == 403 and response.json()["code"] == "seal.permission_denied"
+    response = client.post(f"/api/seals/{office_seal.pk}/revoke/", {}, format="json")
+    assert response.status_code == 403 and response.json()["code"] == "seal.permission_denied"
+    assert Seal.objects.get(pk=office_seal.pk).status == "active"
+    # ... but may suspend the seal they keep.
+    assert client.post(f"/api/seals/{office_seal.pk}/suspend/", {"note": "U盾遗失"}, format="json").json()["status"] == "suspended"
+
+
+def test_record_detail_api_reverifies(api_client: Any, record: SealRecord, personas: Any) -> None:
+    body = as_user(api_client, personas.custodian).get(f"/api/seals/records/{record.pk}/").json()
+    assert body["record"]["title"] == "关于春节值班安排的通知" and body["verification"]["status"] == "valid"
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def test_verify_page_reports_valid_and_the_precise_reason(client: Any, record: SealRecord, personas: Any) -> None:
+    login(client, personas.staff)
+    assert "验证用印文件" in client.get("/seals/verify/").content.decode()
+    good = client.post("/seals/verify/", files(record)).content.decode()
+    assert "✔ 有效" in good and "浙江省人民政府办公厅公章" in good
+    bad = client.post("/seals/verify/", files(record, flip=True)).content.decode()
+    assert "内容已被篡改" in bad and "✘ 无效" in bad
+    missing = client.post("/seals/verify/", {})
+    assert missing.status_code == 400 and "请同时选择" in missing.content.decode()
+
+
+def test_seal_list_and_usage_pages(client: Any, record: SealRecord, personas: Any) -> None:
+    page = login(client, personas.custodian).get("/seals/").content.decode()
+    assert "浙江省人民政府办公厅公章" in page and "data:image/png;base64," in page and "启用" in page
+    usage = client.get(f"/seals/{record.seal_id}/usage/").content.decode()
+    assert "关于春节值班安排的通知" in usage and "seal.used" in usage and "seal.issued" in usage
+    assert "您不是任何印章的印章管理员" in login(client, personas.drafter).get("/seals/").content.decode()
+
+
+def test_page_actions_go_through_the_services(client: Any, office_seal: Any, personas: Any) -> None:
+    login(client, personas.custodian)
+    client.post(f"/seals/{office_seal.pk}/suspend/")
+    assert Seal.objects.get(pk=office_seal.pk).status == "suspended"
+    response = client.post(f"/seals/{office_seal.pk}/resume/", follow=True)
+    assert "只有系统管理员" in response.content.decode()
+    assert Seal.objects.get(pk=office_seal.pk).status == "suspended"
+    login(client, personas.admin).post(f"/seals/{office_seal.pk}/resume/")
+    assert Seal.objects.get(pk=office_seal.pk).status == "active"
+
+
+def test_ca_and_crl_downloads(client: Any, office_seal: Any, personas: Any) -> None:
+    login(client, personas.staff)
+    ca = client.get("/seals/ca.pem")
+    assert ca.status_code == 200 and b"BEGIN CERTIFICATE" in ca.content
+    crl = client.get("/seals/crl.pem")
+    assert crl.status_code == 200 and b"BEGIN X509 CRL" in crl.content
+
+
+def test_package_holds_docx_signature_ca_crl_and_readme(client: Any, record: SealRecord, personas: Any) -> None:
+    response = login(client, personas.custodian).get(f"/seals/records/{record.pk}/package.zip")
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        names = set(archive.namelist())
+        stored = SealRecord.objects.get(pk=record.pk)
+        assert archive.read(f"sealed-{record.pk}.docx") == bytes(stored.sealed_docx)
+        assert archive.read(f"sealed-{record.pk}.p7s") == bytes(stored.signature)
+        readme = archive.read("README.txt").decode()
+    assert names == {f"sealed-{record.pk}.docx", f"sealed-{record.pk}.p7s", "ca.pem", "crl.pem", "README.txt"}
+    assert "openssl cms -verify -binary -inform DER" in readme
+    assert_no_key_material(response.content.decode("latin-1"))
+
+
+def test_no_key_material_on_admin_pages(client: Any, record: SealRecord, personas: Any) -> None:
+    client.post("/login/", {"username": "admin", "password": DEMO_PASSWORD})
+    seal_id = record.seal_id
+    pages = [
+        "/admin/seals/seal/", f"/admin/seals/seal/{seal_id}/change/",
+        "/admin/seals/certificateauthority/", f"/admin/seals/certificateauthority/{record.seal.authority_id}/change/",
+        "/admin/seals/sealrecord/", f"/admin/seals/sealrecord/{record.pk}/change/",
+    ]
+    for path in pages:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        text = response.content.decode()
+        assert_no_key_material(text)
+        assert "wrapped_key" not in text and "key_id" not in text
+    assert "浙江省人民政府办公厅公章" in client.get("/admin/seals/seal/").content.decode()
