@@ -2,6 +2,12 @@ from __future__ import annotations
 
 from django.urls import path
 
-from officehub.views import section_placeholder
+from search import views
 
-urlpatterns = [path("", section_placeholder, name="search-index")]
+urlpatterns = [
+    path("", views.archive_search_page, name="search-index"),
+    path("export.csv", views.archive_export_page, name="search-export"),
+    path("upload/", views.archive_upload_page, name="search-upload"),
+    path("records/<int:record_id>/", views.archive_record_page, name="search-record"),
+    path("records/<int:record_id>/file/", views.archive_file_page, name="search-record-file"),
+]
