@@ -9,7 +9,7 @@
 # and falls back to embedded defaults; test.sh stops).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ES_VERSION=9.2.0
 ES_ARTIFACT="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip"
@@ -163,12 +163,13 @@ es_health() {
     curl -fsS --max-time 5 "$ES_URL/_cluster/health" 2>/dev/null | grep -Eq '"status":"(green|yellow)"'
 }
 
-# The pid in our pid file, if that process is alive.
+# The pid in our pid file, if that process is alive and still Elasticsearch (after a
+# crash or reboot the number may belong to something else).
 es_pid() {
     local pidfile="$1/elasticsearch-logs/elasticsearch.pid" pid
     [ -s "$pidfile" ] || return 1
     pid=$(cat "$pidfile")
-    kill -0 "$pid" 2>/dev/null && echo "$pid"
+    grep -qa elasticsearch "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"
 }
 
 # Fetch the pinned integ-test zip with Maven (it caches in ~/.m2) and unzip it once.
@@ -227,8 +228,8 @@ elasticsearch_start() {
     base=$(es_base)
     home="$base/elasticsearch/elasticsearch-$ES_VERSION"
 
-    if es_health; then info "Elasticsearch ready: $ES_URL"; return 0; fi
     command -v curl >/dev/null || apt_ensure curl || return 1
+    if es_health; then info "Elasticsearch ready: $ES_URL"; return 0; fi
     java=$(es_java_home) || { warn "no JDK 21+ under /usr/lib/jvm (set ES_JAVA_HOME)"; return 1; }
 
     if ! pid=$(es_pid "$base"); then
@@ -249,6 +250,7 @@ elasticsearch_start() {
     fi
     for _ in $(seq 1 120); do
         es_health && break
+        es_pid "$base" >/dev/null || break # it died: no point in waiting
         sleep 1
     done
     if ! es_health; then
