@@ -266,12 +266,16 @@ elasticsearch_stop() {
     is_root && ! id "$ES_USER" >/dev/null 2>&1 && { info "Elasticsearch not running"; return 0; }
     base=$(es_base)
     if ! pid=$(es_pid "$base"); then
-        if es_health; then
-            warn "an Elasticsearch answers on $ES_URL but has no pid file in $base/elasticsearch-logs (started from another checkout?): leaving it"
-        else
-            info "Elasticsearch not running"
+        # No pid file here: as root, the server that $ES_USER runs is still ours (it was
+        # started from another checkout, whose var/ has the pid file).
+        if ! is_root || ! pid=$(pgrep -u "$ES_USER" -o -f 'org\.elasticsearch\.server'); then
+            if es_health; then
+                warn "an Elasticsearch answers on $ES_URL that this script did not start: leaving it"
+            else
+                info "Elasticsearch not running"
+            fi
+            return 0
         fi
-        return 0
     fi
     info "stopping Elasticsearch (pid $pid)"
     kill "$pid"
