@@ -135,6 +135,11 @@ class Document(models.Model):
     signature_name = models.CharField(_("发文机关署名"), max_length=100, blank=True)
     issued_on = models.DateField(_("成文日期"), null=True, blank=True)
     note = models.CharField(_("附注"), max_length=300, blank=True)
+    # 印章: the sealing record holding the sealed, signed DOCX (seals app).
+    seal_record = models.ForeignKey(
+        "seals.SealRecord", verbose_name=_("用印记录"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
 
     # 版记
     cc_recipients = models.ManyToManyField(

@@ -1,16 +1,16 @@
 """The small adapter between the document flow and the seals app.
 
-Seals is built in parallel: when ``seals.services.seal_apply`` exists, approving a
-用印申请 seals and signs the DOCX through it; until then the step is recorded and only
-the issuing organisation's seal custodians may approve it (issue 3, item 2).
+Approving a 用印申请 seals and signs the DOCX through ``seals.services.seal_apply``;
+seals knows no document workflow (DESIGN §1), so it is called with a ``build_docx``
+callback and an opaque ``document:<id>`` reference. When the seals registry is not
+installed, the step is still recorded and only the issuing organisation's seal
+custodians may approve it (issue 3, item 2).
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import Any
-
-from django.apps import apps
 
 from documents.models import Document
 from officehub.directory.models import Department, Role, User
@@ -23,16 +23,13 @@ def _optional(module: str, name: str) -> Any | None:
         return None
 
 
-def has_record_field() -> bool:
-    return any(field.name == "seal_record" for field in Document._meta.get_fields())
-
-
 def record_fields() -> tuple[str, ...]:
-    return ("seal_record",) if has_record_field() else ()
+    return ("seal_record",)
 
 
 def custodians_for(*, seal_id: int | None, organisation: Department) -> list[User]:
-    """The people who may approve a 用印申请 for ``seal_id`` of ``organisation``."""
+    """The people who may approve a 用印申请 for ``seal_id`` of ``organisation``: the
+    custodians of that seal, which must be an active seal of the organisation."""
     from documents.selectors import organisation_users
 
     custodian_ids = _optional("seals.selectors", "seal_custodian_ids")
@@ -46,7 +43,7 @@ def custodians_for(*, seal_id: int | None, organisation: Department) -> list[Use
 
 
 def apply_seal(*, document: Document, seal_id: int | None, actor: User) -> Any | None:
-    """Seal and sign the document's DOCX through the seals app; ``None`` until it exists."""
+    """Seal and sign the document's DOCX; ``None`` when no seals registry is installed."""
     seal_apply = _optional("seals.services", "seal_apply")
     if seal_apply is None or seal_id is None:
         return None
@@ -65,37 +62,15 @@ def apply_seal(*, document: Document, seal_id: int | None, actor: User) -> Any |
 
 
 def attach_record(document: Document, record: Any | None) -> None:
-    if record is not None and has_record_field():
+    if record is not None:
         document.seal_record = record
 
 
-def seal_record_for(document: Document) -> Any | None:
-    """The SealRecord of the document's approved 用印申请, if it was really sealed."""
-    if has_record_field() and getattr(document, "seal_record_id", None):
-        return document.seal_record
-    source = document.source_document if document.direction == "incoming" else document
-    if source is None:
-        return None
-    record_id = (
-        source.seal_requests.filter(status="approved", seal_record_id__isnull=False)
-        .order_by("-decided_at")
-        .values_list("seal_record_id", flat=True)
-        .first()
-    )
-    if record_id is None:
-        return None
-    try:
-        model = apps.get_model("seals", "SealRecord")
-    except LookupError:
-        return None
-    return model.objects.filter(pk=record_id).first()
-
-
 def sealed_docx_for(document: Document) -> bytes | None:
-    record = seal_record_for(document)
-    if record is None:
+    """The exact sealed bytes that were signed (never re-rendered), or None."""
+    if not document.seal_record_id:
         return None
-    value = record.sealed_docx
+    value = document.seal_record.sealed_docx
     if hasattr(value, "open"):
         with value.open("rb") as handle:
             return bytes(handle.read())

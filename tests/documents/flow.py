@@ -76,11 +76,11 @@ def office_seal_id(org_name: str = "浙江省人民政府办公厅") -> int | No
         from seals.services import seal_seed_demo
     except ImportError:
         return None
-    seals = seals_for_organisation(org(org_name))
-    if not seals.exists():
+    if not seals_for_organisation(org(org_name)).exists():
         with transaction.atomic():
             seal_seed_demo()
-    return seals.values_list("pk", flat=True).first()
+    # a fresh query: the selector filters on validity at the time it is built
+    return seals_for_organisation(org(org_name)).values_list("pk", flat=True).first()
 
 
 def to_distribute(p: Any, **overrides: Any) -> Document:
