@@ -163,6 +163,18 @@ es_health() {
     curl -fsS --max-time 5 "$ES_URL/_cluster/health" 2>/dev/null | grep -Eq '"status":"(green|yellow)"'
 }
 
+# es_wait_healthy SECONDS [BASE] — poll the health; with BASE, give up as soon as the
+# server of that pid file has died.
+es_wait_healthy() {
+    local _
+    for _ in $(seq 1 "$1"); do
+        es_health && return 0
+        if [ -n "${2:-}" ] && ! es_pid "$2" >/dev/null; then return 1; fi
+        sleep 1
+    done
+    es_health
+}
+
 # The pid in our pid file, if that process is alive and still Elasticsearch (after a
 # crash or reboot the number may belong to something else).
 es_pid() {
@@ -219,7 +231,7 @@ es_configure() {
 }
 
 elasticsearch_start() {
-    local base home java pid
+    local base home java
     if is_root && ! id "$ES_USER" >/dev/null 2>&1; then
         info "creating system user $ES_USER"
         useradd --system --user-group --no-create-home --home-dir /nonexistent \
@@ -232,7 +244,7 @@ elasticsearch_start() {
     if es_health; then info "Elasticsearch ready: $ES_URL"; return 0; fi
     java=$(es_java_home) || { warn "no JDK 21+ under /usr/lib/jvm (set ES_JAVA_HOME)"; return 1; }
 
-    if ! pid=$(es_pid "$base"); then
+    if ! es_pid "$base" >/dev/null; then
         es_install "$home" || return 1
         es_configure "$home" "$base"
         mkdir -p "$base/elasticsearch-data" "$base/elasticsearch-logs"
@@ -243,17 +255,17 @@ elasticsearch_start() {
         info "starting Elasticsearch $ES_VERSION (java: $java)"
         # cd into the logs dir: jvm.options writes gc.log and hs_err files relative to it.
         # With -d the launcher echoes the startup log until the node is up: keep it in a file.
-        (cd "$base/elasticsearch-logs" && es_run_as env ES_JAVA_HOME="$java" ES_JAVA_OPTS="$ES_HEAP" \
+        if ! (cd "$base/elasticsearch-logs" && es_run_as env ES_JAVA_HOME="$java" ES_JAVA_OPTS="$ES_HEAP" \
             "$home/bin/elasticsearch" -d -p "$base/elasticsearch-logs/elasticsearch.pid") \
-            >"$base/elasticsearch-logs/startup.out" 2>&1 \
-            || { warn "Elasticsearch failed to start; output:"; tail -n 40 "$base/elasticsearch-logs/startup.out" >&2; return 1; }
+            >"$base/elasticsearch-logs/startup.out" 2>&1; then
+            # Lost a race: a start from another checkout or test run took the port first.
+            if es_wait_healthy 10; then info "Elasticsearch ready (started elsewhere meanwhile): $ES_URL"; return 0; fi
+            warn "Elasticsearch failed to start; output:"
+            tail -n 40 "$base/elasticsearch-logs/startup.out" >&2
+            return 1
+        fi
     fi
-    for _ in $(seq 1 120); do
-        es_health && break
-        es_pid "$base" >/dev/null || break # it died: no point in waiting
-        sleep 1
-    done
-    if ! es_health; then
+    if ! es_wait_healthy 120 "$base"; then
         warn "Elasticsearch did not become healthy within 120 s; log tail:"
         tail -n 40 "$base/elasticsearch-logs/officehub.log" >&2 || true
         return 1
