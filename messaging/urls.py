@@ -2,6 +2,6 @@ from __future__ import annotations
 
 from django.urls import path
 
-from officehub.views import section_placeholder
+from messaging.views import chat_page
 
-urlpatterns = [path("", section_placeholder, name="messaging-index")]
+urlpatterns = [path("", chat_page, name="messaging-index")]

@@ -1,0 +1,22 @@
+"""Chat page: the shell only; conversations and messages load through the API and socket."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from messaging.services import BODY_MAX_CHARS
+
+
+@login_required
+def chat_page(request: HttpRequest) -> HttpResponse:
+    config = {
+        "userId": request.user.pk,
+        "userName": request.user.display_name,
+        "recallSeconds": settings.MESSAGE_RECALL_SECONDS,
+        "maxBodyChars": BODY_MAX_CHARS,
+        "maxAttachmentBytes": settings.ATTACHMENT_MAX_BYTES,
+    }
+    return render(request, "messaging/chat.html", {"chat_config": config})

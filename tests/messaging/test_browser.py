@@ -1,0 +1,114 @@
+"""Two headless Chromium pages chat through a live Daphne: delivery, read receipts,
+escaping, and a killed connection that comes back with every message exactly once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from messaging import services
+from tests.conftest import browser_login
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+def _in_thread(call: Any) -> Any:
+    """Playwright's sync API keeps an event loop in this thread, where async_to_sync (the
+    on-commit publish) refuses to run: act as another process would, from a thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    def run() -> Any:
+        try:
+            return call()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
+SEQS = "els => els.map(e => Number(e.dataset.seq))"
+BODIES = "els => els.map(e => e.querySelector('.msg-body').textContent)"
+
+
+def _open(page: Any, base_url: str, conversation_id: int) -> None:
+    page.goto(f"{base_url}/messages/?c={conversation_id}")
+    page.wait_for_selector("#conn-state.online", timeout=15000)
+    page.wait_for_selector(f"#conversation-list li.active[data-conversation='{conversation_id}']")
+
+
+def _say(page: Any, text: str) -> None:
+    page.fill("#composer-input", text)
+    page.press("#composer-input", "Enter")
+
+
+def test_two_browsers_exchange_messages_and_survive_a_dropped_connection(personas: Any, live_daphne: str, chromium: Any) -> None:
+    conversation = services.conversation_direct_open(actor=personas.drafter, peer_id=personas.drafter2.pk)
+    alice = browser_login(chromium, live_daphne, "wangfang")
+    bob = browser_login(chromium, live_daphne, "lijun")
+    try:
+        _open(alice, live_daphne, conversation.pk)
+        _open(bob, live_daphne, conversation.pk)
+
+        _say(alice, "你好，李军")
+        bob.wait_for_selector("#message-list li.message[data-seq='1']")
+        assert bob.inner_text("#message-list li.message[data-seq='1'] .msg-body") == "你好，李军"
+        # Bob has the conversation open, so it is read; Alice sees it without reloading.
+        alice.wait_for_function(
+            "() => document.querySelector(\"li.message[data-seq='1'] .receipt\")?.textContent === '已读'", timeout=10000
+        )
+
+        payload = "<img src=x onerror=\"window.__xss=1\">"
+        _say(bob, payload)
+        alice.wait_for_selector("#message-list li.message[data-seq='2']")
+        assert alice.inner_text("#message-list li.message[data-seq='2'] .msg-body") == payload
+        assert alice.locator("#message-list img").count() == 0
+        assert alice.evaluate("window.__xss === undefined")
+
+        # Bob's connection dies mid-conversation; Alice keeps writing.
+        bob.evaluate("window.OfficeHubChat.disconnect()")
+        bob.wait_for_selector("#conn-state.offline")
+        for i in range(1, 4):
+            _say(alice, f"断线期间第{i}条")
+        alice.wait_for_selector("#message-list li.message[data-seq='5']")
+        # ...and Bob, still offline, writes one that waits for the connection.
+        _say(bob, "我这边断网了")
+        bob.evaluate("window.OfficeHubChat.reconnect()")
+        bob.wait_for_selector("#message-list li.message[data-seq='6']", timeout=15000)
+        alice.wait_for_selector("#message-list li.message[data-seq='6']", timeout=15000)
+        expected = ["你好，李军", payload, "断线期间第1条", "断线期间第2条", "断线期间第3条", "我这边断网了"]
+        for page in (alice, bob):
+            assert page.eval_on_selector_all("#message-list li.message[data-seq]", SEQS) == [1, 2, 3, 4, 5, 6]
+            assert page.eval_on_selector_all("#message-list li.message[data-seq]", BODIES) == expected
+        assert bob.locator("#message-list li.pending").count() == 0
+    finally:
+        alice.context.close()
+        bob.context.close()
+
+
+def test_unread_badge_and_live_todo_toast(personas: Any, live_daphne: str, chromium: Any) -> None:
+    conversation = services.conversation_direct_open(actor=personas.head, peer_id=personas.drafter.pk)
+    page = browser_login(chromium, live_daphne, "wangfang")
+    try:
+        page.goto(f"{live_daphne}/messages/")
+        page.wait_for_selector("#conn-state.online", timeout=15000)
+        _in_thread(lambda: services.message_send(actor=personas.head, conversation_id=conversation.pk, client_id="b-1", body="王芳，请回电话"))
+        badge = f"#conversation-list li[data-conversation='{conversation.pk}'] .unread-badge"
+        page.wait_for_selector(badge, timeout=10000)
+        assert page.inner_text(badge) == "1"
+        _in_thread(
+            lambda: services.ding_send(
+                actor=personas.head, conversation_id=conversation.pk, client_id="b-2", body="速回", recipient_ids=[personas.drafter.pk]
+            )
+        )
+        page.wait_for_selector("#toast-area .toast:has-text('DING')", timeout=10000)
+        assert page.inner_text(badge) == "2"
+        page.click(f"#conversation-list li[data-conversation='{conversation.pk}']")
+        page.wait_for_selector("#message-list li.message[data-seq='2'] .ding-confirm")
+        page.click("#message-list li.message[data-seq='2'] .ding-confirm")
+        page.wait_for_selector("#message-list li.message[data-seq='2'] .ding-status:has-text('已确认')", timeout=10000)
+        page.wait_for_selector(badge, state="detached", timeout=10000)
+    finally:
+        page.context.close()
