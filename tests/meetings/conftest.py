@@ -22,6 +22,15 @@ from django.utils import timezone
 from messaging import meetings_services as services
 
 
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Run browser tests last. Playwright's sync API keeps an event loop running in the
+    main thread for as long as the session-scoped ``chromium`` fixture lives, and
+    pytest-asyncio cannot start a test loop inside it ("Runner.run() cannot be called
+    from a running event loop"), so every async test must run before the first browser
+    test. Conftest hooks are global: this orders the whole session (stable sort)."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 @pytest.fixture
 def schedule(personas: Any) -> Callable[..., Any]:
     """Schedule a meeting hosted by the 秘书处 head (chenjie) unless told otherwise;
