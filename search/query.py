@@ -8,6 +8,7 @@ may not open.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from search.text import (
     words,
 )
 
+_QUOTED_RE = re.compile(r'["“]([^"“”]*)["”]')
 FACET_FIELDS = ("year", "doc_type", "issuer", "retention", "unit_code", "classification")
 MAX_RESULT_WINDOW = 10_000
 
@@ -48,8 +50,23 @@ class SearchParams:
     page: int = 1
     page_size: int = 20
 
+    def terms(self) -> list[tuple[str, bool]]:
+        """The query's parts as (text, exact): a part in quotes ("…" or “…”) is an exact
+        phrase; other parts are separated by white space."""
+        out: list[tuple[str, bool]] = []
+        folded = fold(self.q)
+        position = 0
+        for match in _QUOTED_RE.finditer(folded):
+            out += [(part, False) for part in folded[position : match.start()].split()]
+            inner = match.group(1).strip()
+            if inner:
+                out.append((inner, True))
+            position = match.end()
+        out += [(part, False) for part in folded[position:].replace('"', " ").replace("“", " ").replace("”", " ").split()]
+        return out
+
     def parts(self) -> list[str]:
-        return [part for part in fold(self.q).split() if part]
+        return [text for text, _exact in self.terms()]
 
 
 def permission_filter(viewer: Viewer) -> dict[str, Any]:
@@ -89,15 +106,15 @@ def user_filters(params: SearchParams) -> list[dict[str, Any]]:
     return filters
 
 
-def _part_query(part: str) -> dict[str, Any]:
-    """One whitespace-separated part of the query: an exact phrase (character tokens) or
-    all of its jieba words; title counts more than body."""
+def _part_query(part: str, exact: bool) -> dict[str, Any]:
+    """One part of the query: an exact phrase (character tokens) or, unless quoted, all of
+    its jieba words; title counts more than body."""
     should: list[dict[str, Any]] = [
         {"match_phrase": {"title_std": {"query": part, "boost": 6}}},
         {"match_phrase": {"body_std": {"query": part, "boost": 2}}},
         {"match_phrase": {"doc_number.std": {"query": part, "boost": 4}}},
     ]
-    seg = " ".join(words(part))
+    seg = "" if exact else " ".join(words(part))
     if seg:
         should += [
             {"match": {"title_seg": {"query": seg, "operator": "and", "boost": 3}}},
@@ -107,14 +124,14 @@ def _part_query(part: str) -> dict[str, Any]:
 
 
 def text_query(params: SearchParams) -> dict[str, Any] | None:
-    parts = params.parts()
-    if not parts:
+    terms = params.terms()
+    if not terms:
         return None
-    raw = fold(params.q).strip()
+    raw = fold(params.q).strip().strip("\"“”")
     return {
         "bool": {
             "should": [
-                {"bool": {"must": [_part_query(part) for part in parts]}},
+                {"bool": {"must": [_part_query(part, exact) for part, exact in terms]}},
                 # doc_number and archive_code are exact: the whole query, canonicalised.
                 {"term": {"doc_number": {"value": normalise_doc_number(raw), "boost": 20}}},
                 {"term": {"archive_code": {"value": normalise_code(raw), "boost": 20}}},
@@ -127,8 +144,8 @@ def text_query(params: SearchParams) -> dict[str, Any] | None:
 def highlight_query(params: SearchParams) -> dict[str, Any] | None:
     """Highlight the parts as phrases and, for word matches, each jieba word."""
     should: list[dict[str, Any]] = []
-    for part in params.parts():
-        terms = {part} | {w for w in words(part) if len(w) > 1}
+    for part, exact in params.terms():
+        terms = {part} if exact else {part} | {w for w in words(part) if len(w) > 1}
         for term in sorted(terms):
             for name in ("title_std", "body_std"):
                 should.append({"match_phrase": {name: term}})

@@ -232,7 +232,7 @@ def _search_es(user: Any, viewer: Viewer, params: SearchParams) -> SearchResult:
 
 def _db_queryset(user: Any, viewer: Viewer, params: SearchParams) -> QuerySet[ArchiveRecord]:
     records = visible_records(user, viewer=viewer)
-    raw = fold(params.q).strip()
+    raw = fold(params.q).strip().strip("\"“”")
     parts = params.parts()
     if parts:
         text = Q()

@@ -52,6 +52,40 @@ def clean_index(settings: Any) -> Iterator[None]:
     drop_indices()
 
 
+def bulk_records(organisation: Any, archivist: Any, rows: list[dict[str, Any]], *, retention: str = "D30") -> list[Any]:
+    """Insert many records at once, bypassing the archiving service (whose own tests cover
+    it), with an outbox row each: for search-quality tests that need a corpus, not archiving."""
+    from django.utils import timezone
+
+    from search.files import sha256_hex
+    from search.models import ArchiveRecord, IndexOutbox, compose_archive_code
+
+    data = b"%PDF-1.4\n%%EOF\n"
+    now = timezone.now()
+    records = []
+    for number, row in enumerate(rows, start=1):
+        year = row["record_date"].year
+        records.append(
+            ArchiveRecord(
+                organisation=organisation, fonds_code=organisation.fonds_code, category="WS", year=year,
+                retention=retention, unit_code="", item_number=number,
+                archive_code=compose_archive_code(
+                    fonds_code=organisation.fonds_code, category="WS", year=year, retention=retention, unit_code="",
+                    item_number=number,
+                ) + f"-{number}",
+                page_count=2, responsible_party=organisation.name, title=row["title"], record_date=row["record_date"],
+                classification=row.get("classification", 0), doc_number=row.get("doc_number", ""),
+                doc_type=row.get("doc_type", ""), source="legacy", file_name="x.pdf", content_type="application/pdf",
+                file_bytes=data, sha256=sha256_hex(data), content_text=row["body"], archived_by=archivist, archived_at=now,
+            )
+        )
+    created = ArchiveRecord.objects.bulk_create(records)
+    through = ArchiveRecord.scope_departments.through
+    through.objects.bulk_create([through(archiverecord_id=r.pk, department_id=organisation.pk) for r in created])
+    IndexOutbox.objects.bulk_create([IndexOutbox(record=r, available_at=now) for r in created])
+    return created
+
+
 @pytest.fixture
 def archive(personas: Any, django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
     """File a legacy DOCX as the 办公厅 archivist (or ``actor``) and index it after commit."""
