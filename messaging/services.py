@@ -53,7 +53,7 @@ from messaging.models import (
     Message,
     MessageKind,
 )
-from messaging.payloads import message_payload
+from messaging.payloads import MessagePayload, message_payload
 from messaging.selectors import access_ding, access_message, membership_of
 from officehub.audit.services import audit
 from officehub.directory.models import Department, Role, User
@@ -73,6 +73,8 @@ MANAGER_ROLES = (MemberRole.OWNER, MemberRole.ADMIN)
 class SendResult:
     message: Message
     created: bool
+    # The payload that was fanned out (set for a fresh send; saves re-serialising).
+    payload: MessagePayload | None = None
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -151,11 +153,12 @@ def _publish_left(conversation_id: int, user_ids: Iterable[int]) -> None:
         publish_on_commit(user_group(user_id), {"type": "chat.left", "conversation_id": conversation_id})
 
 
-def _advance_read(membership: Membership, to_seq: int) -> None:
+def _advance_read(membership: Membership, to_seq: int, *, own_message: bool = False) -> None:
     """Move a (locked or just-written) pointer forward and tell whoever cares.
 
     Receipts go only to the senders of the messages just read (bounded by the range read,
-    not by the group size); the reader's own devices get ``read_self``.
+    not by the group size); the reader's own devices get ``read_self``. ``own_message``:
+    ``to_seq`` is the reader's own new message, so it needs no receipt itself.
     """
     from_seq = membership.last_read_seq
     if to_seq <= from_seq:
@@ -167,6 +170,8 @@ def _advance_read(membership: Membership, to_seq: int) -> None:
         user_group(membership.user_id),
         {"type": "chat.read_self", "conversation_id": conversation_id, "last_read_seq": to_seq},
     )
+    if own_message and from_seq >= to_seq - 1:
+        return  # caught up before sending: nothing of anybody else's was just read
     senders = (
         Message.objects.filter(conversation_id=conversation_id, seq__gt=from_seq, seq__lte=to_seq, sender__isnull=False)
         .exclude(sender_id=membership.user_id)
@@ -198,6 +203,7 @@ def _append(
     document_id: int | None = None,
     attachment: Attachment | None = None,
     ding_recipients: list[User] | None = None,
+    membership: Membership | None = None,
 ) -> SendResult:
     """Allocate the next seq under the conversation row lock and store the message.
 
@@ -251,11 +257,12 @@ def _append(
             data={"conversation": conversation_id, "seq": message.seq, "recipients": [u.pk for u in ding_recipients]},
         )
     # Sending means the sender has seen the conversation up to here.
-    membership = Membership.objects.get(conversation_id=conversation_id, user_id=actor.pk)
-    _advance_read(membership, message.seq)
+    if membership is None:
+        membership = Membership.objects.get(conversation_id=conversation_id, user_id=actor.pk)
+    _advance_read(membership, message.seq, own_message=True)
     payload = message_payload(message, mentions=list(mention_ids), ding=ding)
     publish_on_commit(conversation_group(conversation_id), {"type": "chat.message", "message": payload})
-    return SendResult(message, True)
+    return SendResult(message, True, payload)
 
 
 def _check_mentions(membership: Membership, actor: Any, mentions: Any, mention_all: Any) -> tuple[list[int], bool]:
@@ -344,6 +351,7 @@ def message_send(
         mention_ids=mention_ids,
         mention_all=mention_all,
         document_id=document_id,
+        membership=membership,
     )
 
 

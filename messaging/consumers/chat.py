@@ -47,6 +47,18 @@ def _int_field(content: dict[str, Any], name: str) -> int:
 
 def _ack(result: services.SendResult) -> dict[str, Any]:
     message = result.message
+    if result.created:
+        # Fresh from the send path: no DING unless one was created with it, and the
+        # mentions are the rows just written (saves two queries on the hottest path).
+        return {
+            "type": "ack",
+            "client_id": message.client_id,
+            "conversation_id": message.conversation_id,
+            "message_id": message.pk,
+            "seq": message.seq,
+            "duplicate": False,
+            "message": result.payload or message_payload(message),
+        }
     return {
         "type": "ack",
         "client_id": message.client_id,
