@@ -27,10 +27,10 @@ import hmac
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final, Literal, TypeAlias
 
 from asn1crypto import cms as asn1_cms
-from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -46,6 +46,7 @@ __all__ = [
     "KeyType",
     "KeyUnwrapError",
     "PrivateKey",
+    "SignedAttributes",
     "VerificationResult",
     "VerificationStatus",
     "build_crl",
@@ -57,6 +58,7 @@ __all__ = [
     "load_certificate",
     "load_crl",
     "parse_kek",
+    "read_signed_attributes",
     "read_signing_time",
     "rewrap",
     "sha256_hex",
@@ -587,10 +589,21 @@ def _parse_signature(signature_der: bytes) -> _ParsedSignerInfo:
         content_info = asn1_cms.ContentInfo.load(signature_der, strict=True)
         if content_info["content_type"].native != "signed_data":
             raise _NotASignature("not_signed_data")
+        signed_data = content_info["content"]
         # Force a full parse: asn1crypto is lazy, and a damaged field we never read (the
         # outer digestAlgorithms, algorithm parameters) would otherwise pass unnoticed.
-        content_info.native  # noqa: B018
-        signed_data = content_info["content"]
+        # Certificates are the exception: converting them field by field in Python was
+        # most of the verification time, so each is loaded by cryptography's strict DER
+        # parser instead (which rejects the same damage).
+        for field in ("version", "digest_algorithms", "encap_content_info", "crls", "signer_infos"):
+            signed_data[field].native  # noqa: B018
+        certificates: list[tuple[bytes, x509.Certificate]] = []
+        for choice in signed_data["certificates"] or []:
+            if choice.name == "certificate":
+                der = choice.chosen.dump()
+                certificates.append((der, x509.load_der_x509_certificate(der)))
+            else:
+                choice.native  # noqa: B018
         if signed_data["version"].native not in ("v1", "v3", "v4", "v5"):
             raise _NotASignature("unsupported_version")
         encap = signed_data["encap_content_info"]
@@ -610,13 +623,8 @@ def _parse_signature(signature_der: bytes) -> _ParsedSignerInfo:
         digest_parameters = signer_info["digest_algorithm"]["parameters"].native
         if digest_parameters is not None:
             raise _NotASignature("unexpected_algorithm_parameters")
-        certificates = [
-            choice.chosen
-            for choice in (signed_data["certificates"] or [])
-            if choice.name == "certificate"
-        ]
-        signer_asn1 = _find_signer_certificate(signer_info["sid"], certificates)
-        signer = _load_signer(signer_asn1.dump()) if signer_asn1 is not None else None
+        signer_der = _find_signer_certificate(signer_info["sid"], certificates)
+        signer = _load_signer(signer_der) if signer_der is not None else None
 
         signed_attrs = signer_info["signed_attrs"]
         content_types: list[str] = []
@@ -674,31 +682,70 @@ def _as_utc(value: object) -> dt.datetime:
 
 
 def _find_signer_certificate(
-    sid: asn1_cms.SignerIdentifier, certificates: list[asn1_x509.Certificate]
-) -> asn1_x509.Certificate | None:
+    sid: asn1_cms.SignerIdentifier, certificates: list[tuple[bytes, x509.Certificate]]
+) -> bytes | None:
+    """DER of the certificate ``sid`` names, or None when the signature does not carry it."""
     if sid.name == "issuer_and_serial_number":
-        issuer = sid.chosen["issuer"]
+        # Issuer names compare as DER: signers copy the issuer verbatim from the
+        # certificate, and OpenSSL matches the same way.
+        issuer = sid.chosen["issuer"].dump()
         serial = sid.chosen["serial_number"].native
-        for cert in certificates:
-            if cert.serial_number == serial and cert.issuer == issuer:
-                return cert
+        for der, cert in certificates:
+            if cert.serial_number == serial and cert.issuer.public_bytes() == issuer:
+                return der
         return None
     if sid.name == "subject_key_identifier":
         wanted = sid.chosen.native
-        for cert in certificates:
-            if cert.key_identifier == wanted:
-                return cert
+        for der, cert in certificates:
+            try:
+                ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+            except x509.ExtensionNotFound:
+                continue
+            if ski.value.digest == wanted:
+                return der
         return None
     raise _NotASignature("unknown_signer_identifier")
 
 
+@dataclass(frozen=True, slots=True)
+class SignedAttributes:
+    signing_time: dt.datetime
+    message_digest: bytes
+
+
+def read_signed_attributes(signature_der: bytes) -> SignedAttributes | None:
+    """signingTime (UTC) and messageDigest of a one-signer signature, or None if unreadable.
+
+    Reads only the signed attributes (not the embedded certificates): the sealing path
+    calls this right after signing, and a full parse would cost more than the signature.
+    It does not verify anything — use :func:`verify_detached` for that.
+    """
+    try:
+        content_info = asn1_cms.ContentInfo.load(signature_der, strict=True)
+        if content_info["content_type"].native != "signed_data":
+            return None
+        signer_infos = list(content_info["content"]["signer_infos"])
+        if len(signer_infos) != 1:
+            return None
+        times: list[dt.datetime] = []
+        digests: list[bytes] = []
+        for attribute in signer_infos[0]["signed_attrs"]:
+            kind = attribute["type"].native
+            if kind == "signing_time":
+                times.extend(_as_utc(value.native) for value in attribute["values"])
+            elif kind == "message_digest":
+                digests.extend(value.native for value in attribute["values"])
+    except _PARSE_ERRORS:
+        return None
+    if len(times) != 1 or len(digests) != 1:
+        return None
+    return SignedAttributes(signing_time=times[0], message_digest=digests[0])
+
+
 def read_signing_time(signature_der: bytes) -> dt.datetime | None:
     """The signingTime attribute of a detached signature (UTC), or None if unreadable."""
-    try:
-        parsed = _parse_signature(signature_der)
-    except _NotASignature:
-        return None
-    return parsed.signing_times[0] if len(parsed.signing_times) == 1 else None
+    attributes = read_signed_attributes(signature_der)
+    return attributes.signing_time if attributes else None
 
 
 def _verify_signature(parsed: _ParsedSignerInfo, signer: x509.Certificate) -> str | None:
@@ -723,6 +770,11 @@ def _verify_signature(parsed: _ParsedSignerInfo, signer: x509.Certificate) -> st
     return None
 
 
+# Whether fixed certificate (or CRL) bytes carry a valid signature by a fixed CA never
+# changes, so these checks are memoised: pure functions keyed by the complete DER (a
+# certificate hashes and compares by its DER), not state another process could change.
+# Verifying a document then costs little more than checking its own signature.
+@lru_cache(maxsize=1024)
 def _is_issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
     if cert.issuer != ca.subject:
         return False
@@ -746,6 +798,12 @@ def _is_seal_certificate(cert: x509.Certificate) -> bool:
     except x509.ExtensionNotFound:
         return True
     return usage.digital_signature or usage.content_commitment
+
+
+@lru_cache(maxsize=64)
+def _crl_issued_by(crl_der: bytes, ca: x509.Certificate) -> bool:
+    crl = x509.load_der_x509_crl(crl_der)
+    return crl.issuer == ca.subject and crl.is_signature_valid(ca.public_key())
 
 
 class CRLMismatch(ValueError):
@@ -784,12 +842,11 @@ def verify_detached(
 
     Never raises on bad input; raises :class:`CRLMismatch` for a CRL not from ``trusted_ca``.
     """
-    if crl is not None and (
-        crl.issuer != trusted_ca.subject or not crl.is_signature_valid(trusted_ca.public_key())
-    ):
+    if crl is not None and not _crl_issued_by(crl_to_der(crl), trusted_ca):
         raise CRLMismatch("the CRL was not issued by the trusted CA")
 
-    content_sha256 = sha256_hex(data)
+    sha256_digest = hashlib.sha256(data).digest()  # hashed once: documents can be large
+    content_sha256 = sha256_digest.hex()
     signer_serial: int | None = None
     signer_subject: str | None = None
     signing_time: dt.datetime | None = None
@@ -832,7 +889,11 @@ def verify_detached(
         return result("signature_invalid", "malformed_signed_attributes")
 
     # 2. content
-    digest = hashlib.new(parsed.digest_algorithm, data).digest()
+    digest = (
+        sha256_digest
+        if parsed.digest_algorithm == "sha256"
+        else hashlib.new(parsed.digest_algorithm, data).digest()
+    )
     if not hmac.compare_digest(digest, parsed.message_digests[0]):
         return result("content_changed")
 

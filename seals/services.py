@@ -577,8 +577,12 @@ def seal_apply(
     docx = bytes(docx)
     signature = crypto.sign_detached(docx, key=key, certificate=certificate)
     del key
-    signing_time = crypto.read_signing_time(signature)
-    assert signing_time is not None  # we just made it
+    # The signing time and the document's SHA-256 come from the signed attributes we
+    # just made (the builder chose the time; hashing a large DOCX twice would double the
+    # cost of sealing).
+    attributes = crypto.read_signed_attributes(signature)
+    assert attributes is not None and len(attributes.message_digest) == 32
+    signing_time = attributes.signing_time
 
     with transaction.atomic():
         locked = _lock_seal(seal_id)
@@ -590,7 +594,7 @@ def seal_apply(
             document_ref=document_ref,
             title=title,
             sealed_docx=docx,
-            sha256=crypto.sha256_hex(docx),
+            sha256=attributes.message_digest.hex(),
             signature=signature,
             signing_time=signing_time,
             actor=actor,
