@@ -87,14 +87,20 @@ def organisation_of_user(user: Any) -> Department | None:
 
 def _visibility_q(user: Any) -> Q:
     steps = Step.objects.filter(document=OuterRef("pk"))
+    # The drafter and the drafting division see the outgoing document; an incoming copy
+    # belongs to the recipient organisation, whose internal handling the sender does not
+    # see (the sender reads returns and replies on the outgoing document instead).
+    outgoing = Q(direction=Direction.OUTGOING)
     q = (
-        Q(drafter=user)
+        (outgoing & Q(drafter=user))
         | Exists(steps.filter(holders=user))
         | Exists(steps.filter(actor=user))
         | Exists(Document.shared_with.through.objects.filter(document=OuterRef("pk"), user=user))
     )
     if user.department_id:
-        q |= Q(drafting_department_id=user.department_id) | Exists(steps.filter(department_id=user.department_id))
+        q |= (outgoing & Q(drafting_department_id=user.department_id)) | Exists(
+            steps.filter(department_id=user.department_id)
+        )
         if user.has_role(Role.ARCHIVIST):
             organisation = organisation_of_user(user)
             if organisation is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -1185,7 +1185,7 @@ def document_remind_overdue(*, now: datetime, batch: int = 200) -> int:
     (and the document's chaser), at most once per ``DOCUMENT_REMIND_INTERVAL_SECONDS``
     per step. Rows are claimed with SKIP LOCKED, so two workers never remind twice.
     Returns the number of reminders recorded."""
-    interval = timedelta(seconds=getattr(settings, "DOCUMENT_REMIND_INTERVAL_SECONDS", 3600))
+    interval = timedelta(seconds=settings.DOCUMENT_REMIND_INTERVAL_SECONDS)
     count = 0
     with transaction.atomic():
         steps = (
@@ -1207,6 +1207,3 @@ def document_remind_overdue(*, now: datetime, batch: int = 200) -> int:
             count += 1
     return count
 
-
-def _today() -> date:
-    return timezone.localdate()

@@ -163,6 +163,8 @@ SEAL_IMAGE_DIAMETER_MM = env_int("SEAL_IMAGE_DIAMETER_MM", 42, minimum=20, maxim
 # 条例 第三条: classified documents only on an approved secret network.
 CLASSIFIED_NETWORK = env_bool("CLASSIFIED_NETWORK", False)
 DOCX_IMPORT_MAX_BYTES = env_int("DOCX_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+# 催办: an overdue step is reminded again at most once per this many seconds.
+DOCUMENT_REMIND_INTERVAL_SECONDS = env_int("DOCUMENT_REMIND_INTERVAL_SECONDS", 3600, minimum=60)
 
 # --- Messaging and meetings -----------------------------------------------------------
 MESSAGE_RECALL_SECONDS = env_int("MESSAGE_RECALL_SECONDS", 120, minimum=0)

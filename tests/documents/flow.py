@@ -69,18 +69,24 @@ def to_seal(p: Any, **overrides: Any) -> Document:
 
 
 def office_seal_id(org_name: str = "浙江省人民政府办公厅") -> int | None:
-    """The organisation's active 公章 from the seals app (seeded on first use), or None
-    while the seals app offers no registry."""
-    try:
-        from seals.selectors import seals_for_organisation
-        from seals.services import seal_seed_demo
-    except ImportError:
-        return None
-    if not seals_for_organisation(org(org_name)).exists():
+    """The organisation's active 公章 from the real seals app, issued on first use to the
+    organisation's seal custodians (one seal, not the whole demo set, to keep tests fast)."""
+    from documents.selectors import organisation_users
+    from officehub.directory.models import Role
+    from seals.models import SealKind
+    from seals.selectors import seals_for_organisation
+    from seals.services import ca_init, seal_activate, seal_issue
+
+    organisation = org(org_name)
+    if not seals_for_organisation(organisation).exists():
+        custodians = [user.pk for user in organisation_users(organisation, role=Role.SEAL_CUSTODIAN)]
         with transaction.atomic():
-            seal_seed_demo()
+            ca_init(actor=None)
+            seal = seal_issue(actor=None, kind=SealKind.ORGANISATION, owner_organisation_id=organisation.pk,
+                              custodian_ids=custodians, check_permission=False)
+            seal_activate(actor=None, seal_id=seal.pk, check_permission=False)
     # a fresh query: the selector filters on validity at the time it is built
-    return seals_for_organisation(org(org_name)).values_list("pk", flat=True).first()
+    return seals_for_organisation(organisation).values_list("pk", flat=True).first()
 
 
 def to_distribute(p: Any, **overrides: Any) -> Document:
