@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from messaging import apis
 
@@ -27,4 +27,5 @@ urlpatterns = [
     path("dings/<int:ding_id>/", apis.DingApi.as_view(), name="api-chat-ding"),
     path("dings/<int:ding_id>/confirm/", apis.DingConfirmApi.as_view(), name="api-chat-ding-confirm"),
     path("dings/<int:ding_id>/cancel/", apis.DingCancelApi.as_view(), name="api-chat-ding-cancel"),
+    path("meetings/", include("messaging.meetings_api_urls")),
 ]
