@@ -10,5 +10,6 @@ urlpatterns = [
     path("records/", apis.ArchiveRecordCreateApi.as_view(), name="api-archive-upload"),
     path("records/<int:record_id>/", apis.ArchiveRecordApi.as_view(), name="api-archive-record"),
     path("records/<int:record_id>/file/", apis.ArchiveFileApi.as_view(), name="api-archive-file"),
+    path("documents/<int:document_id>/archive/", apis.ArchiveDocumentApi.as_view(), name="api-archive-document"),
     path("records/<int:record_id>/fixity/", apis.ArchiveFixityApi.as_view(), name="api-archive-fixity"),
 ]

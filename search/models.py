@@ -99,6 +99,12 @@ class ArchiveRecord(models.Model):
     doc_type = models.CharField(_("文种"), max_length=20, blank=True, choices=list(DOC_TYPES.items()))
     note = models.CharField(_("备注"), max_length=200, blank=True)
     source = models.CharField(_("来源"), max_length=10, choices=ArchiveSource.choices)
+    # One archive record per document copy (an outgoing original or one incoming copy);
+    # legacy uploads have none.
+    document = models.OneToOneField(
+        "documents.Document", verbose_name=_("公文"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="archive_record",
+    )
     file_name = models.CharField(_("文件名"), max_length=255)
     content_type = models.CharField(_("文件类型"), max_length=100)
     # The archived bytes live in the database: they commit or roll back with the record

@@ -325,3 +325,24 @@ def archive_export_rows(*, user: Any, params: SearchParams, limit: int = 5000) -
             break
         page += 1
     return rows[:limit], degraded
+
+
+def archivable_documents(user: Any) -> QuerySet[Any]:
+    """Finished documents of the archivist's organisation that have no record yet."""
+    from documents.models import Direction, Document, DocumentStatus
+
+    if not user.has_role(Role.ARCHIVIST) or getattr(user, "department", None) is None:
+        return Document.objects.none()
+    organisation = user.department.organisation()
+    if organisation is None:
+        return Document.objects.none()
+    return (
+        Document.objects.filter(
+            Q(direction=Direction.OUTGOING, issuer=organisation, status=DocumentStatus.DISTRIBUTED)
+            | Q(direction=Direction.INCOMING, recipient_organisation=organisation, status=DocumentStatus.CONCLUDED),
+            archive_record__isnull=True,
+            classification__lte=user.clearance,
+        )
+        .select_related("issuer")
+        .order_by("-issued_on", "-pk")
+    )

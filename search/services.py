@@ -26,10 +26,12 @@ from officehub.directory.models import Clearance, Department, Role, User
 from officehub.directory.selectors import organisation_of
 from search import es, files
 from search.errors import (
+    AlreadyArchived,
     ArchiveClassifiedRefused,
     ArchiveImmutable,
     ArchiveInvalid,
     ArchiveNotAllowed,
+    DocumentNotArchivable,
 )
 from search.indexer import build_doc, bulk_write, records_for_index
 from search.models import (
@@ -269,6 +271,71 @@ def archive_legacy_upload(
             ),
             scope_departments=scope,
             readers=readers,
+        )
+
+
+ARCHIVABLE_STATUSES = {"outgoing": "distributed", "incoming": "concluded"}
+
+
+def archive_document(
+    *, document_id: int, actor: User, retention: str, unit_code: str | None = None, note: str = ""
+) -> ArchiveRecord:
+    """Archive a finished document: outgoing after distribution (已分发), incoming after
+    conclusion (已办结), by an archivist of the organisation holding that copy.
+
+    The DOCX (sealed bytes when sealed) is fetched and its text extracted before the
+    transaction; then ``documents.services.document_mark_archived`` locks the document
+    and re-checks its state, and the record is created in the same transaction, so a
+    document is marked 已归档 exactly when its record exists. Errors: ``not_found``
+    (404, also for documents the archivist may not see), ``archive.not_archivist``,
+    ``archive.document_not_finished``, ``archive.already_archived`` (409), and the
+    validation codes of ``archive_legacy_upload``.
+    """
+    from documents import selectors as document_selectors
+    from documents import services as document_services
+    from documents.docx_render import docx_to_text
+
+    organisation = _archivist_organisation(actor)
+    document = document_selectors.access_document(actor, document_id)
+    if document.organisation_id != organisation.pk:
+        raise ArchiveNotAllowed("只能归档本机关的公文。")
+    if ArchiveRecord.objects.filter(document_id=document.pk).exists():
+        raise AlreadyArchived("该公文已归档。", extra={"document_id": document.pk})
+    if ARCHIVABLE_STATUSES.get(document.direction) != document.status:
+        raise DocumentNotArchivable(
+            "只有已分发的发文或已办结的收文可以归档。", extra={"status": document.status, "direction": document.direction}
+        )
+    # Rendering or fetching the sealed DOCX is the slow part: done before any lock.
+    docx = document_selectors.document_docx(document)
+    text = docx_to_text(docx)
+    readers = list(document.shared_with.filter(is_active=True))
+    with transaction.atomic():
+        document = document_services.document_mark_archived(document_id=document.pk, actor=actor)
+        if ArchiveRecord.objects.filter(document_id=document.pk).exists():  # raced: the row lock serialises
+            raise AlreadyArchived("该公文已归档。", extra={"document_id": document.pk})
+        record_date = document.issued_on or timezone.localdate()
+        return _archive_create(
+            actor=actor,
+            organisation=organisation,
+            source=ArchiveSource.DOCUMENT,
+            data=ArchiveInput(
+                title=document.title,
+                record_date=record_date,
+                retention=retention,
+                classification=document.classification,
+                responsible_party=document.issuer.name if document.issuer_id else organisation.name,
+                doc_number=document.doc_number,
+                doc_type=document.doc_type,
+                unit_code=organisation.unit_code if unit_code is None else unit_code,
+                note=note,
+                file_name=f"{document.doc_number or document.title}.docx",
+                file_bytes=docx,
+                content_text="\n".join([document.title, text]) if document.title not in text else text,
+                page_count=None,
+            ),
+            scope_departments=[organisation],
+            readers=readers,
+            document=document,
         )
 
 

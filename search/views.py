@@ -25,7 +25,12 @@ from search.apis import (
 )
 from search.files import sha256_hex
 from search.models import DOC_TYPES, Retention
-from search.selectors import access_archive_record, archive_export_rows, archive_search
+from search.selectors import (
+    access_archive_record,
+    archivable_documents,
+    archive_export_rows,
+    archive_search,
+)
 
 FACET_TITLES = {
     "year": "年度",
@@ -186,3 +191,34 @@ def archive_upload_page(request: HttpRequest) -> HttpResponse:
     return render(request, "search/upload.html", context)
 
 
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def archive_pending_page(request: HttpRequest) -> HttpResponse:
+    """待归档: finished documents of the archivist's organisation, each with a file form."""
+    context: dict[str, Any] = {"retentions": Retention.choices}
+    if not request.user.has_role(Role.ARCHIVIST):
+        context["error"] = "只有本机关的档案员可以归档。"
+        return render(request, "search/pending.html", context, status=403)
+    status = 200
+    if request.method == "POST":
+        document_id = request.POST.get("document_id", "")
+        try:
+            if not document_id.isdigit():
+                raise NotFound()
+            record = services.archive_document(
+                document_id=int(document_id),
+                actor=request.user,
+                retention=request.POST.get("retention", ""),
+                unit_code=request.POST.get("unit_code") or None,
+                note=request.POST.get("note", "")[:200],
+            )
+        except ApplicationError as exc:
+            context["error"] = exc.message
+            status = exc.status
+        else:
+            messages.success(request, f"已归档，档号 {record.archive_code}。")
+            return redirect("search-record", record_id=record.pk)
+    context["documents"] = archivable_documents(request.user)
+    return render(request, "search/pending.html", context, status=status)

@@ -1,0 +1,104 @@
+"""Archiving a distributed 公文 end to end (the issue's "done means"): the archivist files
+it, staff find it by a phrase of its body, narrowed by year and 文种; people without
+clearance or scope find nothing of it, not even a count."""
+
+from __future__ import annotations
+
+from documents.models import Document, DocumentStatus
+from search.files import read_stamp
+from search.models import ArchiveRecord, IndexOutbox
+from tests.documents.flow import distributed, to_review
+from tests.search.conftest import refresh
+
+
+def archive_via_api(api_client, user, document, **data):
+    api_client.force_authenticate(user)
+    data.setdefault("retention", "Y")
+    return api_client.post(f"/api/archives/documents/{document.pk}/archive/", data, format="json")
+
+
+def search(api_client, user, **params):
+    api_client.force_authenticate(user)
+    response = api_client.get("/api/archives/search/", params)
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_archivist_archives_the_distributed_notice_and_staff_find_it(api_client, personas, clean_index, django_capture_on_commit_callbacks):
+    document = distributed(personas)
+    year = document.issued_on.year
+    with django_capture_on_commit_callbacks(execute=True):
+        response = archive_via_api(api_client, personas.archivist, document)
+    assert response.status_code == 201, response.content
+    refresh()
+    body = response.json()
+    assert body["archive_code"] == f"Z109-WS·{year}-Y-BGS-0001"
+    assert body["doc_number"] == document.doc_number
+    assert body["responsible_party"] == "浙江省人民政府办公厅"
+    assert body["doc_type"] == "notice"
+    record = ArchiveRecord.objects.get(pk=body["id"])
+    assert record.document_id == document.pk
+    assert Document.objects.get(pk=document.pk).status == DocumentStatus.ARCHIVED
+    assert read_stamp(bytes(record.file_bytes))[0] == ["Z109", str(year), "1"]
+    assert IndexOutbox.objects.get(record=record).done_at is not None
+
+    # 何丽 of 综合处 finds it by a phrase of its body, highlighted, and narrows it down.
+    found = search(api_client, personas.staff, q="压实责任")
+    assert [hit["id"] for hit in found["hits"]] == [record.pk]
+    assert any("<em>压实责任</em>" in snippet for snippet in found["hits"][0]["snippets_html"])
+    narrowed = search(api_client, personas.staff, q="压实责任", year_from=year, year_to=year, doc_type="notice")
+    assert narrowed["total"] == 1
+    assert search(api_client, personas.staff, q="压实责任", doc_type="report")["total"] == 0
+    assert search(api_client, personas.staff, q=document.doc_number)["hits"][0]["id"] == record.pk
+
+    # No clearance (the 通知 is 内部) or no scope (another organisation): nothing, not a count.
+    for user in (personas.low_clearance, personas.outsider, personas.other_org_archivist):
+        result = search(api_client, user, q="压实责任")
+        assert result["total"] == 0 and result["hits"] == []
+        assert all(buckets == [] for buckets in result["facets"].values())
+
+
+def test_a_document_is_archived_once(api_client, personas, clean_index):
+    document = distributed(personas)
+    assert archive_via_api(api_client, personas.archivist, document).status_code == 201
+    again = archive_via_api(api_client, personas.archivist, document)
+    assert again.status_code == 409
+    assert again.json()["code"] == "archive.already_archived"
+    assert ArchiveRecord.objects.count() == 1
+
+
+def test_who_may_not_archive(api_client, personas, clean_index):
+    document = distributed(personas)
+    staff = archive_via_api(api_client, personas.staff, document)
+    assert staff.status_code == 403 and staff.json()["code"] == "archive.not_archivist"
+    other = archive_via_api(api_client, personas.other_org_archivist, document)
+    assert other.status_code == 404  # another organisation's archivist does not even see it
+    unfinished = to_review(personas)
+    assert archive_via_api(api_client, personas.archivist, unfinished).status_code == 404
+    assert not ArchiveRecord.objects.exists()
+    assert Document.objects.get(pk=document.pk).status == DocumentStatus.DISTRIBUTED
+
+
+def test_a_failed_archive_leaves_the_document_distributed(api_client, personas, clean_index):
+    document = distributed(personas)
+    response = archive_via_api(api_client, personas.archivist, document, unit_code="SJZ")  # not our unit
+    assert response.status_code == 400
+    assert response.json()["code"] == "archive.invalid"
+    bad_retention = archive_via_api(api_client, personas.archivist, document, retention="D20")
+    assert bad_retention.status_code == 400 and bad_retention.json()["code"] == "invalid"
+    assert Document.objects.get(pk=document.pk).status == DocumentStatus.DISTRIBUTED
+    assert not ArchiveRecord.objects.exists() and not IndexOutbox.objects.exists()
+
+
+def test_pending_page_lists_and_archives(client, personas, clean_index):
+    document = distributed(personas)
+    client.force_login(personas.archivist)
+    page = client.get("/archives/pending/").content.decode()
+    assert f'data-document-id="{document.pk}"' in page
+    response = client.post("/archives/pending/", {"document_id": document.pk, "retention": "D30"})
+    record = ArchiveRecord.objects.get(document=document)
+    assert response.status_code == 302 and response["Location"] == f"/archives/records/{record.pk}/"
+    assert record.retention == "D30"
+    assert f'data-document-id="{document.pk}"' not in client.get("/archives/pending/").content.decode()
+    client.force_login(personas.staff)
+    assert client.get("/archives/pending/").status_code == 403
