@@ -1,0 +1,54 @@
+"""Headless Chromium against a live Daphne: a drafter drafts and submits a 通知, the
+reviewer finds it among their 待办 and approves it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from documents.models import Document
+from tests.conftest import browser_login
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+TITLE = "关于做好全省政务服务“一网通办”工作的通知"
+
+
+def test_drafter_drafts_and_submits_in_the_browser(demo: Any, live_daphne: str, chromium: Any) -> None:
+    page = browser_login(chromium, live_daphne, "wangfang")
+    try:
+        page.goto(f"{live_daphne}/documents/")
+        page.click("#new-document")
+        page.select_option("#pick-type", "notice")
+        page.wait_for_load_state("networkidle")
+        assert "现就有关事项通知如下" in page.locator("#id_body").input_value()  # the 通知 template
+        page.fill("#id_title", TITLE)
+        page.fill("#id_body", "一、工作目标\n实现高频事项全程网办。\n二、工作要求\n（一）加强组织领导。")
+        page.select_option("#id_primary", label="浙江省大数据发展管理局")
+        page.click("#save-document")
+        page.wait_for_load_state("networkidle")
+        assert page.locator("h1").inner_text() == TITLE
+        assert page.locator("#doc-status").inner_text() == "拟稿"
+        page.click("#submit-document")
+        page.wait_for_load_state("networkidle")
+        assert page.locator("#doc-status").inner_text() == "核稿"
+        assert "赵敏" in page.locator("#holders").inner_text()
+        assert page.locator("#form-submit").count() == 0  # no longer the drafter's step
+    finally:
+        page.context.close()
+
+    document = Document.objects.get(title=TITLE)
+    assert (document.status, document.drafter.username) == ("review", "wangfang")
+
+    page = browser_login(chromium, live_daphne, "zhaomin")
+    try:
+        page.click(f"#todo-panel a:has-text('{TITLE}')")
+        page.wait_for_load_state("networkidle")
+        page.fill("#form-review textarea[name=opinion]", "文字规范，同意")
+        page.click("#form-review button[value=approve]")
+        page.wait_for_load_state("networkidle")
+        assert page.locator("#doc-status").inner_text() == "签发"
+        assert "文字规范，同意" in page.locator("#timeline").inner_text()
+    finally:
+        page.context.close()
