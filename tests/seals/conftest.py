@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import base64
+import functools
 import io
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from seals import images
+
 # Fixed for the tests (never a real deployment's KEK); a second one for rotation tests.
 TEST_KEK = base64.b64encode(bytes(range(32))).decode()
 OTHER_KEK = base64.b64encode(bytes(range(100, 132))).decode()
+
+
+# Real seal images, but each distinct one rendered once per session (Pillow at 300 dpi
+# takes a noticeable fraction of a second, and most tests issue the same 公章).
+_render_round_seal_once = functools.lru_cache(maxsize=32)(images.render_round_seal)
+_render_name_seal_once = functools.lru_cache(maxsize=32)(images.render_square_name_seal)
+
+
+@pytest.fixture(autouse=True)
+def _render_each_seal_image_once(monkeypatch: Any) -> None:
+    monkeypatch.setattr(images, "render_round_seal", _render_round_seal_once)
+    monkeypatch.setattr(images, "render_square_name_seal", _render_name_seal_once)
 
 
 @pytest.fixture(autouse=True)
