@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -41,11 +42,29 @@ def refresh() -> None:
     es.client().indices.refresh(index=es.alias_name())
 
 
+def wait_for_elasticsearch(timeout: float = 120.0) -> None:
+    """The server is shared: another run's restart test may have it down for ~30 s."""
+    from search import es
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if es.client(timeout=2.0).cluster.health()["status"] in ("green", "yellow"):
+                return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise RuntimeError("Elasticsearch is not healthy")
+        time.sleep(1)
+
+
 @pytest.fixture
 def clean_index(settings: Any) -> Iterator[None]:
     """No archive index for this test's prefix (it is created on first drain)."""
     url = settings.ELASTICSEARCH_URL
     assert url, "these tests need the real Elasticsearch (OFFICEHUB_ELASTICSEARCH_URL)"
+    wait_for_elasticsearch()
     drop_indices()
     yield
     settings.ELASTICSEARCH_URL = url
