@@ -60,7 +60,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=5.0, help="messages per second into the group")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of load")
     parser.add_argument("--senders", type=int, default=5, help="member sockets that send")
-    parser.add_argument("--connect-concurrency", type=int, default=50)
+    parser.add_argument("--connect-concurrency", type=int, default=10, help="handshakes in flight (a ramp, not a storm)")
     parser.add_argument("--drain", type=float, default=5.0, help="seconds to wait for stragglers")
     parser.add_argument("--database-url", default=os.environ.get("OFFICEHUB_DATABASE_URL", "postgres://officehub:officehub@127.0.0.1:5432/officehub"))
     parser.add_argument("--redis-url", default=os.environ.get("OFFICEHUB_REDIS_URL", "redis://127.0.0.1:6379/9"))
@@ -286,7 +286,10 @@ async def run_phase(args: argparse.Namespace, name: str, port: int, pid: int, co
                     assert hello["type"] == "hello", hello
         except Exception as exc:  # noqa: BLE001 - counted and reported
             result.failed_connects += 1
-            print(f"  connect {i} failed: {exc!r}", file=sys.stderr)
+            if result.failed_connects <= 5:
+                print(f"  connect {i} failed: {exc!r}", file=sys.stderr)
+            if connected + result.failed_connects == args.sockets:
+                all_connected.set()
             return
         receiver.ws = ws
         connected += 1

@@ -122,7 +122,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 defaults socket_timeout to 5 s, the same as channels_redis's
+                # BZPOPMIN timeout: an idle receive then raises "Timeout reading" and the
+                # consumer dies (close 1011). Read timeout must exceed the 5 s block.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
                 "capacity": env_int("CHANNEL_CAPACITY", 1000, minimum=10),
                 "expiry": 60,
                 "prefix": env_str("CHANNEL_PREFIX", "officehub") or "officehub",

@@ -306,3 +306,16 @@ async def test_full_stack_accepts_session_and_refuses_foreign_origin(session_coo
     await anonymous.connect()
     assert (await anonymous.receive_output(timeout=5))["code"] == 4401
     await anonymous.disconnect()
+
+
+async def test_an_idle_socket_survives_the_layers_blocking_receive(personas: Any, group: Any) -> None:
+    # channels_redis blocks 5 s per receive; with redis-py's default 5 s read timeout the
+    # idle consumer died ("Timeout reading", close 1011). Settings give the read more time.
+    import asyncio
+
+    head = await open_socket(personas.head)
+    await asyncio.sleep(6)
+    await _send(personas.drafter, group, "还在吗")
+    frame = await expect(head, of_type("message"))
+    assert frame["message"]["body"] == "还在吗"
+    await head.disconnect()
