@@ -1,0 +1,81 @@
+"""Row locks where two people act on one seal at the same moment (real transactions)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from cryptography import x509
+from django.db import connection
+
+from officehub.audit.services import verify_chain
+from officehub.errors import ApplicationError
+from seals import services
+from seals.models import CertificateAuthority, SealRecord
+from tests.seals.conftest import make_docx
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_together(*actions: Callable[[], object]) -> list[str]:
+    barrier = threading.Barrier(len(actions))
+    outcomes: list[str] = []
+
+    def worker(action: Callable[[], object]) -> None:
+        try:
+            barrier.wait(timeout=10)
+            action()
+            outcomes.append("ok")
+        except ApplicationError as exc:
+            outcomes.append(exc.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return sorted(outcomes)
+
+
+def test_two_simultaneous_revocations_revoke_once_and_publish_one_crl(office_seal: Any, personas: Any) -> None:
+    def revoke() -> None:
+        services.seal_revoke(actor=personas.admin, seal_id=office_seal.pk, reason="superseded")
+
+    assert run_together(revoke, revoke) == ["ok", "seal.invalid_transition"]
+    ca = CertificateAuthority.objects.get(is_active=True)
+    assert ca.crl_number == 2  # the initial CRL and exactly one re-issue
+    crl = x509.load_pem_x509_crl(ca.crl_pem.encode())
+    assert len(list(crl)) == 1
+    assert verify_chain() is None
+
+
+def test_simultaneous_sealings_are_both_recorded(office_seal: Any, personas: Any) -> None:
+    def seal(ref: str) -> Callable[[], object]:
+        return lambda: services.seal_apply(
+            seal_id=office_seal.pk, actor=personas.custodian, build_docx=make_docx, document_ref=ref, title="通知"
+        )
+
+    assert run_together(seal("document:1"), seal("document:2")) == ["ok", "ok"]
+    assert sorted(SealRecord.objects.values_list("document_ref", flat=True)) == ["document:1", "document:2"]
+    assert verify_chain() is None
+
+
+def test_a_sealing_racing_a_suspension_either_lands_before_it_or_not_at_all(office_seal: Any, personas: Any) -> None:
+    def seal() -> None:
+        services.seal_apply(
+            seal_id=office_seal.pk, actor=personas.custodian, build_docx=make_docx, document_ref="document:3", title="通知"
+        )
+
+    def suspend() -> None:
+        services.seal_suspend(actor=personas.admin, seal_id=office_seal.pk)
+
+    outcomes = run_together(seal, suspend)
+    records = SealRecord.objects.count()
+    if outcomes == ["ok", "ok"]:
+        assert records == 1  # the sealing committed before the suspension
+    else:
+        assert outcomes == ["ok", "seal.suspended"] and records == 0
