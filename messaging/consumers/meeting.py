@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -52,6 +53,9 @@ MAX_FRAME_CHARS = 64 * 1024
 MAX_SDP_CHARS = 48 * 1024
 MAX_CANDIDATE_CHARS = 2 * 1024
 RELAY_TYPES = ("offer", "answer", "ice")
+# A browser trickles a few dozen ICE candidates per peer at most; far more than this per
+# second is a broken or hostile client, and every frame to an unknown peer costs a query.
+MAX_FRAMES_PER_SECOND = 200
 CANDIDATE_KEYS = {"candidate", "sdpMid", "sdpMLineIndex", "usernameFragment"}
 
 
@@ -105,6 +109,7 @@ class MeetingConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.meeting_id = int(self.scope["url_route"]["kwargs"]["meeting_id"])
         self.peer_id, self.is_host, self.peers, self.joined = None, False, {}, False
+        self.window_start, self.window_frames = time.monotonic(), 0
         self.group = meeting_group(self.meeting_id)
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -160,6 +165,18 @@ class MeetingConsumer(AsyncJsonWebsocketConsumer):
     # ------------------------------------------------------------------ client frames
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self.joined:
+            return
+        if self._over_rate():
+            if self.window_frames == MAX_FRAMES_PER_SECOND + 1:  # say it once per second
+                await self.send_json(
+                    _error(
+                        "meeting.rate_limited",
+                        f"信令发送过于频繁：每秒最多 {MAX_FRAMES_PER_SECOND} 帧，多余的帧已丢弃。",
+                        {"limit_per_second": MAX_FRAMES_PER_SECOND},
+                    )
+                )
+            return
         if text_data is None or len(text_data) > MAX_FRAME_CHARS:
             await self.send_json(_error("meeting.bad_frame", "帧过大或不是文本。", {"max_chars": MAX_FRAME_CHARS}))
             return
@@ -172,6 +189,13 @@ class MeetingConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(_error("meeting.bad_frame", "帧必须是 JSON 对象。"))
             return
         await self.receive_json(content)
+
+    def _over_rate(self) -> bool:
+        now = time.monotonic()
+        if now - self.window_start >= 1.0:
+            self.window_start, self.window_frames = now, 0
+        self.window_frames += 1
+        return self.window_frames > MAX_FRAMES_PER_SECOND
 
     async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
         if not self.joined:

@@ -71,6 +71,16 @@ def test_three_browsers_meet_then_host_mutes_one_and_ends_for_all(
         # Others still hear the reviewer: only the addressed peer was muted.
         assert reviewer.evaluate("() => window.OfficeHubMeeting.state.mic") is True
 
+        # The host shares the screen: the outgoing video track is swapped on every
+        # connection and the room sees the screen flag; the video keeps playing.
+        host_peer = host.evaluate("() => window.OfficeHubMeeting.state.peerId")
+        host_tile_flags = f"""() => document.querySelector('.tile.remote[data-peer-id="{host_peer}"] .flags').textContent"""
+        host.locator("#btn-screen").click()
+        drafter.wait_for_function(f"() => ({host_tile_flags})().includes('🖥')")
+        wait_for_mesh(drafter, 2)
+        host.locator("#btn-screen").click()
+        drafter.wait_for_function(f"() => !({host_tile_flags})().includes('🖥')")
+
         # Non-hosts have no host menu.
         assert drafter.locator("#btn-end").count() == 0
         assert drafter.locator("#roster button.mute").count() == 0

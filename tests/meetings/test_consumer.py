@@ -363,3 +363,17 @@ async def test_host_ends_the_meeting_for_everyone(ws: Any, personas: Any, room: 
     assert await participants(room.pk) == []
     frame, _ = await refused(ws, personas.drafter, room.pk)
     assert frame["code"] == "meeting.ended"
+
+
+async def test_a_flood_of_frames_is_cut_off_with_one_rate_limit_error(
+    ws: Any, personas: Any, room: Any, monkeypatch: Any
+) -> None:
+    from messaging.consumers import meeting as consumer_module
+
+    monkeypatch.setattr(consumer_module, "MAX_FRAMES_PER_SECOND", 5)
+    a, _ = await joined(ws, personas.head, room.pk)
+    for _ in range(8):
+        await a.send({"type": "dance"})
+    codes = [(await a.recv())["code"] for _ in range(6)]
+    assert codes == ["meeting.bad_frame"] * 5 + ["meeting.rate_limited"]
+    assert await a.silent()

@@ -401,3 +401,48 @@ def test_host_corrects_attendance_before_the_minutes(personas: Any, schedule: An
             meeting_id=meeting.pk, actor=personas.drafter, user_id=personas.staff.pk, attendance=Attendance.ATTENDED
         )
     assert refused.value.code == "meeting.not_host"
+
+
+# ------------------------------------------------------------------ roster housekeeping
+
+
+def test_a_seat_left_by_a_dead_worker_is_swept_by_the_next_join(personas: Any, schedule: Any, settings: Any) -> None:
+    settings.MEETING_CAPACITY = 2
+    meeting = schedule(invitees=(personas.drafter, personas.reviewer))
+    services.participant_join(meeting_id=meeting.pk, user=personas.head, channel_name="test.host")
+    long_ago = timezone.now() - timedelta(minutes=5)
+    Participant.objects.create(
+        meeting=meeting, user=personas.drafter, channel_name="test.dead-worker", joined_at=long_ago, last_seen=long_ago
+    )
+    joined = services.participant_join(meeting_id=meeting.pk, user=personas.reviewer, channel_name="test.reviewer")
+    assert [entry["name"] for entry in joined.roster] == ["陈杰"]
+    assert sorted(Participant.objects.filter(meeting=meeting).values_list("channel_name", flat=True)) == [
+        "test.host",
+        "test.reviewer",
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_reminding_at_once_remind_each_meeting_once(personas: Any) -> None:
+    import threading
+
+    from django.db import connection
+
+    with time_machine.travel(at(8, 0), tick=False):
+        services.meeting_schedule(actor=personas.head, title="会", start_at=at(9, 0), end_at=at(10, 0))
+    barrier = threading.Barrier(2)
+    results: list[int] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait(timeout=10)
+            results.append(services.meeting_remind_upcoming(now=at(8, 50)))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(results) == [0, 1]

@@ -15,14 +15,14 @@
   const rosterList = $("roster");
   const statusLine = $("room-status");
   const buttons = {
-    join: $("btn-join"), mic: $("btn-mic"), camera: $("btn-camera"), hand: $("btn-hand"),
+    join: $("btn-join"), mic: $("btn-mic"), camera: $("btn-camera"), screen: $("btn-screen"), hand: $("btn-hand"),
     lock: $("btn-lock"), end: $("btn-end"), leave: $("btn-leave"),
   };
   const REFUSALS_FINAL = new Set([4000, 4401, 4403, 4404]);
 
   const state = {
     socket: null, peerId: null, isHost: false, me: null, iceServers: [], locked: false,
-    localStream: null, mic: true, camera: true, hand: false, leaving: false, pingTimer: null,
+    localStream: null, mic: true, camera: true, screen: false, screenTrack: null, hand: false, leaving: false, pingTimer: null,
     peers: new Map(), // peerId -> {info, pc, tile, video, audio, polite, makingOffer, ignoreOffer, pending}
   };
 
@@ -61,12 +61,59 @@
     buttons.camera.textContent = state.camera ? "关闭摄像头" : "打开摄像头";
     buttons.camera.classList.toggle("off", !state.camera);
     buttons.hand.textContent = state.hand ? "放下手" : "举手";
-    $("tile-local").classList.toggle("camera-off", !state.camera);
-    $("tile-local").querySelector(".flags").textContent = flags({ mic: state.mic, screen: false, hand_raised: state.hand });
+    buttons.screen.textContent = state.screen ? "停止共享" : "共享屏幕";
+    $("tile-local").classList.toggle("camera-off", !state.camera && !state.screen);
+    $("tile-local").classList.toggle("local", !state.screen); // mirror the camera, not the screen
+    $("tile-local").querySelector(".flags").textContent = flags({ mic: state.mic, screen: state.screen, hand_raised: state.hand });
   }
 
   function sendMedia() {
-    send({ type: "media", mic: state.mic, camera: state.camera, screen: false });
+    send({ type: "media", mic: state.mic, camera: state.camera, screen: state.screen });
+  }
+
+  // Screen sharing swaps the outgoing video track on every connection (replaceTrack:
+  // no renegotiation); stopping it, or the browser's own "stop sharing", restores the camera.
+  function outgoingVideo() {
+    return state.screenTrack || (state.localStream && state.localStream.getVideoTracks()[0]) || null;
+  }
+
+  function replaceOutgoingVideo() {
+    const track = outgoingVideo();
+    for (const peer of state.peers.values()) {
+      if (!peer.pc) continue;
+      for (const sender of peer.pc.getSenders()) {
+        if (sender.track && sender.track.kind === "video") sender.replaceTrack(track).catch(() => {});
+      }
+    }
+  }
+
+  async function startScreen() {
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getDisplayMedia({ video: true });
+    } catch (err) {
+      setStatus("未能共享屏幕。", true);
+      return;
+    }
+    state.screenTrack = stream.getVideoTracks()[0];
+    state.screenTrack.onended = () => stopScreen();
+    state.screen = true;
+    $("local-video").srcObject = stream;
+    replaceOutgoingVideo();
+    applyLocalTracks();
+    sendMedia();
+  }
+
+  function stopScreen() {
+    if (!state.screenTrack) return;
+    state.screenTrack.onended = null;
+    state.screenTrack.stop();
+    state.screenTrack = null;
+    state.screen = false;
+    $("local-video").srcObject = state.localStream;
+    replaceOutgoingVideo();
+    applyLocalTracks();
+    sendMedia();
   }
 
   // -------------------------------------------------------------- peers and tiles
@@ -140,7 +187,9 @@
   }
 
   function addLocalTracks(pc) {
-    for (const track of state.localStream.getTracks()) pc.addTrack(track, state.localStream);
+    for (const track of state.localStream.getTracks()) {
+      pc.addTrack(track.kind === "video" && state.screenTrack ? state.screenTrack : track, state.localStream);
+    }
   }
 
   function upsertPeer(info) {
@@ -318,7 +367,7 @@
   // ------------------------------------------------------------ socket lifecycle
 
   function setControls(on) {
-    for (const key of ["mic", "camera", "hand", "lock", "end", "leave"]) if (buttons[key]) buttons[key].disabled = !on;
+    for (const key of ["mic", "camera", "screen", "hand", "lock", "end", "leave"]) if (buttons[key]) buttons[key].disabled = !on;
     buttons.join.hidden = on;
   }
 
@@ -327,7 +376,9 @@
     dropAllPeers();
     setControls(false);
     buttons.join.hidden = true;
+    stopScreen();
     if (state.localStream) state.localStream.getTracks().forEach((t) => t.stop());
+    state.localStream = null;
     setStatus(text, isError);
     root.dataset.finished = "1";
   }
@@ -369,6 +420,7 @@
   buttons.join.onclick = () => join();
   buttons.mic.onclick = () => { state.mic = !state.mic; applyLocalTracks(); sendMedia(); };
   buttons.camera.onclick = () => { state.camera = !state.camera; applyLocalTracks(); sendMedia(); };
+  buttons.screen.onclick = () => (state.screen ? stopScreen() : startScreen());
   buttons.hand.onclick = () => { state.hand = !state.hand; applyLocalTracks(); send({ type: "hand", raised: state.hand }); renderRoster(); };
   if (buttons.lock) buttons.lock.onclick = () => send({ type: "lock", locked: !state.locked });
   if (buttons.end) buttons.end.onclick = () => { if (confirm("确定结束会议？所有人将离开会议。")) send({ type: "end" }); };
