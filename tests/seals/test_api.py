@@ -262,3 +262,30 @@ def test_no_key_material_on_admin_pages(client: Any, record: SealRecord, persona
         assert_no_key_material(text)
         assert "wrapped_key" not in text and "key_id" not in text
     assert "浙江省人民政府办公厅公章" in client.get("/admin/seals/seal/").content.decode()
+
+
+def test_an_ageing_crl_is_re_signed_when_downloaded_and_served_cached_without_the_kek(
+    client: Any, office_seal: Any, personas: Any, settings: Any
+) -> None:
+    import datetime as dt
+
+    import time_machine
+    from cryptography import x509
+
+    from seals.models import CertificateAuthority
+
+    login(client, personas.staff)
+    first = x509.load_pem_x509_crl(client.get("/seals/crl.pem").content)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=20)  # past half of the 30-day validity
+    with time_machine.travel(later, tick=True):
+        login(client, personas.staff)  # the earlier session has long expired
+        settings.SEAL_KEK = None
+        cached = x509.load_pem_x509_crl(client.get("/seals/crl.pem").content)
+        settings.SEAL_KEK = TEST_KEK
+        fresh = x509.load_pem_x509_crl(client.get("/seals/crl.pem").content)
+        again = x509.load_pem_x509_crl(client.get("/seals/crl.pem").content)
+    number = lambda crl: crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number  # noqa: E731
+    assert number(cached) == number(first) == 1
+    assert number(fresh) == number(again) == 2  # re-signed once, then served as is
+    assert fresh.next_update_utc > later
+    assert CertificateAuthority.objects.get(is_active=True).crl_number == 2
