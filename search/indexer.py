@@ -8,7 +8,7 @@ from typing import Any, TypedDict
 
 from elasticsearch import Elasticsearch
 
-from search.models import ArchiveRecord
+from search.models import ArchiveRecord, ArchiveText
 from search.text import DICTIONARY_VERSION, fold, normalise_code, normalise_doc_number, segment
 
 
@@ -37,16 +37,62 @@ class IndexDoc(TypedDict):
 
 def records_for_index() -> Any:
     """The queryset the indexer reads: no file bytes, permission relations prefetched."""
-    return ArchiveRecord.objects.defer("file_bytes").prefetch_related("scope_departments", "readers")
+    return (
+        ArchiveRecord.objects.defer("file_bytes")
+        .select_related("segmented")
+        .prefetch_related("scope_departments", "readers")
+    )
 
 
-def build_doc(record: ArchiveRecord) -> IndexDoc:
+def segmented_text(record: ArchiveRecord) -> ArchiveText:
+    """The cached segmentation when it is of the current dictionary, else a fresh one
+    (unsaved: the caller stores it with ``store_segmented``)."""
+    try:
+        cached = record.segmented
+    except ArchiveText.DoesNotExist:
+        cached = None
+    if cached is not None and cached.dictionary_version == DICTIONARY_VERSION:
+        return cached
+    return ArchiveText(
+        record_id=record.pk,
+        dictionary_version=DICTIONARY_VERSION,
+        title_seg=segment(fold(record.title)),
+        body_seg=segment(fold(record.content_text)),
+    )
+
+
+def store_segmented(texts: list[ArchiveText]) -> None:
+    if texts:
+        ArchiveText.objects.bulk_create(
+            texts,
+            update_conflicts=True,
+            unique_fields=["record"],
+            update_fields=["dictionary_version", "title_seg", "body_seg"],
+        )
+
+
+def build_docs(records: Iterable[ArchiveRecord], versions: dict[int, int] | int) -> list[tuple[IndexDoc, int]]:
+    """Documents with their external versions; refreshes stale segmentation caches."""
+    docs: list[tuple[IndexDoc, int]] = []
+    stale: list[ArchiveText] = []
+    for record in records:
+        text = segmented_text(record)
+        if text._state.adding:
+            stale.append(text)
+        version = versions if isinstance(versions, int) else versions[record.pk]
+        docs.append((build_doc(record, text), version))
+    store_segmented(stale)
+    return docs
+
+
+def build_doc(record: ArchiveRecord, text: ArchiveText | None = None) -> IndexDoc:
     title = fold(record.title)
     body = fold(record.content_text)
+    text = text or segmented_text(record)
     return {
         "record_id": record.pk,
-        "title_seg": segment(title),
-        "body_seg": segment(body),
+        "title_seg": text.title_seg,
+        "body_seg": text.body_seg,
         "title_std": title,
         "body_std": body,
         "archive_code": normalise_code(record.archive_code),

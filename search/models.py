@@ -225,3 +225,21 @@ class IndexOutbox(models.Model):
 
     def __str__(self) -> str:
         return f"outbox {self.pk} → record {self.record_id}"
+
+
+class ArchiveText(models.Model):
+    """The record's title and body cut into words by one dictionary version.
+
+    Segmenting Chinese is the costly part of indexing (jieba: ~100k characters/s), so it
+    is done once, when the record is archived, and kept here; the indexer reuses it while
+    the dictionary version matches and re-cuts (and replaces this row) when it does not.
+    Unlike the record this row is derived data and may be rewritten.
+    """
+
+    record = models.OneToOneField(ArchiveRecord, on_delete=models.CASCADE, primary_key=True, related_name="segmented")
+    dictionary_version = models.CharField(max_length=10)
+    title_seg = models.TextField()
+    body_seg = models.TextField()
+
+    def __str__(self) -> str:
+        return f"{self.record_id} ({self.dictionary_version})"

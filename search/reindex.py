@@ -16,7 +16,7 @@ from typing import Any
 from tqdm import tqdm
 
 from search import es
-from search.indexer import build_doc, bulk_write, records_for_index
+from search.indexer import build_docs, bulk_write, records_for_index
 from search.models import ArchiveRecord, IndexOutbox
 from search.services import reindex_base_version
 
@@ -34,21 +34,18 @@ def search_reindex(*, batch_size: int = 500, progress: bool = True, keep_old: bo
     written = 0
     failed: dict[int, str] = {}
     bar = tqdm(total=total, desc=f"重建索引 {new_index}", unit="件", file=sys.stderr, disable=not progress)
-    batch = []
+    last_pk = 0
     try:
-        for record in records_for_index().order_by("pk").iterator(chunk_size=batch_size):
-            batch.append((build_doc(record), mark))
-            if len(batch) >= batch_size:
-                result = bulk_write(client, new_index, batch)
-                written += len(result["ok"])
-                failed.update(result["failed"])
-                bar.update(len(batch))
-                batch = []
-        if batch:
-            result = bulk_write(client, new_index, batch)
+        while True:
+            # Keyset pages: prefetch_related works per page, and memory stays flat.
+            page = list(records_for_index().filter(pk__gt=last_pk).order_by("pk")[:batch_size])
+            if not page:
+                break
+            last_pk = page[-1].pk
+            result = bulk_write(client, new_index, build_docs(page, mark))
             written += len(result["ok"])
             failed.update(result["failed"])
-            bar.update(len(batch))
+            bar.update(len(page))
     finally:
         bar.close()
     if failed:
@@ -66,8 +63,7 @@ def search_reindex(*, batch_size: int = 500, progress: bool = True, keep_old: bo
     for record_id, version in late:
         latest[record_id] = max(latest.get(record_id, 0), version)
     if latest:
-        docs = [(build_doc(r), latest[r.pk]) for r in records_for_index().filter(pk__in=latest)]
-        bulk_write(client, new_index, docs, refresh=True)
+        bulk_write(client, new_index, build_docs(records_for_index().filter(pk__in=latest), latest), refresh=True)
     if not keep_old:
         for name in old:
             client.indices.delete(index=name, ignore_unavailable=True)

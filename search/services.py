@@ -33,18 +33,20 @@ from search.errors import (
     ArchiveNotAllowed,
     DocumentNotArchivable,
 )
-from search.indexer import build_doc, bulk_write, records_for_index
+from search.indexer import build_docs, bulk_write, records_for_index
 from search.models import (
     DOC_TYPES,
     ArchiveRecord,
     ArchiveSequence,
     ArchiveSource,
+    ArchiveText,
     Category,
     IndexOutbox,
     Retention,
     compose_archive_code,
 )
 from search.selectors import access_archive_record
+from search.text import DICTIONARY_VERSION, fold, segment
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +142,9 @@ def _archive_create(
     else:
         text = data.content_text or ""
         pages = data.page_count or files.pdf_page_count(data.file_bytes)
+    # Cut the words now, once, outside the lock: the indexer reuses them (ArchiveText).
+    title_seg = segment(fold(data.title.strip()))
+    body_seg = segment(fold(text))
     year = data.record_date.year
     fonds = organisation.fonds_code
     item = _allocate_item_number(
@@ -198,6 +203,9 @@ def _archive_create(
     except ValidationError as exc:
         raise ArchiveInvalid("；".join(exc.messages), extra={"fields": exc.message_dict}) from None
     record.save(force_insert=True)
+    ArchiveText.objects.create(
+        record=record, dictionary_version=DICTIONARY_VERSION, title_seg=title_seg, body_seg=body_seg
+    )
     record.scope_departments.set(scope_departments)
     record.readers.set(readers)
     outbox = IndexOutbox.objects.create(record=record, available_at=timezone.now())
@@ -394,7 +402,7 @@ def index_drain(*, limit: int = 500, outbox_ids: list[int] | None = None, refres
         try:
             client = es.client(timeout=30.0)
             es.ensure_index(client)
-            docs = [(build_doc(record), latest[record.pk]) for record in records_for_index().filter(pk__in=latest)]
+            docs = build_docs(records_for_index().filter(pk__in=latest), latest)
             result = bulk_write(client, es.alias_name(), docs, refresh=refresh)
         except (es.SearchUnavailable, TransportError, ApiError) as exc:
             logger.warning("index drain: Elasticsearch unavailable (%s); %d rows wait", exc, len(rows))

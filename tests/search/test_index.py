@@ -101,3 +101,18 @@ def test_drain_respects_its_limit(personas, archive, clean_index, limit):
     archive("乙", "正文", index=False)
     assert index_drain(limit=limit) == 1
     assert IndexOutbox.objects.filter(done_at__isnull=True).count() == 1
+
+
+def test_segmentation_is_cached_per_dictionary_version(personas, archive, clean_index):
+    from search.models import ArchiveText
+
+    record = archive("关于深化放管服改革的意见", "深化放管服改革。", index=False)
+    cached = ArchiveText.objects.get(record=record)
+    assert cached.dictionary_version == "v1"
+    assert "放管服" in cached.title_seg.split()
+    # A record cut by an older dictionary is cut again, and the cache replaced.
+    ArchiveText.objects.filter(record=record).update(dictionary_version="v0", title_seg="旧", body_seg="旧")
+    assert index_drain(refresh=True) == 1
+    cached.refresh_from_db()
+    assert cached.dictionary_version == "v1" and "放管服" in cached.body_seg.split()
+    assert "放管服" in es_doc(record.pk)["_source"]["title_seg"].split()
