@@ -126,11 +126,14 @@ def access_document(user: Any, document_id: int, *, lock: bool = False) -> Docum
 
     Raises ``NotFound`` alike for a missing id and for a document the user may not see.
     """
-    documents = Document.objects.select_related("issuer", "drafter", "drafting_department", "recipient_organisation")
+    # One query: the visibility filter and the fetch (and the row lock) together.
+    documents = visible_documents(user).select_related(
+        "issuer", "drafter", "drafting_department", "recipient_organisation"
+    )
     if lock:
         documents = documents.select_for_update(of=("self",))
     document = documents.filter(pk=document_id).first()
-    if document is None or not can_view_document(user, document):
+    if document is None:
         raise NotFound()
     return document
 

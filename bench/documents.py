@@ -1,0 +1,204 @@
+"""公文 benchmark: GB/T 9704 DOCX rendering and complete outgoing flows through the services.
+
+Run:  .venv/bin/python bench/documents.py [--renders 200] [--flows 30]
+
+What is measured, in the same run:
+
+* render — ``documents.docx_render.render_docx`` of a three-page 通知 (red header,
+  发文字号, four heading levels, 附件说明, signature and date, 版记), bytes out; p50/p95
+  per document. Next to it, the floor: python-docx building an empty ``Document()`` and
+  saving it, p50/p95. Aim: a three-page document under 150 ms at p50.
+* flows — complete outgoing flows through the service layer, each call in its own
+  transaction as a request would run it: draft → submit → review → sign_off → recheck →
+  assign_number → seal request → seal (render with the seal image, CMS-sign, store) →
+  distribute (two incoming copies). Flows per second and ms per flow; aim: under 100 ms.
+  A 纪要 (not sealed) flow is timed too, to show what the sealing costs.
+
+Django is set up here with the same defaults as scripts/lib.sh (PostgreSQL and Redis on
+127.0.0.1; any OFFICEHUB_* variable already set wins). The flows run in a throw-away
+database ``<name>_bench_documents`` that is created, migrated, seeded and dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULTS = {
+    "OFFICEHUB_DEBUG": "false",
+    "OFFICEHUB_HTTPS": "false",
+    "OFFICEHUB_ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "OFFICEHUB_DATABASE_URL": "postgres://officehub:officehub@127.0.0.1:5432/officehub",
+    "OFFICEHUB_REDIS_URL": "redis://127.0.0.1:6379/0",
+    "OFFICEHUB_CHANNEL_PREFIX": "bench-documents",
+    "OFFICEHUB_STATIC_MANIFEST": "false",
+    "OFFICEHUB_LOG_LEVEL": "WARNING",
+}
+for key, value in DEFAULTS.items():
+    os.environ.setdefault(key, value)
+os.environ.setdefault("OFFICEHUB_SECRET_KEY", base64.urlsafe_b64encode(os.urandom(48)).decode())
+if "OFFICEHUB_SEAL_KEK" not in os.environ and "OFFICEHUB_SEAL_KEK_FILE" not in os.environ:
+    os.environ["OFFICEHUB_SEAL_KEK"] = base64.b64encode(os.urandom(32)).decode()
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "officehub.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection, transaction  # noqa: E402
+from docx import Document as EmptyDocument  # noqa: E402
+
+from documents.docx_render import RenderInput, count_pages_estimate, render_docx  # noqa: E402
+
+PARAGRAPH = (
+    "各地各部门要切实提高政治站位，把政务服务“一网通办”作为优化营商环境的重要抓手，"
+    "坚持问题导向和目标导向，聚焦企业和群众办事的堵点难点，推动更多事项全程网办、掌上可办。"
+)
+
+
+def three_page_input() -> RenderInput:
+    """A 通知 whose body is grown until the 22×28 grid estimate says three pages."""
+    headings = ["一、总体要求", "（一）指导思想", "1. 坚持以人民为中心", "（1）提升办事体验"]
+    lines: list[str] = []
+    doc = None
+    for round_ in range(200):
+        lines.append(headings[round_ % 4])
+        lines.append(PARAGRAPH)
+        doc = RenderInput(
+            doc_type="notice",
+            title="浙江省人民政府办公厅关于深化政务服务“一网通办”改革的通知",
+            body="\n".join(lines),
+            issuer_mark="浙江省人民政府办公厅文件",
+            issuer_name="浙江省人民政府办公厅",
+            doc_number="浙政办发〔2026〕12号",
+            issued_on=__import__("datetime").date(2026, 1, 5),
+            primary_recipients=["各市、县（市、区）人民政府", "省政府直属各单位"],
+            cc_recipients=["省委各部门", "省人大常委会办公厅"],
+            copy_number="000123",
+            urgency_label="加急",
+            attachments=["重点任务清单"],
+            printing_office="浙江省人民政府办公厅",
+            printed_on=__import__("datetime").date(2026, 1, 6),
+        )
+        if count_pages_estimate(doc) >= 3:
+            break
+    assert doc is not None
+    return doc
+
+
+def timed(fn: Callable[[], object], count: int) -> list[float]:
+    fn()  # warm-up
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def bench_render(count: int) -> None:
+    doc = three_page_input()
+
+    def empty() -> bytes:
+        out = io.BytesIO()
+        EmptyDocument().save(out)
+        return out.getvalue()
+
+    size = len(render_docx(doc))
+    ours = timed(lambda: render_docx(doc), count)
+    floor = timed(empty, count)
+    print(f"render: {count} × 3-page 通知 ({count_pages_estimate(doc)} pages estimated, {size // 1024} KiB)")
+    print(f"  render_docx               p50 {pct(ours, .5):7.1f} ms   p95 {pct(ours, .95):7.1f} ms   (aim p50 < 150 ms)")
+    print(f"  python-docx empty Document p50 {pct(floor, .5):7.1f} ms   p95 {pct(floor, .95):7.1f} ms")
+    print(f"  ratio p50 (ours / empty)  {pct(ours, .5) / pct(floor, .5):.1f}×")
+
+
+def bench_flows(count: int) -> None:
+    from documents import services
+    from officehub.demo import seed_demo
+    from officehub.directory.models import Department, Role, User
+    from seals.models import SealKind
+    from seals.services import ca_init, seal_activate, seal_issue
+
+    old_name = connection.settings_dict["NAME"]
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = f"{old_name}_bench_documents"
+    test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    try:
+        with transaction.atomic():
+            seed_demo()
+            ca_init(actor=None)
+            office = Department.objects.get(name="浙江省人民政府办公厅")
+            custodians = list(User.objects.filter(username="huangyan").values_list("pk", flat=True))
+            seal = seal_issue(actor=None, kind=SealKind.ORGANISATION, owner_organisation_id=office.pk,
+                              custodian_ids=custodians, check_permission=False)
+            seal_activate(actor=None, seal_id=seal.pk, check_permission=False)
+        users = {u.username: u for u in User.objects.filter(is_active=True).prefetch_related("role_assignments")}
+        for user in users.values():
+            user.has_role(Role.DRAFTER)  # warm the role cache as a request's user would be
+        recipients = list(Department.objects.filter(name__in=["浙江省大数据发展管理局", "浙江省财政厅"]).values_list("pk", flat=True))
+        body = three_page_input().body
+
+        def call(service: Callable[..., object], **kwargs: object) -> object:
+            with transaction.atomic():
+                return service(**kwargs)
+
+        def one_flow(doc_type: str) -> None:
+            document = call(services.document_create_draft, actor=users["wangfang"], doc_type=doc_type,
+                            title="关于深化政务服务改革的通知", body=body,
+                            primary_recipient_ids=recipients[:1], cc_recipient_ids=recipients[1:])
+            pk = document.pk  # type: ignore[attr-defined]
+            call(services.document_submit, document_id=pk, actor=users["wangfang"])
+            call(services.document_review, document_id=pk, actor=users["zhaomin"], approve=True, opinion="同意")
+            call(services.document_sign_off, document_id=pk, actor=users["liuyang"], approve=True)
+            call(services.document_recheck, document_id=pk, actor=users["sunli"], approve=True)
+            call(services.document_assign_number, document_id=pk, actor=users["zhaomin"])
+            if doc_type != "minutes":
+                request = call(services.seal_request_create, document_id=pk, actor=users["wangfang"], seal_id=seal.pk)
+                call(services.seal_request_decide, seal_request_id=request.pk, actor=users["huangyan"], approve=True)  # type: ignore[attr-defined]
+            call(services.document_distribute, document_id=pk, actor=users["zhaomin"])
+
+        if os.environ.get("BENCH_PROFILE"):
+            import cProfile
+            import pstats
+
+            profile = cProfile.Profile()
+            profile.enable()
+            for _ in range(3):
+                one_flow("minutes")
+            profile.disable()
+            pstats.Stats(profile).sort_stats("tottime").print_stats(20)
+        for doc_type, label in (("notice", "通知（含用印签章）"), ("minutes", "纪要（不用印）")):
+            samples = timed(lambda doc_type=doc_type: one_flow(doc_type), count)
+            total = sum(samples) / 1000
+            print(f"flows: {count} × {label}: {count / total:6.1f} flows/s   p50 {pct(samples, .5):6.1f} ms   "
+                  f"p95 {pct(samples, .95):6.1f} ms per flow   (aim < 100 ms)")
+    finally:
+        connection.creation.destroy_test_db(test_name, verbosity=0)
+        connection.settings_dict["NAME"] = old_name
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--renders", type=int, default=200)
+    parser.add_argument("--flows", type=int, default=30)
+    args = parser.parse_args()
+    bench_render(args.renders)
+    bench_flows(args.flows)
+
+
+if __name__ == "__main__":
+    main()
