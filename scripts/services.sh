@@ -53,9 +53,10 @@ postgres_start() {
     if ! pg_ready; then
         info "starting PostgreSQL $cluster"
         # One retry: after a crash (or everything being killed before CI), the old
-        # server's processes may hold the socket lock for a few more seconds.
+        # server's processes may hold the socket lock for a few more seconds; or a
+        # concurrent start (another checkout) won the race.
         # shellcheck disable=SC2086 # "$cluster" is "VERSION NAME": two arguments
-        pg_ctlcluster $cluster start || { sleep 5; pg_ctlcluster $cluster start; } \
+        pg_ctlcluster $cluster start || { sleep 5; pg_ready || pg_ctlcluster $cluster start; } \
             || { warn "PostgreSQL failed to start"; return 1; }
         for _ in $(seq 1 30); do pg_ready && break; sleep 1; done
         pg_ready || { warn "PostgreSQL did not accept connections within 30 s"; return 1; }
