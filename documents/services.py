@@ -403,6 +403,8 @@ def document_create_draft(
         printing_office=issuer.name,
         drafter=actor,
         drafting_department=actor.department,
+        # An urgent document has a named 催办人 from the start: its drafter.
+        chaser=actor if urgency != Urgency.NORMAL else None,
     )
     if not document.title:
         raise DocumentInvalidInput(_("请填写标题。"), code="document.title_required", extra={"field": "title"})

@@ -34,6 +34,7 @@ def test_step_deadline_is_shorter_for_urgent_documents(personas: Any, urgency: s
     with time_machine.travel(T0, tick=False):
         document = flow.to_review(personas, urgency=urgency)
     assert review_step(document).due_at == T0 + allowed
+    assert document.chaser == (None if urgency == "normal" else personas.drafter)
 
 
 def test_worker_reminds_overdue_holders_once_per_interval(personas: Any, settings: Any) -> None:

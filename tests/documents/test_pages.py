@@ -92,3 +92,84 @@ def test_lists_timeline_and_diff_pages_render(personas: Any) -> None:
     assert diff.status_code == 200 and "终稿" in diff.content.decode()
     overdue = client_for(personas.reviewer).get("/documents/?box=overdue")
     assert overdue.status_code == 200
+
+
+def test_a_notice_goes_from_draft_to_distribution_through_the_pages(personas: Any) -> None:
+    """Each role acts in turn on the detail page; recipients then find it in their 收文."""
+    from documents.models import SealRequest
+    from officehub.directory.models import User
+
+    seal_id = flow.office_seal_id()
+    drafter = client_for(personas.drafter)
+    drafter.post("/documents/new/", {
+        "doc_type": "notice", "title": "关于开展安全生产大检查的通知", "body": "一、检查内容\n二、工作要求",
+        "primary_recipient_ids": [str(org("浙江省大数据发展管理局").pk)], "urgency": "normal", "classification": "1",
+    })
+    document = Document.objects.get()
+    url = f"/documents/{document.pk}/"
+
+    def act_on_page(user: Any, action: str, data: dict[str, Any], expect: str) -> None:
+        client = client_for(user)
+        page = client.get(url).content.decode()
+        assert f'id="form-{action}"' in page, (action, user.username)
+        response = client.post(f"{url}act/{action}/", data, follow=True)
+        assert response.status_code == 200
+        assert Document.objects.get(pk=document.pk).status == expect, response.content.decode()[-2000:]
+
+    act_on_page(personas.drafter, "submit", {}, "review")
+    act_on_page(personas.reviewer, "review", {"decision": "approve", "opinion": "同意"}, "sign_off")
+    act_on_page(personas.leader, "sign_off", {"decision": "approve", "opinion": ""}, "recheck")
+    act_on_page(personas.reviewer2, "recheck", {"decision": "pass"}, "assign_number")
+    act_on_page(personas.reviewer, "assign_number", {}, "seal")
+    act_on_page(personas.drafter, "seal_request", {"seal_id": str(seal_id), "reason": "印发"}, "seal")
+    request = SealRequest.objects.get()
+    act_on_page(personas.custodian, "seal_decide", {"seal_request_id": str(request.pk), "decision": "approve"}, "distribute")
+    act_on_page(personas.reviewer, "distribute", {}, "distributed")
+
+    timeline = drafter.get(f"{url}timeline/").content.decode()
+    assert all(name in timeline for name in ("王芳", "赵敏", "刘洋", "孙丽", "黄燕"))
+    docx = drafter.get(f"{url}docx/")
+    assert docx.status_code == 200 and docx.content[:2] == b"PK"
+
+    office = client_for(personas.other_org_custodian)
+    inbox = office.get("/documents/?box=incoming").content.decode()
+    assert "关于开展安全生产大检查的通知" in inbox
+    copy = Document.objects.get(direction="incoming")
+    copy_url = f"/documents/{copy.pk}/"
+    for action, data, expect in (
+        ("receive", {}, "register"), ("register", {"note": ""}, "screen"), ("screen", {"decision": "accept"}, "propose"),
+        ("propose", {"opinion": "请局领导批示"}, "instruct"),
+    ):
+        office.post(f"{copy_url}act/{action}/", data)
+        assert Document.objects.get(pk=copy.pk).status == expect, action
+    leader = client_for(User.objects.get(username="weidong"))
+    page = leader.get(copy_url).content.decode()
+    assert 'id="form-instruct"' in page and "数据资源处" in page
+    leader.post(f"{copy_url}act/instruct/", {"opinion": "请数据资源处办理",
+                                            "lead_department_id": str(flow.dept("浙江省大数据发展管理局", "数据资源处").pk)})
+    head = client_for(User.objects.get(username="chuyi"))
+    head.post(f"{copy_url}act/conclude/", {"reply": "已组织检查"})
+    assert Document.objects.get(pk=copy.pk).status == "concluded"
+    assert "已组织检查" in drafter.get(url).content.decode()  # the sender sees the reply
+
+
+def test_docx_import_on_the_drafting_page(personas: Any) -> None:
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from docx import Document as DocxDocument
+
+    source = DocxDocument()
+    source.add_paragraph("关于调整办公时间的通知", style="Title")
+    source.add_paragraph("自下周一起执行夏季作息时间。")
+    buffer = io.BytesIO()
+    source.save(buffer)
+    client = client_for(personas.drafter)
+    page = client.post("/documents/new/", {"doc_type": "notice", "import": "1", "title": "", "body": "",
+                                           "docx": SimpleUploadedFile("x.docx", buffer.getvalue())})
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert 'value="关于调整办公时间的通知"' in html and "自下周一起执行夏季作息时间。" in html
+    bad = client.post("/documents/new/", {"doc_type": "notice", "import": "1",
+                                          "docx": SimpleUploadedFile("x.docx", b"%PDF-1.4")})
+    assert bad.status_code == 400 and Document.objects.count() == 0
