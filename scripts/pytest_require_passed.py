@@ -26,4 +26,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write("\n")
-        reporter.write_line("scripts/test.sh: no test passed; counting this run as a failure", red=True)
+        reporter.write_line(
+            "scripts/test.sh: no test passed; counting this run as a failure", red=True
+        )
