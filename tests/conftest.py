@@ -158,21 +158,36 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Run browser tests last (stable sort), after every test that needs its own event loop."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture
 def chromium() -> Iterator[Any]:
-    """Debian's Chromium, launched by path and driven by Playwright (no browser download)."""
+    """Debian's Chromium, launched by path and driven by Playwright (no browser download).
+
+    Function-scoped on purpose: Playwright's sync API runs an event loop in this thread
+    while it is open, which would break any later test that starts its own loop.
+    """
     from playwright.sync_api import sync_playwright
 
     executable = os.environ.get("OFFICEHUB_CHROMIUM", "/usr/bin/chromium")
     if not Path(executable).exists():
         pytest.fail(f"Chromium not found at {executable}; scripts/test.sh installs Debian's chromium")
-    # Playwright's sync API keeps an event loop running in this thread; the test's own
-    # (synchronous) database work is still safe, so let Django allow it.
+    # The test's own synchronous database work stays safe while Playwright's loop runs.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 def browser_login(browser: Any, base_url: str, username: str, password: str | None = None) -> Any:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from officehub.management.commands.run_worker import load_jobs, run_due
 
 CALLS: list[Any] = []
@@ -24,6 +26,7 @@ def job_that_fails() -> None:
     raise RuntimeError("boom")
 
 
+@pytest.mark.django_db  # the worker recycles stale database connections between jobs
 def test_jobs_run_when_due_and_failures_do_not_stop_the_others() -> None:
     CALLS.clear()
     jobs = load_jobs(
