@@ -93,13 +93,10 @@ async def test_leaving_is_announced_and_frees_the_seat(ws: Any, personas: Any, r
     assert [name for name, _ in await participants(room.pk)] == ["chenjie"]
 
 
-async def test_anonymous_socket_is_refused(ws: Any, room: Any) -> None:
-    frame, code = await refused(ws, None, room.pk)
-    assert frame["code"] == "auth.not_authenticated"
-    assert code == 4401
-
-
-async def test_uninvited_user_gets_the_same_refusal_as_for_a_missing_meeting(ws: Any, personas: Any, room: Any) -> None:
+async def test_anonymous_and_uninvited_users_are_refused(ws: Any, personas: Any, room: Any) -> None:
+    anonymous, anonymous_code = await refused(ws, None, room.pk)
+    assert (anonymous["code"], anonymous_code) == ("auth.not_authenticated", 4401)
+    # Not invited answers exactly like a meeting that does not exist.
     foreign, foreign_code = await refused(ws, personas.outsider, room.pk)
     missing, missing_code = await refused(ws, personas.drafter, room.pk + 10_000)
     assert foreign["code"] == missing["code"] == "meeting.not_found"
@@ -108,7 +105,7 @@ async def test_uninvited_user_gets_the_same_refusal_as_for_a_missing_meeting(ws:
     assert await participants(room.pk) == []
 
 
-async def test_joining_outside_the_window_is_refused_until_the_host_opens_early(
+async def test_joining_only_inside_the_window_or_once_opened_early_and_never_when_cancelled(
     ws: Any, personas: Any, schedule: Any
 ) -> None:
     later = await database_sync_to_async(schedule)(invitees=(personas.drafter,), start_in=timedelta(hours=2))
@@ -122,18 +119,16 @@ async def test_joining_outside_the_window_is_refused_until_the_host_opens_early(
     _, welcome = await joined(ws, personas.drafter, later.pk)
     assert welcome["meeting"]["id"] == later.pk
 
-
-async def test_window_opens_ten_minutes_before_the_start(ws: Any, personas: Any, schedule: Any) -> None:
+    # The window opens ten minutes before the start.
     soon = await database_sync_to_async(schedule)(invitees=(personas.drafter,), start_in=timedelta(minutes=9))
     await joined(ws, personas.drafter, soon.pk)
     not_yet = await database_sync_to_async(schedule)(invitees=(personas.drafter,), start_in=timedelta(minutes=11))
     frame, _ = await refused(ws, personas.drafter, not_yet.pk)
     assert frame["code"] == "meeting.not_open"
 
-
-async def test_cancelled_meeting_cannot_be_joined(ws: Any, personas: Any, room: Any) -> None:
-    await database_sync_to_async(services.meeting_cancel)(meeting_id=room.pk, actor=personas.head)
-    frame, _ = await refused(ws, personas.drafter, room.pk)
+    # A cancelled meeting never opens.
+    await database_sync_to_async(services.meeting_cancel)(meeting_id=not_yet.pk, actor=personas.head)
+    frame, _ = await refused(ws, personas.head, not_yet.pk)
     assert frame["code"] == "meeting.cancelled"
 
 
@@ -229,7 +224,7 @@ async def test_frame_to_someone_not_in_the_room_is_refused(ws: Any, personas: An
     assert await stranger.silent()
 
 
-async def test_malformed_frames_get_coded_errors(ws: Any, personas: Any, room: Any) -> None:
+async def test_malformed_frames_get_coded_errors_and_ping_gets_pong(ws: Any, personas: Any, room: Any) -> None:
     a, a_welcome = await joined(ws, personas.head, room.pk)
     b, b_welcome = await joined(ws, personas.drafter, room.pk)
     await a.recv_type("peer_joined")
@@ -248,19 +243,15 @@ async def test_malformed_frames_get_coded_errors(ws: Any, personas: Any, room: A
         assert (error["type"], error["code"]) == ("error", "meeting.bad_frame"), frame
     await a.communicator.send_to(text_data="{not json")
     assert (await a.recv())["code"] == "meeting.bad_frame"
-    assert await b.silent()
-
-
-async def test_ping_keeps_the_seat_and_answers_pong(ws: Any, personas: Any, room: Any) -> None:
-    a, _ = await joined(ws, personas.head, room.pk)
-    await a.send({"type": "ping"})
+    await a.send({"type": "ping"})  # the heartbeat keeps the seat
     assert await a.recv() == {"type": "pong"}
+    assert await b.silent()
 
 
 # ------------------------------------------------------------------ media state, hand
 
 
-async def test_media_state_is_broadcast_and_kept_for_newcomers(ws: Any, personas: Any, room: Any) -> None:
+async def test_media_state_and_raised_hands_are_broadcast(ws: Any, personas: Any, room: Any) -> None:
     a, _ = await joined(ws, personas.head, room.pk)
     b, b_welcome = await joined(ws, personas.drafter, room.pk)
     await a.recv_type("peer_joined")
@@ -271,12 +262,9 @@ async def test_media_state_is_broadcast_and_kept_for_newcomers(ws: Any, personas
     _, c_welcome = await joined(ws, personas.reviewer, room.pk)
     seen = {p["name"]: (p["mic"], p["camera"], p["screen"]) for p in c_welcome["roster"]}
     assert seen == {"陈杰": (True, True, False), "王芳": (False, True, True)}
-
-
-async def test_raised_hand_is_broadcast(ws: Any, personas: Any, room: Any) -> None:
-    a, _ = await joined(ws, personas.head, room.pk)
-    b, b_welcome = await joined(ws, personas.drafter, room.pk)
     await a.recv_type("peer_joined")
+    await b.recv_type("peer_joined")
+
     await b.send({"type": "hand", "raised": True})
     assert await a.recv() == {"type": "hand", "peer_id": b_welcome["peer_id"], "raised": True}
     assert (await b.recv())["raised"] is True
