@@ -64,7 +64,11 @@ def test_secret_refuses_both_forms_and_missing_files(tmp_path: Path) -> None:
 
 
 def _production_env(**overrides: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("OFFICEHUB_")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("OFFICEHUB_") and key != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     env.update(
         {
             "OFFICEHUB_DEBUG": "false",
