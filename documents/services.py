@@ -545,6 +545,13 @@ def _check_complete(document: Document) -> None:
             problems.append(_("请至少选择一个分送机关"))
     elif primary == 0:
         problems.append(_("请至少选择一个主送机关"))
+    nobody = [
+        org.name
+        for org in [*document.primary_recipients.all(), *document.cc_recipients.all()]
+        if not _receivers(org)
+    ]
+    if nobody:
+        problems.append(_("收文机关没有收文人员，无法分发：%(names)s") % {"names": "、".join(nobody)})
     if document.doc_type == DocType.REQUEST and primary > 1:
         # 条例 第十五条: 请示应当一文一事，一般只写一个主送机关。
         problems.append(_("请示只能有一个主送机关"))
@@ -882,11 +889,13 @@ def _create_incoming(source: Document, organisation: Department, *, is_cc: bool,
     incoming.cc_recipients.set(source.cc_recipients.all())
     _store_version(incoming, author=source.drafter, now=now, step_kind=StepKind.RECEIVE)
     incoming.save(update_fields=["version"])
-    staff = selectors.office_staff(organisation)
-    if not staff:
-        staff = list(selectors.organisation_users(organisation)[:20])
-    _open_step(incoming, StepKind.RECEIVE, staff, now=now, round=1)
+    _open_step(incoming, StepKind.RECEIVE, _receivers(organisation), now=now, round=1)
     return incoming
+
+
+def _receivers(organisation: Department) -> list[User]:
+    """Who signs for incoming documents: the office staff, else any member (at most 20)."""
+    return selectors.office_staff(organisation) or list(selectors.organisation_users(organisation)[:20])
 
 
 # --- incoming flow --------------------------------------------------------------------------

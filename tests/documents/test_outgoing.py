@@ -141,6 +141,19 @@ def test_a_request_carries_one_primary_recipient(personas: Any) -> None:
     assert "请示只能有一个主送机关" in caught.value.message
 
 
+def test_a_recipient_nobody_could_receive_is_refused_at_submit(personas: Any) -> None:
+    from officehub.directory.services import department_create
+
+    empty = act(department_create, actor=None, name="某新设机关", kind="bureau", parent=org("浙江省人民政府"),
+                is_organisation=True, issuer_code="浙新发", fonds_code="Z999", check_permission=False)
+    document = flow.draft(personas, cc_recipient_ids=[empty.pk])
+    with pytest.raises(ApplicationError) as caught:
+        act(services.document_submit, document_id=document.pk, actor=personas.drafter)
+    assert caught.value.code == "document.incomplete"
+    assert "某新设机关" in caught.value.message
+    assert flow.refresh(document).status == "draft"
+
+
 def test_only_the_drafter_may_submit(personas: Any) -> None:
     document = flow.draft(personas)
     # a colleague of the same division may read it, but does not hold the step
