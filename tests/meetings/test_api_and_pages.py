@@ -162,3 +162,26 @@ def test_room_page_is_for_host_and_invitees_only(client: Any, personas: Any, sch
     assert client.get(f"/messages/meetings/{meeting.pk}/").status_code == 404
     client.force_login(personas.head)
     assert 'id="btn-end"' in client.get(f"/messages/meetings/{meeting.pk}/").content.decode()
+
+
+def test_linked_document_is_shown_only_to_those_who_may_read_it(api_client: Any, personas: Any) -> None:
+    from documents.services import document_create_draft
+
+    document = document_create_draft(actor=personas.drafter, doc_type="notice", title="关于开展数据共享工作的通知")
+    start = timezone.now() + timedelta(hours=1)
+    meeting = services.meeting_schedule(
+        actor=personas.drafter,
+        title="通知起草碰头会",
+        start_at=start,
+        end_at=start + timedelta(hours=1),
+        user_ids=[personas.drafter2.pk, personas.outsider.pk],
+        document_id=document.pk,
+    )
+    api_client.force_authenticate(personas.drafter2)  # same division as the drafter: may read the draft
+    assert api_client.get(f"{API}{meeting.pk}/").json()["document"] == {
+        "id": document.pk,
+        "title": "关于开展数据共享工作的通知",
+        "url": f"/documents/{document.pk}/",
+    }
+    api_client.force_authenticate(personas.outsider)  # invited, but the draft is not his to read
+    assert api_client.get(f"{API}{meeting.pk}/").json()["document"] is None
