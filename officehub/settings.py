@@ -161,6 +161,8 @@ if SEAL_KEK is not None:
     except binascii.Error:
         raise ImproperlyConfiguredEnv("OFFICEHUB_SEAL_KEK is not valid base64") from None
 SEAL_IMAGE_DIAMETER_MM = env_int("SEAL_IMAGE_DIAMETER_MM", 42, minimum=20, maximum=60)
+# Django's error reports mask names with KEY/SECRET/..., not "KEK": this filter adds it.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "seals.reporting.KekSafeExceptionReporterFilter"
 
 # --- Documents ------------------------------------------------------------------------
 # 条例 第三条: classified documents only on an approved secret network.

@@ -18,6 +18,7 @@ from cryptography import x509
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from officehub.audit.services import audit
 from officehub.directory.models import Department, Role, User
@@ -111,6 +112,7 @@ def _active_ca(*, lock: bool = False) -> CertificateAuthority:
     return ca
 
 
+@sensitive_variables("ca_key")
 def _publish_crl(
     ca: CertificateAuthority, *, ca_key: crypto.PrivateKey, actor: Any, now: dt.datetime
 ) -> None:
@@ -147,6 +149,7 @@ def _publish_crl(
 # --------------------------------------------------------------------------- CA
 
 
+@sensitive_variables("kek", "ca_key")
 def ca_init(
     *,
     actor: Any = None,
@@ -211,6 +214,7 @@ def ca_init(
     return ca, True
 
 
+@sensitive_variables("ca_key")
 def ca_crl_refresh_if_due(*, ca_id: int, actor: Any = None) -> bool:
     """Re-sign a CA's CRL when less than half its validity remains. True if re-signed.
 
@@ -276,6 +280,7 @@ def _custodians(ids: Iterable[int], *, organisation: Department, kind: str) -> l
     return sorted(users, key=lambda user: user.pk)
 
 
+@sensitive_variables("kek", "ca_key", "seal_key")
 def seal_issue(
     *,
     actor: Any,
@@ -464,6 +469,7 @@ def seal_resume(*, actor: Any, seal_id: int, note: str = "", check_permission: b
     return _transition(actor=actor, seal_id=seal_id, verb="resume", note=note[:200], check_permission=check_permission)
 
 
+@sensitive_variables("kek", "ca_key")
 def seal_revoke(
     *,
     actor: Any,
@@ -537,6 +543,7 @@ def _check_usable(seal: Seal, actor: Any, *, at: dt.datetime) -> None:
         raise SealUnusable(_("该印章尚未启用，不能用印。"), code="seal.not_active")
 
 
+@sensitive_variables("key")
 def seal_apply(
     *,
     seal_id: int,
@@ -671,6 +678,7 @@ def seal_record_verify(*, record_id: int) -> crypto.VerificationResult:
 # --------------------------------------------------------------------------- KEK rotation
 
 
+@sensitive_variables("old_kek", "new_kek")
 def seal_keys_rewrap(*, new_kek: bytes, actor: Any = None) -> dict[str, int]:
     """Re-wrap every private key (CAs and seals) under ``new_kek``, all or nothing.
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from officehub.errors import ApplicationError
 from seals import crypto
@@ -23,6 +24,7 @@ class Command(BaseCommand):
             help="新 KEK 文件：32 字节随机数的 base64（head -c32 /dev/urandom | base64 > 文件）",
         )
 
+    @sensitive_variables("new_kek")
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["new_kek_file"])
         try:
