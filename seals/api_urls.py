@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:seal_id>/suspend/", apis.SealSuspendApi.as_view(), name="api-seal-suspend"),
     path("<int:seal_id>/resume/", apis.SealResumeApi.as_view(), name="api-seal-resume"),
     path("<int:seal_id>/revoke/", apis.SealRevokeApi.as_view(), name="api-seal-revoke"),
+    path("<int:seal_id>/custodians/", apis.SealCustodiansApi.as_view(), name="api-seal-custodians"),
     path("<int:seal_id>/records/", apis.SealRecordsApi.as_view(), name="api-seal-records"),
     path("records/<int:record_id>/", apis.SealRecordDetailApi.as_view(), name="api-seal-record"),
     path("records/<int:record_id>/package/", apis.SealRecordPackageApi.as_view(), name="api-seal-record-package"),

@@ -214,6 +214,20 @@ class SealRevokeApi(_SealTransitionApi):
         return super().post(request, seal_id)
 
 
+class SealCustodiansInput(serializers.Serializer):
+    custodian_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=20)
+
+
+class SealCustodiansApi(APIView):
+    @extend_schema(summary="更换印章管理员（系统管理员）", request=SealCustodiansInput, responses=SealOutput)
+    def put(self, request: Request, seal_id: int) -> Response:
+        selectors.access_seal(request.user, seal_id)
+        data = SealCustodiansInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        seal = services.seal_set_custodians(actor=request.user, seal_id=seal_id, **data.validated_data)
+        return Response(SealOutput(seal).data)
+
+
 class SealRecordsApi(APIView):
     @extend_schema(summary="印章的用印记录", responses=SealRecordOutput(many=True))
     def get(self, request: Request, seal_id: int) -> Response:

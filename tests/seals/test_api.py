@@ -289,3 +289,28 @@ def test_an_ageing_crl_is_re_signed_when_downloaded_and_served_cached_without_th
     assert number(fresh) == number(again) == 2  # re-signed once, then served as is
     assert fresh.next_update_utc > later
     assert CertificateAuthority.objects.get(is_active=True).crl_number == 2
+
+
+def test_admin_replaces_custodians_and_the_old_one_can_no_longer_seal(
+    api_client: Any, office_seal: Any, personas: Any
+) -> None:
+    from officehub.directory.models import Role, RoleAssignment
+    from officehub.errors import ApplicationError
+
+    RoleAssignment.objects.create(user=personas.reviewer, role=Role.SEAL_CUSTODIAN)
+    path = f"/api/seals/{office_seal.pk}/custodians/"
+    refused = as_user(api_client, personas.custodian).put(path, {"custodian_ids": [personas.reviewer.pk]}, format="json")
+    assert refused.status_code == 403 and refused.json()["code"] == "seal.permission_denied"
+    foreign = as_user(api_client, personas.admin).put(path, {"custodian_ids": [personas.other_org_custodian.pk]}, format="json")
+    assert foreign.status_code == 400 and foreign.json()["code"] == "seal.invalid"
+    changed = as_user(api_client, personas.admin).put(path, {"custodian_ids": [personas.reviewer.pk]}, format="json")
+    assert changed.status_code == 200
+    assert [user["username"] for user in changed.json()["custodians"]] == ["zhaomin"]
+    with pytest.raises(ApplicationError) as caught:
+        services.seal_apply(
+            seal_id=office_seal.pk, actor=personas.custodian, build_docx=make_docx, document_ref="document:1", title="通知"
+        )
+    assert caught.value.code == "seal.not_custodian"
+    assert services.seal_apply(
+        seal_id=office_seal.pk, actor=personas.reviewer, build_docx=make_docx, document_ref="document:1", title="通知"
+    ).actor_id == personas.reviewer.pk
