@@ -123,3 +123,25 @@ def test_seed_demo_seals_command(personas: Any) -> None:
     output = run("seed_demo_seals")
     assert "新建并启用：浙江省人民政府办公厅公章" in output and "跳过（没有印章管理员）：浙江省人民政府" in output
     assert "没有需要新建的公章" in run("seed_demo_seals")
+
+
+def test_seal_verify_command_on_a_document_sealed_before_revocation(
+    office_seal: Any, personas: Any, tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    import time_machine
+
+    start = dt.datetime.now(dt.UTC)
+    with time_machine.travel(start, tick=True):
+        record = SealRecord.objects.get(pk=seal_once(office_seal, personas.custodian).pk)
+    with time_machine.travel(start + dt.timedelta(hours=1), tick=True):
+        services.seal_revoke(actor=personas.admin, seal_id=office_seal.pk, reason="superseded")
+    (tmp_path / "a.docx").write_bytes(bytes(record.sealed_docx))
+    (tmp_path / "a.p7s").write_bytes(bytes(record.signature))
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("seal_verify", str(tmp_path / "a.docx"), str(tmp_path / "a.p7s"), stdout=out)
+    assert exit_info.value.code == 2  # valid as sealed, but not an unqualified "有效"
+    assert out.getvalue().splitlines()[0] == "签章有效；印章其后已吊销（valid_when_sealed_since_revoked）"
+    assert "吊销时间" in out.getvalue()
