@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any, TypedDict
 
+from django.db.models import F
 from elasticsearch import Elasticsearch
 
 from search.models import ArchiveRecord, ArchiveText
@@ -35,30 +37,40 @@ class IndexDoc(TypedDict):
     reader_ids: list[int]
 
 
-def records_for_index() -> Any:
-    """The queryset the indexer reads: no file bytes, permission relations prefetched."""
-    return (
-        ArchiveRecord.objects.defer("file_bytes")
-        .select_related("segmented")
-        .prefetch_related("scope_departments", "readers")
-    )
+_ROW_FIELDS = (
+    "id", "title", "content_text", "archive_code", "doc_number", "responsible_party", "doc_type", "year",
+    "retention", "classification", "unit_code", "fonds_code", "record_date", "page_count", "organisation_id",
+)
 
 
-def segmented_text(record: ArchiveRecord) -> ArchiveText:
-    """The cached segmentation when it is of the current dictionary, else a fresh one
-    (unsaved: the caller stores it with ``store_segmented``)."""
-    try:
-        cached = record.segmented
-    except ArchiveText.DoesNotExist:
-        cached = None
-    if cached is not None and cached.dictionary_version == DICTIONARY_VERSION:
-        return cached
-    return ArchiveText(
-        record_id=record.pk,
-        dictionary_version=DICTIONARY_VERSION,
-        title_seg=segment(fold(record.title)),
-        body_seg=segment(fold(record.content_text)),
+def _rows(record_ids: Iterable[int]) -> list[dict[str, Any]]:
+    """The records as plain rows with their cached segmentation and permission ids: three
+    queries per batch and no model instances (the indexer's hot path)."""
+    ids = list(record_ids)
+    rows = list(
+        ArchiveRecord.objects.filter(pk__in=ids)
+        .order_by("pk")
+        .values(
+            *_ROW_FIELDS,
+            seg_version=F("segmented__dictionary_version"),
+            title_seg=F("segmented__title_seg"),
+            body_seg=F("segmented__body_seg"),
+        )
     )
+    scopes: dict[int, list[int]] = defaultdict(list)
+    for record_id, department_id in ArchiveRecord.scope_departments.through.objects.filter(
+        archiverecord_id__in=ids
+    ).values_list("archiverecord_id", "department_id"):
+        scopes[record_id].append(department_id)
+    readers: dict[int, list[int]] = defaultdict(list)
+    for record_id, user_id in ArchiveRecord.readers.through.objects.filter(archiverecord_id__in=ids).values_list(
+        "archiverecord_id", "user_id"
+    ):
+        readers[record_id].append(user_id)
+    for row in rows:
+        row["scope_dept_ids"] = sorted(scopes.get(row["id"], []))
+        row["reader_ids"] = sorted(readers.get(row["id"], []))
+    return rows
 
 
 def store_segmented(texts: list[ArchiveText]) -> None:
@@ -71,45 +83,50 @@ def store_segmented(texts: list[ArchiveText]) -> None:
         )
 
 
-def build_docs(records: Iterable[ArchiveRecord], versions: dict[int, int] | int) -> list[tuple[IndexDoc, int]]:
-    """Documents with their external versions; refreshes stale segmentation caches."""
+def build_docs(record_ids: Iterable[int], versions: dict[int, int] | int) -> list[tuple[IndexDoc, int]]:
+    """Documents with their external versions. Uses the segmentation cached at archive
+    time when it is of the current dictionary; cuts (and re-caches) the others."""
     docs: list[tuple[IndexDoc, int]] = []
     stale: list[ArchiveText] = []
-    for record in records:
-        text = segmented_text(record)
-        if text._state.adding:
-            stale.append(text)
-        version = versions if isinstance(versions, int) else versions[record.pk]
-        docs.append((build_doc(record, text), version))
+    for row in _rows(record_ids):
+        title = fold(row["title"])
+        body = fold(row["content_text"])
+        if row["seg_version"] != DICTIONARY_VERSION:
+            row["title_seg"], row["body_seg"] = segment(title), segment(body)
+            stale.append(
+                ArchiveText(
+                    record_id=row["id"], dictionary_version=DICTIONARY_VERSION,
+                    title_seg=row["title_seg"], body_seg=row["body_seg"],
+                )
+            )
+        version = versions if isinstance(versions, int) else versions[row["id"]]
+        docs.append((build_doc(row, title=title, body=body), version))
     store_segmented(stale)
     return docs
 
 
-def build_doc(record: ArchiveRecord, text: ArchiveText | None = None) -> IndexDoc:
-    title = fold(record.title)
-    body = fold(record.content_text)
-    text = text or segmented_text(record)
+def build_doc(row: dict[str, Any], *, title: str, body: str) -> IndexDoc:
     return {
-        "record_id": record.pk,
-        "title_seg": text.title_seg,
-        "body_seg": text.body_seg,
+        "record_id": row["id"],
+        "title_seg": row["title_seg"],
+        "body_seg": row["body_seg"],
         "title_std": title,
         "body_std": body,
-        "archive_code": normalise_code(record.archive_code),
-        "doc_number": normalise_doc_number(record.doc_number) if record.doc_number else "",
-        "issuer": record.responsible_party,
-        "doc_type": record.doc_type,
-        "year": record.year,
-        "retention": record.retention,
-        "classification": record.classification,
-        "unit_code": record.unit_code,
-        "fonds_code": record.fonds_code,
-        "record_date": record.record_date.isoformat(),
-        "page_count": record.page_count,
+        "archive_code": normalise_code(row["archive_code"]),
+        "doc_number": normalise_doc_number(row["doc_number"]) if row["doc_number"] else "",
+        "issuer": row["responsible_party"],
+        "doc_type": row["doc_type"],
+        "year": row["year"],
+        "retention": row["retention"],
+        "classification": row["classification"],
+        "unit_code": row["unit_code"],
+        "fonds_code": row["fonds_code"],
+        "record_date": row["record_date"].isoformat(),
+        "page_count": row["page_count"],
         "analysis_version": DICTIONARY_VERSION,
-        "org_id": record.organisation_id,
-        "scope_dept_ids": sorted(d.pk for d in record.scope_departments.all()),
-        "reader_ids": sorted(u.pk for u in record.readers.all()),
+        "org_id": row["organisation_id"],
+        "scope_dept_ids": row["scope_dept_ids"],
+        "reader_ids": row["reader_ids"],
     }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from tqdm import tqdm
 
 from search import es
-from search.indexer import build_docs, bulk_write, records_for_index
+from search.indexer import build_docs, bulk_write
 from search.models import ArchiveRecord, IndexOutbox
 from search.services import reindex_base_version
 
@@ -38,10 +38,10 @@ def search_reindex(*, batch_size: int = 500, progress: bool = True, keep_old: bo
     try:
         while True:
             # Keyset pages: prefetch_related works per page, and memory stays flat.
-            page = list(records_for_index().filter(pk__gt=last_pk).order_by("pk")[:batch_size])
+            page = list(ArchiveRecord.objects.filter(pk__gt=last_pk).order_by("pk").values_list("pk", flat=True)[:batch_size])
             if not page:
                 break
-            last_pk = page[-1].pk
+            last_pk = page[-1]
             result = bulk_write(client, new_index, build_docs(page, mark))
             written += len(result["ok"])
             failed.update(result["failed"])
@@ -63,7 +63,7 @@ def search_reindex(*, batch_size: int = 500, progress: bool = True, keep_old: bo
     for record_id, version in late:
         latest[record_id] = max(latest.get(record_id, 0), version)
     if latest:
-        bulk_write(client, new_index, build_docs(records_for_index().filter(pk__in=latest), latest), refresh=True)
+        bulk_write(client, new_index, build_docs(latest.keys(), latest), refresh=True)
     if not keep_old:
         for name in old:
             client.indices.delete(index=name, ignore_unavailable=True)

@@ -33,7 +33,7 @@ from search.errors import (
     ArchiveNotAllowed,
     DocumentNotArchivable,
 )
-from search.indexer import build_docs, bulk_write, records_for_index
+from search.indexer import build_docs, bulk_write
 from search.models import (
     DOC_TYPES,
     ArchiveRecord,
@@ -402,7 +402,7 @@ def index_drain(*, limit: int = 500, outbox_ids: list[int] | None = None, refres
         try:
             client = es.client(timeout=30.0)
             es.ensure_index(client)
-            docs = build_docs(records_for_index().filter(pk__in=latest), latest)
+            docs = build_docs(latest.keys(), latest)
             result = bulk_write(client, es.alias_name(), docs, refresh=refresh)
         except (es.SearchUnavailable, TransportError, ApiError) as exc:
             logger.warning("index drain: Elasticsearch unavailable (%s); %d rows wait", exc, len(rows))
