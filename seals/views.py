@@ -45,9 +45,23 @@ def seal_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+ACTION_LABELS = {
+    "seal.issued": "签发",
+    "seal.activated": "启用",
+    "seal.suspended": "暂停",
+    "seal.resumed": "恢复",
+    "seal.revoked": "吊销",
+    "seal.used": "用印",
+    "seal.custodians_changed": "更换印章管理员",
+}
+
+
 @login_required
 def seal_usage(request: HttpRequest, seal_id: int) -> HttpResponse:
     seal = _or_404(lambda: selectors.access_seal(request.user, seal_id))
+    events = list(selectors.seal_audit_events(seal)[:500])
+    for event in events:
+        event.label = ACTION_LABELS.get(event.action, event.action)
     return render(
         request,
         "seals/usage.html",
@@ -55,7 +69,7 @@ def seal_usage(request: HttpRequest, seal_id: int) -> HttpResponse:
             "seal": seal,
             "custodians": selectors.seal_custodians(seal),
             "records": selectors.seal_records(seal)[:500],
-            "events": selectors.seal_audit_events(seal)[:500],
+            "events": events,
         },
     )
 
