@@ -112,3 +112,37 @@ def test_unread_badge_and_live_todo_toast(personas: Any, live_daphne: str, chrom
         page.wait_for_selector(badge, state="detached", timeout=10000)
     finally:
         page.context.close()
+
+
+def test_group_mention_receipts_dialog_and_recall(personas: Any, live_daphne: str, chromium: Any) -> None:
+    group = services.conversation_group_create(
+        actor=personas.drafter, title="秘书处专班", member_ids=[personas.drafter2.pk, personas.head.pk]
+    )
+    alice = browser_login(chromium, live_daphne, "wangfang")
+    bob = browser_login(chromium, live_daphne, "lijun")
+    try:
+        _open(alice, live_daphne, group.pk)
+        _open(bob, live_daphne, group.pk)
+        alice.click("#composer-input")
+        alice.keyboard.type("@李")
+        alice.wait_for_selector("#mention-box li:has-text('李军')")
+        alice.keyboard.press("Enter")  # picks the highlighted member
+        alice.keyboard.type("请看一下")
+        assert alice.input_value("#composer-input") == "@李军 请看一下"
+        alice.keyboard.press("Enter")
+        bob.wait_for_selector("#message-list li.message.mention-me[data-seq='1']")
+        receipt = "#message-list li.message[data-seq='1'] .receipt"
+        alice.wait_for_function(
+            f"() => document.querySelector(\"{receipt}\")?.textContent === '已读 1 / 未读 1'", timeout=10000
+        )
+        alice.click(receipt)
+        alice.wait_for_selector("#receipt-dialog[open]")
+        assert alice.inner_text("#receipt-read") == "李军（秘书处）"
+        assert alice.inner_text("#receipt-unread") == "陈杰（秘书处）"
+        alice.click("#receipt-dialog button")
+        alice.click("#message-list li.message[data-seq='1'] .recall")
+        bob.wait_for_selector("#message-list li.message.recalled[data-seq='1']")
+        assert bob.inner_text("#message-list li.message[data-seq='1'] .msg-body") == "消息已撤回"
+    finally:
+        alice.context.close()
+        bob.context.close()

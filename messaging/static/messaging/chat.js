@@ -127,9 +127,18 @@ function resumeAll() {
   sendFrame({ type: "resume", conversations });
 }
 
+let hellos = 0;
 function onHello() {
   state.retryDelay = 1000;
   setConnState("在线", "online");
+  hellos += 1;
+  if (hellos > 1) {
+    // Back after a break: recalls are not in the seq stream, so re-read what is shown.
+    for (const id of [...state.messages.keys()]) {
+      if (id !== state.current) { state.messages.delete(id); state.oldest.delete(id); }
+    }
+    if (state.current !== null) refreshNewestPage(state.current);
+  }
   resumeAll();
   for (const { frame } of state.pending.values()) sendFrame(frame); // same client_id: idempotent
   queryPresence();
@@ -254,6 +263,14 @@ async function loadOlder(conversationId, initial = false) {
   renderMessages();
   if (!initial) pane.scrollTop = pane.scrollHeight - before;
   for (const message of page.messages) if (message.ding) loadDing(message.ding.id);
+}
+
+async function refreshNewestPage(conversationId) {
+  const page = await api(`/conversations/${conversationId}/messages/?limit=30`);
+  const store = state.messages.get(conversationId);
+  if (!store) return;
+  for (const message of page.messages) if (store.has(message.seq)) store.set(message.seq, { ...store.get(message.seq), ...message });
+  if (conversationId === state.current) renderMessages();
 }
 
 // ------------------------------------------------------------------ messages
