@@ -171,6 +171,36 @@ def bench_flows(count: int) -> None:
                 call(services.seal_request_decide, seal_request_id=request.pk, actor=users["huangyan"], approve=True)  # type: ignore[attr-defined]
             call(services.document_distribute, document_id=pk, actor=users["zhaomin"])
 
+        # Where a flow's time goes on this machine: database round trips and live pushes.
+        from django.test.utils import CaptureQueriesContext
+
+        from officehub import realtime
+
+        pushes: list[float] = []
+        original_publish = realtime.publish_now
+
+        def counting_publish(group: str, payload: dict) -> None:
+            start = time.perf_counter()
+            original_publish(group, payload)
+            pushes.append((time.perf_counter() - start) * 1000)
+
+        realtime.publish_now = counting_publish
+        with CaptureQueriesContext(connection) as queries:
+            one_flow("notice")
+        realtime.publish_now = original_publish
+
+        def select_one() -> None:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+
+        round_trip = timed(select_one, 200)
+        if os.environ.get("BENCH_PROFILE"):
+            for q in sorted(queries.captured_queries, key=lambda q: -float(q["time"]))[:12]:
+                print(f"  {float(q['time']) * 1000:6.1f} ms  {q['sql'][:150]}")
+        sql_ms = sum(float(q["time"]) for q in queries.captured_queries) * 1000
+        print(f"per sealed flow: {len(queries.captured_queries)} SQL statements taking {sql_ms:.0f} ms (SELECT 1 round trip p50 "
+              f"{pct(round_trip, .5):.2f} ms), {len(pushes)} live 待办 pushes after commit "
+              f"(p50 {pct(pushes, .5) if pushes else 0:.1f} ms each, {sum(pushes):.0f} ms in all)")
         if os.environ.get("BENCH_PROFILE"):
             import cProfile
             import pstats

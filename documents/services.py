@@ -239,8 +239,12 @@ def _outcome_label(outcome: str) -> str:
 
 
 def _current_round(document: Document) -> int:
-    last = document.steps.filter(kind=StepKind.DRAFT).order_by("-round").values_list("round", flat=True).first()
-    return last or 1
+    """The flow round (1 + returns to the drafter), memoised on the locked instance."""
+    cached = getattr(document, "_flow_round", None)
+    if cached is None:
+        last = document.steps.filter(kind=StepKind.DRAFT).order_by("-round").values_list("round", flat=True).first()
+        cached = document._flow_round = last or 1  # type: ignore[attr-defined]
+    return int(cached)
 
 
 def _holder_step(document: Document, actor: User, kind: str, *, role: str | None = None) -> Step:
@@ -575,6 +579,7 @@ def _return_to_drafter(document: Document, *, action: str, actor: User, reason: 
     _cancel_open_steps(document, now=now)
     document.return_reason = reason
     round_ = _current_round(document) + 1
+    document._flow_round = round_  # type: ignore[attr-defined]
     holder = document.drafter if document.drafter.is_active else actor
     _open_step(document, StepKind.DRAFT, [holder], now=now, round=round_, notify="todo.returned")
     _save(document, ["status", "return_reason"])
