@@ -231,6 +231,18 @@ def _deadline(request: HttpRequest) -> datetime | None:
     return timezone.make_aware(value) if timezone.is_naive(value) else value
 
 
+def _usernames(request: HttpRequest) -> list[int]:
+    from officehub.directory.models import User
+
+    names = [name for name in request.POST.get("usernames", "").replace("，", ",").replace(",", " ").split() if name]
+    found = dict(User.objects.filter(username__in=names, is_active=True).values_list("username", "pk"))
+    missing = [name for name in names if name not in found]
+    if missing or not names:
+        raise ApplicationError(f"用户不存在：{'、'.join(missing) or '（未填写）'}。", code="document.invalid",
+                               extra={"field": "usernames"})
+    return [found[name] for name in names]
+
+
 ACTIONS: dict[str, tuple[str, Callable[[HttpRequest, int], Any]]] = {
     "submit": ("已送审。", lambda r, i: services.document_submit(document_id=i, actor=r.user)),
     "review": ("核稿意见已提交。", lambda r, i: services.document_review(
@@ -268,6 +280,7 @@ ACTIONS: dict[str, tuple[str, Callable[[HttpRequest, int], Any]]] = {
         document_id=i, actor=r.user, reply=r.POST.get("reply", ""), opinion=r.POST.get("opinion", ""))),
     "remind": ("已催办。", lambda r, i: services.document_remind(
         document_id=i, actor=r.user, message=r.POST.get("message", ""))),
+    "share": ("已共享。", lambda r, i: services.document_share(document_id=i, actor=r.user, user_ids=_usernames(r))),
     "comment": ("批注已添加。", lambda r, i: services.document_comment_add(
         document_id=i, actor=r.user, version_number=_optional_int(r, "version") or 0,
         text=r.POST.get("text", ""), quote=r.POST.get("quote", ""))),

@@ -354,6 +354,19 @@ def test_numbers_are_consecutive_per_issuer_and_year_without_leading_zeros(perso
     assert "第" not in first.doc_number
 
 
+def test_a_rolled_back_numbering_leaves_no_gap(personas: Any) -> None:
+    from django.db import transaction
+
+    first, second = flow.to_numbering(personas), flow.to_numbering(personas)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.document_assign_number(document_id=first.pk, actor=personas.reviewer)
+        raise RuntimeError("a later step of the same request failed")
+    assert flow.refresh(first).doc_number == ""
+    act(services.document_assign_number, document_id=second.pk, actor=personas.reviewer)
+    act(services.document_assign_number, document_id=first.pk, actor=personas.reviewer)
+    assert flow.refresh(second).doc_serial == 1 and flow.refresh(first).doc_serial == 2
+
+
 def test_numbering_in_the_wrong_state_is_refused(personas: Any) -> None:
     document = flow.draft(personas)
     with pytest.raises(DocumentInvalidTransition) as caught:

@@ -173,3 +173,14 @@ def test_docx_import_on_the_drafting_page(personas: Any) -> None:
     bad = client.post("/documents/new/", {"doc_type": "notice", "import": "1",
                                           "docx": SimpleUploadedFile("x.docx", b"%PDF-1.4")})
     assert bad.status_code == 400 and Document.objects.count() == 0
+
+
+def test_sharing_from_the_page(personas: Any) -> None:
+    document = flow.draft(personas)
+    client = client_for(personas.drafter)
+    response = client.post(f"/documents/{document.pk}/act/share/", {"usernames": "heli, nosuchuser"}, follow=True)
+    assert "用户不存在：nosuchuser" in response.content.decode()
+    assert not document.shared_with.exists()
+    client.post(f"/documents/{document.pk}/act/share/", {"usernames": "heli"})
+    assert list(document.shared_with.values_list("username", flat=True)) == ["heli"]
+    assert client_for(personas.staff).get(f"/documents/{document.pk}/").status_code == 200
