@@ -26,7 +26,8 @@ ensure_venv
 
 # Install both server packages in one apt run (one `apt-get update`); without root or
 # apt this fails and the fallbacks below take over.
-if is_root; then apt_ensure postgresql redis-server curl unzip || true; fi
+# fonts-wqy-zenhei: the CJK font the seal images are drawn with.
+if is_root; then apt_ensure postgresql redis-server curl unzip fonts-wqy-zenhei || true; fi
 
 # Each service in its own services.sh process, so one failure does not stop the others.
 fallbacks=()
@@ -69,6 +70,8 @@ info "collectstatic"
 info "seed_demo"
 seed_output=$("$py" manage.py seed_demo)
 printf '%s\n' "$seed_output"
+info "seed_demo_seals (CA and one active 公章 per issuing organisation)"
+"$py" manage.py seed_demo_seals
 
 # Daphne and the worker run as children of this script; Ctrl-C or either one exiting
 # stops both.
