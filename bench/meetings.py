@@ -63,7 +63,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--ice", type=int, default=4, help="ICE candidates each side trickles per pair")
     parser.add_argument("--sdp-bytes", type=int, default=3000, help="size of each offer/answer SDP")
     parser.add_argument("--spread", type=float, default=5.0, help="seconds over which rooms start exchanging")
-    parser.add_argument("--connect-concurrency", type=int, default=16, help="rooms joining at once")
+    parser.add_argument("--connect-concurrency", type=int, default=8, help="rooms joining at once")
     parser.add_argument("--drain", type=float, default=10.0, help="seconds to wait for stragglers")
     parser.add_argument("--seed", type=int, default=7, help="random seed for the start offsets")
     parser.add_argument(
@@ -273,6 +273,7 @@ class Stats:
     joins: list[float] = field(default_factory=list)
     received: int = 0
     errors: int = 0
+    join_failures: int = 0
     error_codes: dict[str, int] = field(default_factory=dict)
 
 
@@ -343,6 +344,7 @@ class Peer:
 
 async def join_room(kind: str, port: int, room: Room, stats: Stats, args: argparse.Namespace, padding: str) -> list[Peer]:
     from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidHandshake, InvalidMessage
 
     peers: list[Peer] = []
     for k, session in enumerate(room.sessions):
@@ -353,7 +355,19 @@ async def join_room(kind: str, port: int, room: Room, stats: Stats, args: argpar
             url = f"ws://127.0.0.1:{port}/bench/relay/{room.index}/?peer={room.index * 100 + k + 1}"
             headers = [("Origin", f"http://127.0.0.1:{port}")]
         started = time.perf_counter()
-        ws = await connect(url, additional_headers=headers, open_timeout=60, ping_interval=None, max_queue=None, close_timeout=2)
+        for attempt in range(1, 6):
+            try:
+                ws = await connect(
+                    url, additional_headers=headers, open_timeout=60, ping_interval=None, max_queue=None, close_timeout=2
+                )
+                break
+            except (OSError, InvalidHandshake, InvalidMessage):
+                # Daphne drops a handshake the application has not accepted within its
+                # websocket_connect_timeout (5 s): count it and try again.
+                stats.join_failures += 1
+                if attempt == 5:
+                    raise
+                await asyncio.sleep(0.5)
         peer = Peer(ws, stats, args, padding)
         peer.reader = asyncio.create_task(peer.read())
         await asyncio.wait_for(peer.welcomed.wait(), timeout=60)
@@ -436,7 +450,7 @@ def percentile(values: list[float], q: float) -> float:
 def report(results: list[PhaseResult], args: argparse.Namespace) -> None:
     print()
     print(f"rooms={args.rooms} peers/room={args.peers} ice/side={args.ice} sdp={args.sdp_bytes} B spread={args.spread}s")
-    header = f"{'server':<10} {'frames':>7} {'recv':>7} {'lost':>5} {'err':>4} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'join p50':>9} {'join p99':>9} {'fps':>7}"
+    header = f"{'server':<10} {'frames':>7} {'recv':>7} {'lost':>5} {'err':>4} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'join p50':>9} {'join p99':>9} {'retry':>5} {'fps':>7}"
     print(header)
     print("-" * len(header))
     for r in results:
@@ -446,13 +460,14 @@ def report(results: list[PhaseResult], args: argparse.Namespace) -> None:
             f"{r.name:<10} {r.expected:>7} {r.stats.received:>7} {max(0, r.expected - r.stats.received):>5} {r.stats.errors:>4} "
             f"{statistics.median(ms) if ms else float('nan'):>8.1f} {percentile(ms, 95):>8.1f} {percentile(ms, 99):>8.1f} "
             f"{max(ms) if ms else float('nan'):>8.1f} {statistics.median(joins) if joins else float('nan'):>9.1f} "
-            f"{percentile(joins, 99):>9.1f} {r.stats.received / r.seconds if r.seconds else 0:>7.0f}"
+            f"{percentile(joins, 99):>9.1f} {r.stats.join_failures:>5} {r.stats.received / r.seconds if r.seconds else 0:>7.0f}"
         )
         if r.stats.error_codes:
             print(f"{'':<10} errors: {r.stats.error_codes}")
     print()
     print("frames = offers+answers+ICE expected at the addressed peers; lost = expected − received;")
-    print("latency = client send → addressed client receive (one clock); join = connect → welcome.")
+    print("latency = client send → addressed client receive (one clock); join = connect → welcome;")
+    print("retry = handshakes Daphne dropped (not accepted within its 5 s connect timeout) and retried.")
 
 
 # ----------------------------------------------------------------------------------- main

@@ -610,11 +610,12 @@ def participant_join(*, meeting_id: int, user: Any, channel_name: str, now: date
         send_on_commit(participant.channel_name, {"type": "meeting.replaced", "by": ""})
     if stale or mine:
         Participant.objects.filter(pk__in=[p.pk for p in stale + mine]).delete()
-    participant = Participant(
+    # No full_clean here: every value comes from rows just loaded under the lock or from
+    # Channels itself, and its FK/unique probes would cost three queries on the hot join
+    # path; the database constraints still hold the invariants.
+    participant = Participant.objects.create(
         meeting=meeting, user=user, channel_name=channel_name, joined_at=now, last_seen=now, mic=True, camera=True
     )
-    participant.full_clean(validate_constraints=False)
-    participant.save()
     if meeting.status == MeetingStatus.SCHEDULED:
         meeting.status, meeting.opened_at = MeetingStatus.OPEN, now
         meeting.full_clean()
