@@ -764,6 +764,16 @@ def department_group_sync(*, department_id: int) -> Conversation | None:
     return conversation
 
 
+def department_groups_sync_all() -> int:
+    """Worker job and ``manage.py sync_department_groups``: sync every department's group,
+    each in its own transaction. Returns how many department groups exist afterwards."""
+    synced = 0
+    for department_id in Department.objects.order_by("path").values_list("pk", flat=True):
+        if department_group_sync(department_id=department_id) is not None:
+            synced += 1
+    return synced
+
+
 def department_groups_sync_for_user(*, user: Any) -> None:
     """Cheap per-user catch-up, run when the conversation list opens: the user is in the
     groups of their department and its ancestors (within their organisation) and in no

@@ -10,6 +10,7 @@ call runs in a worker thread in its own transaction; errors come back as
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -44,6 +45,13 @@ def _int_field(content: dict[str, Any], name: str) -> int:
 
 # ----------------------------------------------------------------- sync parts (worker thread)
 
+# Each call below is one self-contained transaction with no thread-local state carried
+# between calls, so it may run on any worker thread: with the default thread_sensitive
+# executor every socket of the process would queue behind one thread, and a slow send
+# would delay every other user's frames. Same-conversation sends still serialise on the
+# conversation row lock, which is what orders them.
+db_call = functools.partial(database_sync_to_async, thread_sensitive=False)
+
 
 def _ack(result: services.SendResult) -> dict[str, Any]:
     message = result.message
@@ -70,7 +78,7 @@ def _ack(result: services.SendResult) -> dict[str, Any]:
     }
 
 
-@database_sync_to_async
+@db_call
 def _send(user: Any, content: dict[str, Any]) -> dict[str, Any]:
     result = services.message_send(
         actor=user,
@@ -84,7 +92,7 @@ def _send(user: Any, content: dict[str, Any]) -> dict[str, Any]:
     return _ack(result)
 
 
-@database_sync_to_async
+@db_call
 def _ding(user: Any, content: dict[str, Any]) -> dict[str, Any]:
     result = services.ding_send(
         actor=user,
@@ -96,29 +104,29 @@ def _ding(user: Any, content: dict[str, Any]) -> dict[str, Any]:
     return _ack(result)
 
 
-@database_sync_to_async
+@db_call
 def _read(user: Any, content: dict[str, Any]) -> None:
     services.conversation_mark_read(
         actor=user, conversation_id=_int_field(content, "conversation_id"), seq=_int_field(content, "seq")
     )
 
 
-@database_sync_to_async
+@db_call
 def _recall(user: Any, content: dict[str, Any]) -> None:
     services.message_recall(actor=user, message_id=_int_field(content, "message_id"))
 
 
-@database_sync_to_async
+@db_call
 def _confirm(user: Any, content: dict[str, Any]) -> None:
     services.ding_confirm(actor=user, ding_id=_int_field(content, "ding_id"))
 
 
-@database_sync_to_async
+@db_call
 def _ding_cancel(user: Any, content: dict[str, Any]) -> None:
     services.ding_cancel(actor=user, ding_id=_int_field(content, "ding_id"))
 
 
-@database_sync_to_async
+@db_call
 def _resume(user: Any, wanted: dict[int, int]) -> tuple[list[dict[str, Any]], list[int]]:
     """Batches of missed messages for the conversations the user belongs to, and the ids
     that are not theirs (answered as not_found, like a missing conversation)."""
@@ -140,17 +148,17 @@ def _resume(user: Any, wanted: dict[int, int]) -> tuple[list[dict[str, Any]], li
     return batches, sorted(set(wanted) - allowed)
 
 
-@database_sync_to_async
+@db_call
 def _memberships(user_id: int) -> list[tuple[int, str]]:
     return selectors.conversation_ids_of(user_id)
 
 
-@database_sync_to_async
+@db_call
 def _is_member(user_id: int, conversation_id: int) -> bool:
     return Membership.objects.filter(user_id=user_id, conversation_id=conversation_id).exists()
 
 
-@database_sync_to_async
+@db_call
 def _direct_peers_sharing(user_id: int, user_ids: list[int]) -> set[int]:
     return selectors.users_sharing(user_id, user_ids)
 
