@@ -293,6 +293,9 @@ class TimelineEntry(TypedDict):
     reminders: int
 
 
+ROLE_LABELS = {"request": "申请", "approve": "审批", "lead": "（主办）", "assist": "（协办）"}
+
+
 def document_timeline(document: Document, *, now: datetime | None = None) -> list[TimelineEntry]:
     """Parcel tracking: every step in order, who holds it, how long it took, what is overdue."""
     now = now or timezone.now()
@@ -309,7 +312,7 @@ def document_timeline(document: Document, *, now: datetime | None = None) -> lis
             {
                 "id": step.pk,
                 "kind": step.kind,
-                "kind_label": str(step.get_kind_display()),
+                "kind_label": str(step.get_kind_display()) + ROLE_LABELS.get(step.role, ""),
                 "role": step.role,
                 "round": step.round,
                 "state": step.state,
