@@ -222,7 +222,8 @@ class ArchiveRecordApi(APIView):
 
     @extend_schema(request=None, responses={409: None}, summary="修改档案（总是拒绝：archive.immutable）")
     def patch(self, request: Request, record_id: int) -> Response:
-        services.archive_record_update(record_id=record_id, actor=request.user, **dict(request.data.items()))
+        changes = {str(key): value for key, value in request.data.items()} if hasattr(request.data, "items") else {}
+        services.archive_record_update(record_id=record_id, actor=request.user, **changes)
         return Response(status=status.HTTP_409_CONFLICT)  # unreachable: the service raises
 
     put = patch

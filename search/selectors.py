@@ -177,7 +177,7 @@ def validate_params(params: SearchParams) -> None:
         raise SearchQueryInvalid("排序方式无效。")
 
 
-def archive_search(*, user: Any, params: SearchParams) -> SearchResult:
+def archive_search(*, user: Any, params: SearchParams, facets: bool = True) -> SearchResult:
     """Search the archive as ``user``; falls back to the database when Elasticsearch fails.
 
     Raises ``search.invalid_query`` for bad paging or ranges. Never raises for an
@@ -186,18 +186,18 @@ def archive_search(*, user: Any, params: SearchParams) -> SearchResult:
     validate_params(params)
     viewer = viewer_of(user)
     try:
-        return _search_es(user, viewer, params)
+        return _search_es(user, viewer, params, facets=facets)
     except (es.SearchUnavailable, TransportError, ApiError) as exc:
         if isinstance(exc, ApiError) and getattr(exc, "status_code", 500) == 400:
             logger.exception("archive search: Elasticsearch rejected the query")
         else:
             logger.warning("archive search degraded: %s", exc)
-        return _search_db(user, viewer, params)
+        return _search_db(user, viewer, params, facets=facets)
 
 
-def _search_es(user: Any, viewer: Viewer, params: SearchParams) -> SearchResult:
+def _search_es(user: Any, viewer: Viewer, params: SearchParams, *, facets: bool) -> SearchResult:
     client = es.client(timeout=5.0)
-    response = client.search(index=es.alias_name(), body=search_body(viewer, params))
+    response = client.search(index=es.alias_name(), body=search_body(viewer, params, with_facets=facets))
     hits = response["hits"]["hits"]
     ids = [int(hit["_id"]) for hit in hits]
     # Re-check every hit in the database: the index only proposes, the database decides.
@@ -211,10 +211,10 @@ def _search_es(user: Any, viewer: Viewer, params: SearchParams) -> SearchResult:
         title_html = highlight_html(highlight["title_std"][0]) if "title_std" in highlight else html.escape(record.title)
         snippets = [highlight_html(fragment) for fragment in highlight.get("body_std", [])]
         out.append(_hit(record, title_html=title_html, snippets=snippets, score=hit.get("_score")))
-    facets: dict[str, list[FacetBucket]] = {}
-    for name in FACET_FIELDS:
+    facet_counts: dict[str, list[FacetBucket]] = {}
+    for name in FACET_FIELDS if facets else ():
         buckets = response.get("aggregations", {}).get(name, {}).get("buckets", [])
-        facets[name] = [
+        facet_counts[name] = [
             {"value": str(b["key"]), "label": _facet_label(name, b["key"]), "count": int(b["doc_count"])}
             for b in buckets
             if b["key"] != ""
@@ -224,7 +224,7 @@ def _search_es(user: Any, viewer: Viewer, params: SearchParams) -> SearchResult:
         "page": params.page,
         "page_size": params.page_size,
         "hits": out,
-        "facets": facets,
+        "facets": facet_counts,
         "degraded": False,
         "notice": "",
     }
@@ -274,14 +274,14 @@ def _plain_highlight(text: str, parts: list[str], *, width: int = 90) -> str:
     return escaped
 
 
-def _search_db(user: Any, viewer: Viewer, params: SearchParams) -> SearchResult:
+def _search_db(user: Any, viewer: Viewer, params: SearchParams, *, facets: bool) -> SearchResult:
     records = _db_queryset(user, viewer, params)
     db_field = {"issuer": "responsible_party"}
-    facets: dict[str, list[FacetBucket]] = {}
-    for name in FACET_FIELDS:
+    facet_counts: dict[str, list[FacetBucket]] = {}
+    for name in FACET_FIELDS if facets else ():
         column = db_field.get(name, name)
         rows = records.order_by().values(column).annotate(n=Count("pk")).order_by("-n", column)[:50]
-        facets[name] = [
+        facet_counts[name] = [
             {"value": str(row[column]), "label": _facet_label(name, row[column]), "count": row["n"]}
             for row in rows
             if row[column] != ""
@@ -301,7 +301,7 @@ def _search_db(user: Any, viewer: Viewer, params: SearchParams) -> SearchResult:
         "page": params.page,
         "page_size": params.page_size,
         "hits": hits,
-        "facets": facets,
+        "facets": facet_counts,
         "degraded": True,
         "notice": DEGRADED_NOTICE,
     }
@@ -318,6 +318,7 @@ def archive_export_rows(*, user: Any, params: SearchParams, limit: int = 5000) -
         result = archive_search(
             user=user,
             params=SearchParams(**{**params.__dict__, "page": page, "page_size": page_size}),
+            facets=False,
         )
         degraded = degraded or result["degraded"]
         rows.extend(result["hits"])

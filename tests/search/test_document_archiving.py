@@ -102,3 +102,25 @@ def test_pending_page_lists_and_archives(client, personas, clean_index):
     assert f'data-document-id="{document.pk}"' not in client.get("/archives/pending/").content.decode()
     client.force_login(personas.staff)
     assert client.get("/archives/pending/").status_code == 403
+
+
+def test_an_incoming_copy_is_archived_after_conclusion_into_the_recipients_fonds(api_client, personas, clean_index):
+    from documents import services as document_services
+    from officehub.directory.models import User
+    from tests.documents.flow import act
+    from tests.documents.test_incoming import at
+
+    personas.office = personas.other_org_custodian  # 大数据局 office
+    personas.bd_leader = User.objects.get(username="weidong")
+    personas.bd_head = User.objects.get(username="chuyi")
+    copy = at(personas, "handle")
+    assert archive_via_api(api_client, personas.other_org_archivist, copy).status_code == 404  # not concluded
+    act(document_services.document_conclude, document_id=copy.pk, actor=personas.bd_head, reply="已按要求完成")
+    response = archive_via_api(api_client, personas.other_org_archivist, copy, retention="D10")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["archive_code"] == f"Z210-WS·{copy.issued_on.year}-D10-DSJ-0001"
+    assert body["responsible_party"] == "浙江省人民政府办公厅"  # 责任者: the sender
+    assert Document.objects.get(pk=copy.pk).status == DocumentStatus.ARCHIVED
+    # The 办公厅's archivist may not archive the 大数据局's copy.
+    assert ArchiveRecord.objects.get(pk=body["id"]).organisation.name == "浙江省大数据发展管理局"
