@@ -226,3 +226,31 @@ def test_inbox_list_query_count_does_not_grow_with_documents(personas: Any, djan
     with django_assert_max_num_queries(12):
         response = client.get("/api/documents/?box=incoming")
     assert response.json()["count"] == 2
+
+
+def test_share_remind_versions_and_overdue_endpoints(personas: Any) -> None:
+    import datetime as dt
+
+    import time_machine
+
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC), tick=False):
+        document = flow.to_review(personas, urgency="extra_urgent")
+    base = f"/api/documents/{document.pk}/"
+    shared = post(personas.drafter, base + "share/", {"user_ids": [personas.staff.pk]})
+    assert shared["id"] == document.pk
+    assert client_for(personas.staff).get(base).status_code == 200
+    bad = client_for(personas.drafter).post(base + "share/", {"user_ids": []}, format="json")
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid"
+
+    post(personas.drafter, base + "remind/", {"message": "请今天办结"})
+    refused = client_for(personas.staff).post(base + "remind/", {}, format="json")
+    assert refused.status_code == 403 and refused.json()["code"] == "document.not_chaser"
+
+    versions = client_for(personas.reviewer).get(base + "versions/").json()
+    assert [(v["number"], v["author"]) for v in versions] == [(1, "王芳")]
+
+    overdue = client_for(personas.reviewer).get("/api/documents/overdue/").json()
+    assert [(row["document_id"], row["kind"]) for row in overdue] == [(document.pk, "review")]
+    assert client_for(personas.outsider).get("/api/documents/overdue/").json() == []
+    timeline = client_for(personas.drafter).get(base + "timeline/").json()
+    assert timeline["steps"][-1]["overdue"] is True and timeline["steps"][-1]["reminders"] == 1

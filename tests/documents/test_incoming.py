@@ -177,3 +177,38 @@ def test_archiving_is_for_the_organisations_archivist_and_finished_documents(peo
         call()
     act(services.document_mark_archived, document_id=copy.pk, actor=people.other_org_archivist)
     assert flow.refresh(copy).status == "archived"
+
+
+def test_each_incoming_step_refuses_people_who_do_not_hold_it(people: Any) -> None:
+    """At every incoming step: the sender's staff get 404, a colleague without the step 403."""
+    document = incoming_copy(people)
+    colleague = User.objects.get(username="qianlei")  # 大数据局 drafter: sees nothing until involved
+    calls = {
+        "receive": lambda actor: act(services.document_receive, document_id=document.pk, actor=actor),
+        "register": lambda actor: act(services.document_register, document_id=document.pk, actor=actor),
+        "screen": lambda actor: act(services.document_screen, document_id=document.pk, actor=actor, accept=True),
+        "propose": lambda actor: act(services.document_propose, document_id=document.pk, actor=actor, opinion="拟办"),
+        "instruct": lambda actor: act(services.document_instruct, document_id=document.pk, actor=actor, opinion="阅",
+                                      lead_department_id=dept(BIG_DATA, "数据资源处").pk,
+                                      assisting_department_ids=[dept(BIG_DATA, "办公室").pk]),
+    }
+    holders = {"receive": people.office, "register": people.office, "screen": people.office,
+               "propose": people.office, "instruct": people.bd_leader}
+    for step, call in calls.items():
+        for stranger in (people.drafter, people.reviewer, colleague):
+            with pytest.raises((NotFound, DocumentNotHolder)):
+                call(stranger)
+        if step == "instruct":  # the office still sees the copy, but 批办 is the leader's
+            with pytest.raises(DocumentNotHolder):
+                call(people.office)
+        elif step != "receive":  # the leader is not involved before 批办: not even visible
+            with pytest.raises(NotFound):
+                call(people.bd_leader)
+        call(holders[step])
+    assert flow.refresh(document).status == "handle"
+    # 协办 is for the assisting department (办公室: qianlei is a member), not the lead head
+    with pytest.raises(DocumentNotHolder):
+        act(services.document_handle, document_id=document.pk, actor=people.bd_head, opinion="x")
+    act(services.document_handle, document_id=document.pk, actor=colleague, opinion="已提供数据")
+    with pytest.raises(DocumentInvalidTransition):  # steps in the wrong state
+        act(services.document_receive, document_id=document.pk, actor=people.office)
