@@ -45,12 +45,16 @@ def _int_field(content: dict[str, Any], name: str) -> int:
 
 # ----------------------------------------------------------------- sync parts (worker thread)
 
-# Each call below is one self-contained transaction with no thread-local state carried
-# between calls, so it may run on any worker thread: with the default thread_sensitive
-# executor every socket of the process would queue behind one thread, and a slow send
-# would delay every other user's frames. Same-conversation sends still serialise on the
-# conversation row lock, which is what orders them.
+# Reads and pointer moves are self-contained transactions with no thread-local state
+# carried between calls, so they run on any worker thread instead of queueing behind the
+# process's one thread-sensitive executor.
 db_call = functools.partial(database_sync_to_async, thread_sensitive=False)
+# Sends stay on the single thread-sensitive executor: the fan-out is registered on commit,
+# and two sends committing on two threads may publish in the opposite order of their
+# seqs. One thread per process keeps live frames in seq order (clients would recover by
+# resume, but every reorder would cost them a round trip). Across processes the order
+# is not guaranteed anyway; resume covers it.
+send_call = database_sync_to_async
 
 
 def _ack(result: services.SendResult) -> dict[str, Any]:
@@ -78,7 +82,7 @@ def _ack(result: services.SendResult) -> dict[str, Any]:
     }
 
 
-@db_call
+@send_call
 def _send(user: Any, content: dict[str, Any]) -> dict[str, Any]:
     result = services.message_send(
         actor=user,
@@ -92,7 +96,7 @@ def _send(user: Any, content: dict[str, Any]) -> dict[str, Any]:
     return _ack(result)
 
 
-@db_call
+@send_call
 def _ding(user: Any, content: dict[str, Any]) -> dict[str, Any]:
     result = services.ding_send(
         actor=user,
