@@ -9,6 +9,7 @@ offer/answer/ICE frame is ``channel_layer.send`` to the addressed peer's channel
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from typing import Any
@@ -17,6 +18,7 @@ from urllib.parse import parse_qs
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "officehub.settings")
 
 from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
+from redis.exceptions import ConnectionError as RedisConnectionError  # noqa: E402
 
 from officehub.asgi import application as officehub_application  # noqa: E402
 
@@ -43,7 +45,15 @@ class BareRelayConsumer(AsyncWebsocketConsumer):
             return
         frame["from"] = self.peer_id
         del frame["to"]
-        await self.channel_layer.send(channel, {"type": "bare.relay", "frame": frame})
+        # The same short retry as OfficeHub's consumer when the layer's connection pool
+        # is momentarily exhausted, so a burst does not kill sockets on one side only.
+        for attempt in range(5):
+            try:
+                await self.channel_layer.send(channel, {"type": "bare.relay", "frame": frame})
+                return
+            except RedisConnectionError:
+                await asyncio.sleep(0.01 * 2**attempt)
+        await self.send(text_data=json.dumps({"type": "error", "code": "relay_failed"}))
 
     async def bare_hello(self, event: dict[str, Any]) -> None:
         if event["peer"] == self.peer_id:

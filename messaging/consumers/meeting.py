@@ -29,12 +29,14 @@ table for a peer whose join event has not arrived yet.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 from typing import Any
 
 from channels.db import database_sync_to_async
+from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
@@ -42,6 +44,11 @@ from messaging import meetings_selectors as selectors
 from messaging import meetings_services as services
 from officehub.errors import ApplicationError
 from officehub.realtime import meeting_group
+
+try:  # the Redis layer's pool refuses, rather than queues, beyond its size under a burst
+    from redis.exceptions import ConnectionError as LayerBusy
+except ImportError:  # pragma: no cover - in-memory layer only
+    LayerBusy = OSError  # type: ignore[assignment,misc]
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +64,7 @@ RELAY_TYPES = ("offer", "answer", "ice")
 # second is a broken or hostile client, and every frame to an unknown peer costs a query.
 MAX_FRAMES_PER_SECOND = 200
 CANDIDATE_KEYS = {"candidate", "sdpMid", "sdpMLineIndex", "usernameFragment"}
+RELAY_ATTEMPTS = 5
 
 
 def _error(code: str, message: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -236,7 +244,28 @@ class MeetingConsumer(AsyncJsonWebsocketConsumer):
             if channel is None:
                 raise ApplicationError("对方不在会议中，信令未送达。", code="meeting.peer_not_in_room", extra={"to": to})
             self.peers[to] = channel
-        await self.channel_layer.send(channel, {"type": "meeting.relay", "frame": frame})
+        await self._deliver(channel, to, {"type": "meeting.relay", "frame": frame})
+
+    async def _deliver(self, channel: str, to: int, message: dict[str, Any]) -> None:
+        """Send to one peer's channel. A momentarily exhausted layer connection pool is
+        retried with a short backoff; a peer whose channel is full (a dead or stalled
+        socket) gets nothing more and the sender is told, instead of the sender's own
+        socket being dropped by an exception."""
+        for attempt in range(RELAY_ATTEMPTS):
+            try:
+                await self.channel_layer.send(channel, message)
+                return
+            except ChannelFull:
+                raise ApplicationError(
+                    "对方连接拥塞，信令未送达。", code="meeting.peer_unreachable", extra={"to": to}
+                ) from None
+            except LayerBusy:
+                if attempt == RELAY_ATTEMPTS - 1:
+                    logger.warning("meeting relay to %s failed: channel layer busy", channel)
+                    raise ApplicationError(
+                        "服务器繁忙，信令未送达，请重试。", code="meeting.relay_failed", status=503, extra={"to": to}
+                    ) from None
+                await asyncio.sleep(0.01 * 2**attempt)
 
     async def _media(self, content: dict[str, Any]) -> None:
         await _call(

@@ -223,7 +223,12 @@
 
   async function onDescription(frame) {
     let peer = state.peers.get(frame.from);
-    if (!peer) return; // not (yet) in our roster: ignore rather than talk to strangers
+    if (!peer) {
+      // The server only relays from peers in this room; its peer_joined is normally
+      // ahead of its offer, but a placeholder keeps us safe if it is not.
+      if (frame.type !== "offer") return;
+      peer = upsertPeer({ peer_id: frame.from, user_id: null, name: "参会人", is_host: false, mic: true, camera: true, screen: false, hand_raised: false });
+    }
     if (!peer.pc) {
       // First offer from a newcomer: we answer, and we are the polite side.
       createConnection(peer);
