@@ -47,6 +47,7 @@ from documents.models import (
 )
 from officehub.audit.services import audit
 from officehub.directory.models import Clearance, Department, Role, User
+from officehub.errors import NotFound
 from officehub.workbench.models import TodoKind
 from officehub.workbench.services import notify_user, todo_close, todo_open
 
@@ -791,8 +792,6 @@ def seal_request_decide(*, seal_request_id: int, actor: User, approve: bool, rea
     """
     request = SealRequest.objects.filter(pk=seal_request_id).first()
     if request is None:
-        from officehub.errors import NotFound
-
         raise NotFound()
     document = selectors.access_document(actor, request.document_id)
     _check_transition(document, "seal.approve" if approve else "seal.reject")

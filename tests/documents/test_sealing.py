@@ -50,3 +50,20 @@ def test_unsealed_documents_are_rendered_fresh(personas: Any) -> None:
     assert document.seal_record_id is None
     text = docx_to_text(selectors.document_docx(document))
     assert "省政府办公厅专题会议纪要" in text and document.doc_number in text
+
+
+def test_a_suspended_seal_cannot_be_applied_and_nothing_changes(personas: Any) -> None:
+    from seals.services import seal_suspend
+
+    document = flow.to_seal(personas)
+    seal_id = flow.office_seal_id()
+    request = act(services.seal_request_create, document_id=document.pk, actor=personas.drafter, seal_id=seal_id)
+    act(seal_suspend, actor=None, seal_id=seal_id, note="印章送检", check_permission=False)
+    with pytest.raises(ApplicationError) as caught:
+        act(services.seal_request_decide, seal_request_id=request.pk, actor=personas.custodian, approve=True)
+    assert caught.value.code == "seal.suspended"
+    request.refresh_from_db()
+    assert request.status == "pending"
+    document = Document.objects.get(pk=document.pk)
+    assert (document.status, document.seal_record_id) == ("seal", None)
+    assert SealRecord.objects.count() == 0
