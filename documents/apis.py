@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from documents import selectors, services
 from documents.errors import DocumentInvalidInput
 from documents.importing import import_upload
-from documents.models import DocType, Document, SealRequest, Urgency
+from documents.models import DocType, Document, DocumentStatus, SealRequest, Urgency
 from documents.rendering import docx_filename
 from officehub.directory.models import Clearance
 
@@ -151,7 +151,12 @@ class DocumentCreateInput(DocumentFieldsInput):
 class DocumentListApi(APIView):
     @extend_schema(
         summary="公文列表（发文 / 收文）",
-        parameters=[OpenApiParameter("box", str, enum=["outgoing", "incoming"], description="outgoing=发文，incoming=收文")],
+        parameters=[
+            OpenApiParameter("box", str, enum=["outgoing", "incoming"], description="outgoing=发文，incoming=收文"),
+            OpenApiParameter("q", str, description="标题或发文字号"),
+            OpenApiParameter("doc_type", str, enum=DocType.values),
+            OpenApiParameter("status", str, enum=DocumentStatus.values),
+        ],
         responses=DocumentListOutput(many=True),
     )
     def get(self, request: Request) -> Response:
@@ -159,7 +164,12 @@ class DocumentListApi(APIView):
         if box not in ("outgoing", "incoming"):
             raise DocumentInvalidInput("box 只能是 outgoing 或 incoming。", extra={"field": "box"})
         documents = selectors.outgoing_list(request.user) if box == "outgoing" else selectors.incoming_inbox(request.user)
-        documents = documents.select_related("issuer", "recipient_organisation", "drafter")
+        documents = selectors.filter_documents(
+            documents,
+            query=request.query_params.get("q", ""),
+            doc_type=request.query_params.get("doc_type", ""),
+            status=request.query_params.get("status", ""),
+        ).select_related("issuer", "recipient_organisation", "drafter")
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(documents, request, view=self)
         return paginator.get_paginated_response(DocumentListOutput(page, many=True).data)

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from documents.models import (
     Direction,
+    DocType,
     Document,
     DocumentStatus,
     DocumentVersion,
@@ -158,6 +159,20 @@ def incoming_inbox(user: Any) -> QuerySet[Document]:
         .select_related("issuer", "recipient_organisation", "source_document")
         .order_by("-created_at", "-pk")
     )
+
+
+def filter_documents(
+    documents: QuerySet[Document], *, query: str = "", doc_type: str = "", status: str = ""
+) -> QuerySet[Document]:
+    """Narrow a list by title/文号 text, 文种 and status (unknown values are ignored)."""
+    query = query.strip()[:50]
+    if query:
+        documents = documents.filter(Q(title__icontains=query) | Q(doc_number__icontains=query))
+    if doc_type in DocType.values:
+        documents = documents.filter(doc_type=doc_type)
+    if status in DocumentStatus.values:
+        documents = documents.filter(status=status)
+    return documents
 
 
 def open_steps(document: Document) -> list[Step]:

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from documents import selectors, services
 from documents.apis import docx_response
 from documents.importing import import_upload
-from documents.models import DocType, Document, Urgency
+from documents.models import DocType, Document, DocumentStatus, Urgency
 from documents.templates_catalog import DOC_TEMPLATES
 from officehub.directory.models import Clearance, Department
 from officehub.errors import ApplicationError, NotFound
@@ -61,11 +61,15 @@ def document_list(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"box": box, "now": timezone.now()}
     if box == "overdue":
         context["steps"] = selectors.overdue_steps(request.user)[:200]
-    elif box == "incoming":
-        context["documents"] = selectors.incoming_inbox(request.user)[:200]
     else:
-        context["documents"] = selectors.outgoing_list(request.user)[:200]
+        documents = selectors.incoming_inbox(request.user) if box == "incoming" else selectors.outgoing_list(request.user)
+        context["filters"] = {key: request.GET.get(key, "") for key in ("q", "doc_type", "status")}
+        context["documents"] = selectors.filter_documents(
+            documents, query=context["filters"]["q"], doc_type=context["filters"]["doc_type"],
+            status=context["filters"]["status"],
+        )[:200]
     context["doc_types"] = DocType.choices
+    context["statuses"] = DocumentStatus.choices
     return render(request, "documents/list.html", context)
 
 

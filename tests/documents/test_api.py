@@ -254,3 +254,28 @@ def test_share_remind_versions_and_overdue_endpoints(personas: Any) -> None:
     assert client_for(personas.outsider).get("/api/documents/overdue/").json() == []
     timeline = client_for(personas.drafter).get(base + "timeline/").json()
     assert timeline["steps"][-1]["overdue"] is True and timeline["steps"][-1]["reminders"] == 1
+
+
+def test_list_filters_by_text_type_and_status(personas: Any) -> None:
+    notice = flow.to_review(personas)
+    minutes = flow.draft(personas, doc_type="minutes", title="专题会议纪要")
+    client = client_for(personas.drafter)
+
+    def ids(query: str) -> list[int]:
+        return [row["id"] for row in client.get(f"/api/documents/?{query}").json()["results"]]
+
+    assert sorted(ids("")) == sorted([notice.pk, minutes.pk])
+    assert ids("q=会议纪要") == [minutes.pk]
+    assert ids("doc_type=notice") == [notice.pk]
+    assert ids("status=draft") == [minutes.pk]
+    assert sorted(ids("status=nonsense")) == sorted([notice.pk, minutes.pk])
+    page = page_client(personas.drafter).get("/documents/?q=会议纪要").content.decode()
+    assert "专题会议纪要" in page and notice.title not in page
+
+
+def page_client(user: Any) -> Any:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
