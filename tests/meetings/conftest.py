@@ -22,6 +22,7 @@ from django.utils import timezone
 from messaging import meetings_services as services
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-django's own database-kind ordering
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     """Run browser tests last. Playwright's sync API keeps an event loop running in the
     main thread for as long as the session-scoped ``chromium`` fixture lives, and
