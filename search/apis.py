@@ -109,7 +109,9 @@ class ArchiveSearchApi(APIView):
     @extend_schema(parameters=[SearchInput], responses=SearchOutput, summary="档案检索")
     def get(self, request: Request) -> Response:
         result = archive_search(user=request.user, params=parse_search(request.query_params))
-        return Response(SearchOutput(result).data)
+        # The result is a SearchResult TypedDict of plain JSON values (SearchOutput documents
+        # it); skipping the output serializer saves several ms on every search.
+        return Response(result)
 
 
 def catalogue_response(hits: list[Any], *, degraded: bool) -> HttpResponse:

@@ -9,8 +9,10 @@ row are inserted and the audit entry written. Elasticsearch is reached only afte
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -379,14 +381,19 @@ def _defer(rows: list[IndexOutbox], error: str, now: dt.datetime) -> None:
         row.save(update_fields=["attempts", "last_error", "available_at"])
 
 
+DRAIN_CHUNK = 500
+
+
 def index_drain(*, limit: int = 500, outbox_ids: list[int] | None = None, refresh: bool = False) -> int:
     """Send pending outbox rows to Elasticsearch; return how many rows were indexed.
 
     Claims due rows with ``select_for_update(skip_locked=True)`` so concurrent workers
-    take different rows; the claim is held during the ``_bulk`` call on purpose (only
+    take different rows; the claim is held during the ``_bulk`` calls on purpose (only
     outbox rows are locked, and skip_locked means no one waits on them). Each document
-    carries its outbox id as external version. On failure the rows stay, with attempts,
-    the last error and an exponential backoff (at most a minute) before the next try.
+    carries its outbox id as external version. The claimed rows go out in chunks: while
+    one chunk is on the wire (a helper thread, network only), this thread reads and
+    builds the next (the database stays on this thread). On failure the rows stay, with
+    attempts, the last error and an exponential backoff (at most a minute).
     """
     now = timezone.now()
     with transaction.atomic():
@@ -402,17 +409,33 @@ def index_drain(*, limit: int = 500, outbox_ids: list[int] | None = None, refres
         try:
             client = es.client(timeout=30.0)
             es.ensure_index(client)
-            docs = build_docs(latest.keys(), latest)
-            result = bulk_write(client, es.alias_name(), docs, refresh=refresh)
         except (es.SearchUnavailable, TransportError, ApiError) as exc:
             logger.warning("index drain: Elasticsearch unavailable (%s); %d rows wait", exc, len(rows))
             _defer(rows, f"{type(exc).__name__}: {exc}", now)
             return 0
-        ok = set(result["ok"])
+        record_ids = list(latest)
+        chunks = [record_ids[i : i + DRAIN_CHUNK] for i in range(0, len(record_ids), DRAIN_CHUNK)]
+        ok: set[int] = set()
+        failed: dict[int, str] = {}
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-drain") as sender:
+            sent = [(chunk, sender.submit(bulk_write, client, es.alias_name(), build_docs(chunk, latest))) for chunk in chunks]
+            for chunk, future in sent:
+                try:
+                    result = future.result()
+                except (TransportError, ApiError) as exc:
+                    logger.warning("index drain: a bulk request failed (%s); %d records wait", exc, len(chunk))
+                    failed.update(dict.fromkeys(chunk, f"{type(exc).__name__}: {exc}"))
+                    continue
+                ok.update(result["ok"])
+                failed.update(result["failed"])
+        if refresh and ok:
+            with contextlib.suppress(TransportError, ApiError):
+                client.indices.refresh(index=es.alias_name())
         done = [row for row in rows if row.record_id in ok]
         IndexOutbox.objects.filter(pk__in=[row.pk for row in done]).update(done_at=now, last_error="")
-        for record_id, error in result["failed"].items():
-            _defer([row for row in rows if row.record_id == record_id], error, now)
+        for row in rows:
+            if row.record_id not in ok:
+                _defer([row], failed.get(row.record_id, "not indexed"), now)
         return len(done)
 
 
