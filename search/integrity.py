@@ -39,6 +39,15 @@ def archive_problems() -> Iterator[str]:
             files.check_opens(data, record.content_type)
         except ArchiveFileInvalid as exc:
             yield f"{code}: 文件无法打开：{exc.message}"
+        else:
+            if record.content_type == files.DOCX_TYPE:
+                expected = files.StampFields(
+                    fonds_code=record.fonds_code, year=record.year, item_number=record.item_number,
+                    unit_code=record.unit_code, retention_label=record.get_retention_display(),
+                    page_count=record.page_count,
+                ).rows()
+                if files.read_stamp(data) != expected:
+                    yield f"{code}: 归档章缺失或与元数据不符"
     sequences = {
         (s.fonds_code, s.category, s.year, s.retention, s.unit_code): s.last_item for s in ArchiveSequence.objects.all()
     }

@@ -185,3 +185,22 @@ def test_check_archives_passes_and_then_reports_tampering_and_gaps(personas, cap
     assert "Z109-WS·2026-Y-0001: 文件摘要不符" in out
     assert "Z109-WS·2026-Y-0001: 文件无法打开" in out
     assert "计数器为 3，实有 2 件" in out
+
+
+def test_check_archives_notices_a_replaced_file_without_the_stamp(personas, capsys):
+    record = upload(personas.archivist)
+    unstamped = make_docx("替换的文件", "没有归档章")
+    # An insider swaps file and digest together: the digest matches, the stamp does not.
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("ALTER TABLE search_archiverecord DISABLE TRIGGER search_archiverecord_immutable")
+        cursor.execute(
+            "UPDATE search_archiverecord SET file_bytes = %s, sha256 = %s WHERE id = %s",
+            [unstamped, sha256_hex(unstamped), record.pk],
+        )
+        cursor.execute("ALTER TABLE search_archiverecord ENABLE TRIGGER search_archiverecord_immutable")
+    with pytest.raises(CommandError):
+        call_command("check_archives")
+    out = capsys.readouterr().out
+    assert "Z109-WS·2026-Y-0001: 归档章缺失或与元数据不符" in out
+    assert "摘要不符" not in out
