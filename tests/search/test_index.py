@@ -116,3 +116,12 @@ def test_segmentation_is_cached_per_dictionary_version(personas, archive, clean_
     cached.refresh_from_db()
     assert cached.dictionary_version == "v1" and "放管服" in cached.body_seg.split()
     assert "放管服" in es_doc(record.pk)["_source"]["title_seg"].split()
+
+
+def test_the_on_commit_kick_never_fails_the_archive(personas, archive, clean_index, monkeypatch):
+    def broken_drain(**kwargs):
+        raise RuntimeError("indexer bug")
+
+    monkeypatch.setattr("search.services.index_drain", broken_drain)
+    record = archive("踢一下也不影响归档", "正文", refresh_index=False)  # runs the kick after commit
+    assert IndexOutbox.objects.get(record=record).done_at is None  # still queued for the worker
