@@ -22,8 +22,9 @@ What it does:
    consumer with no auth, no database and no validation (see bench/asgi_meetings.py);
 4. prints one table and drops the database (``--keep-db`` keeps it).
 
-Rooms start their exchange spread over ``--spread`` seconds (a steady load rather than a
-single synchronised burst). The clients share the 2 cores with Daphne, Redis and
+Rooms start their exchange at random moments over ``rooms / --room-rate`` seconds (a
+steady load of about ``room-rate × 60`` frames per second rather than one synchronised
+burst; ``--spread 0`` gives the burst). The clients share the 2 cores with Daphne, Redis and
 PostgreSQL, so absolute figures are pessimistic; the comparison with the bare relay in
 the same run is the point.
 """
@@ -62,7 +63,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--peers", type=int, default=4, help="peers per room (≤ MEETING_CAPACITY)")
     parser.add_argument("--ice", type=int, default=4, help="ICE candidates each side trickles per pair")
     parser.add_argument("--sdp-bytes", type=int, default=3000, help="size of each offer/answer SDP")
-    parser.add_argument("--spread", type=float, default=5.0, help="seconds over which rooms start exchanging")
+    parser.add_argument(
+        "--room-rate", type=float, default=5.0, help="rooms starting their exchange per second (a steady load)"
+    )
+    parser.add_argument("--spread", type=float, default=None, help="seconds over which rooms start (overrides --room-rate)")
     parser.add_argument("--connect-concurrency", type=int, default=8, help="rooms joining at once")
     parser.add_argument("--drain", type=float, default=10.0, help="seconds to wait for stragglers")
     parser.add_argument("--seed", type=int, default=7, help="random seed for the start offsets")
@@ -73,7 +77,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--redis-url", default="", help="use this Redis instead of starting a private one")
     parser.add_argument("--keep-db", action="store_true", help="keep (and reuse) the bench database")
     parser.add_argument("--skip-bare", action="store_true", help="only measure OfficeHub's consumer")
-    return parser.parse_args()
+    parser.add_argument("--bare-first", action="store_true", help="run the bare relay phase first (order effects)")
+    args = parser.parse_args()
+    if args.spread is None:
+        args.spread = args.rooms / args.room_rate
+    return args
 
 
 # --------------------------------------------------------------------------- processes
@@ -449,7 +457,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def report(results: list[PhaseResult], args: argparse.Namespace) -> None:
     print()
-    print(f"rooms={args.rooms} peers/room={args.peers} ice/side={args.ice} sdp={args.sdp_bytes} B spread={args.spread}s")
+    print(f"rooms={args.rooms} peers/room={args.peers} ice/side={args.ice} sdp={args.sdp_bytes} B spread={args.spread:g}s")
     header = f"{'server':<10} {'frames':>7} {'recv':>7} {'lost':>5} {'err':>4} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'join p50':>9} {'join p99':>9} {'retry':>5} {'fps':>7}"
     print(header)
     print("-" * len(header))
@@ -490,6 +498,8 @@ def main() -> None:
         rooms = seed(args, env)
         results = []
         phases = ["officehub"] if args.skip_bare else ["officehub", "bare"]
+        if args.bare_first:
+            phases.reverse()
         for kind in phases:
             process, port = start_daphne(env)
             processes.append(process)
