@@ -46,16 +46,31 @@ class ScheduleForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        people = User.objects.filter(is_active=True).select_related("department").order_by("department__path", "username")
+        people = (
+            User.objects.filter(is_active=True)
+            .select_related("department", "department__parent")
+            .order_by("department__path", "username")
+        )
         self.fields["users"].queryset = people
         self.fields["observers"].queryset = people
         self.fields["departments"].queryset = Department.objects.order_by("path")
+        self.fields["departments"].label_from_instance = _department_label  # type: ignore[attr-defined]
         for name in ("users", "observers"):
             self.fields[name].label_from_instance = _person_label  # type: ignore[attr-defined]
 
 
 def _person_label(user: User) -> str:
-    return f"{user.display_name}（{user.department.name}）" if user.department_id else user.display_name
+    """姓名（机关·处室）: division names such as 办公室 repeat across organisations."""
+    department = user.department
+    if department is None:
+        return user.display_name
+    if department.parent_id and not department.is_organisation:
+        return f"{user.display_name}（{department.parent.name}·{department.name}）"
+    return f"{user.display_name}（{department.name}）"
+
+
+def _department_label(department: Department) -> str:
+    return "\u3000" * department.depth + department.name  # indented like the tree
 
 
 class RescheduleForm(forms.Form):

@@ -58,7 +58,7 @@ def test_three_browsers_meet_then_host_mutes_one_and_ends_for_all(
             assert any("陈杰" in n and "主持人" in n for n in names)
         assert "王芳" in host.locator("#tiles").inner_text()
 
-        # The host mutes wangfang: her microphone track stops sending, everyone sees 🔇.
+        # The host mutes wangfang: her microphone track stops sending, everyone sees 已静音.
         drafter_peer = drafter.evaluate("() => window.OfficeHubMeeting.state.peerId")
         host.locator(f'#roster li[data-peer-id="{drafter_peer}"] button.mute').click()
         drafter.wait_for_function(
@@ -66,7 +66,7 @@ def test_three_browsers_meet_then_host_mutes_one_and_ends_for_all(
         )
         assert "静音" in drafter.locator("#room-status").inner_text()
         reviewer.wait_for_function(
-            f"""() => document.querySelector('.tile.remote[data-peer-id="{drafter_peer}"] .flags').textContent.includes("🔇")"""
+            f"""() => document.querySelector('.tile.remote[data-peer-id="{drafter_peer}"] .flags').textContent.includes("已静音")"""
         )
         # Others still hear the reviewer: only the addressed peer was muted.
         assert reviewer.evaluate("() => window.OfficeHubMeeting.state.mic") is True
@@ -76,10 +76,14 @@ def test_three_browsers_meet_then_host_mutes_one_and_ends_for_all(
         host_peer = host.evaluate("() => window.OfficeHubMeeting.state.peerId")
         host_tile_flags = f"""() => document.querySelector('.tile.remote[data-peer-id="{host_peer}"] .flags').textContent"""
         host.locator("#btn-screen").click()
-        drafter.wait_for_function(f"() => ({host_tile_flags})().includes('🖥')")
+        drafter.wait_for_function(f"() => ({host_tile_flags})().includes('共享屏幕')")
         wait_for_mesh(drafter, 2)
         host.locator("#btn-screen").click()
-        drafter.wait_for_function(f"() => !({host_tile_flags})().includes('🖥')")
+        drafter.wait_for_function(f"() => !({host_tile_flags})().includes('共享屏幕')")
+
+        # Joined pages show the meeting as running and hide the join button.
+        assert host.locator("#meeting-status").inner_text() == "进行中"
+        assert not host.locator("#btn-join").is_visible()
 
         # Non-hosts have no host menu.
         assert drafter.locator("#btn-end").count() == 0

@@ -118,8 +118,10 @@
 
   // -------------------------------------------------------------- peers and tiles
 
+  // Words rather than emoji: government desktops often lack an emoji font.
   function flags(info) {
-    return `${info.mic ? "🎤" : "🔇"}${info.screen ? " 🖥" : ""}${info.hand_raised ? " ✋" : ""}`;
+    return [info.mic ? "" : "已静音", info.screen ? "共享屏幕" : "", info.hand_raised ? "举手" : ""]
+      .filter(Boolean).join(" · ");
   }
 
   function ensureTile(peer) {
@@ -278,7 +280,8 @@
       const li = document.createElement("li");
       li.dataset.peerId = String(info.peer_id);
       const who = document.createElement("span");
-      who.textContent = `${info.name}${info.self ? "（我）" : ""}${info.is_host ? " · 主持人" : ""} ${flags(info)}`;
+      const status = flags(info);
+      who.textContent = `${info.name}${info.self ? "（我）" : ""}${info.is_host ? " · 主持人" : ""}${status ? "（" + status + "）" : ""}`;
       if (info.hand_raised) who.classList.add("hand");
       li.appendChild(who);
       if (state.isHost && !info.self) {
@@ -325,6 +328,8 @@
           addLocalTracks(peer.pc); // fires negotiationneeded -> offer
         }
         setStatus(`已进入会议（同时在线上限 ${frame.capacity} 人）。`);
+        if ($("meeting-status")) $("meeting-status").textContent = "进行中";
+        document.querySelectorAll("[data-hide-when-open]").forEach((el) => { el.hidden = true; });
         setControls(true);
         sendMedia();
         renderRoster();
