@@ -227,3 +227,11 @@ def test_legacy_upload_api(api_client, personas, clean_index):
     assert refused.status_code == 403
     assert refused.json()["code"] == "archive.not_archivist"
     assert ArchiveRecord.objects.count() == 1
+
+
+def test_search_costs_three_queries_whatever_the_number_of_hits(api_client, personas, corpus, django_assert_num_queries):
+    api_client.force_authenticate(personas.archivist)
+    personas.archivist._role_codes = None  # as fresh as a request's user
+    with django_assert_num_queries(3):  # roles, the archivist's organisation, the hit re-check
+        result = api_client.get(SEARCH, {"q": "数字政府"}).json()
+    assert len(result["hits"]) == 4
