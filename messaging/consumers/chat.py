@@ -10,6 +10,7 @@ call runs in a worker thread in its own transaction; errors come back as
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -190,8 +191,8 @@ class UserSocketConsumer(AsyncJsonWebsocketConsumer):
         self.direct_ids: set[int] = set()
         self.typing_sent: dict[int, float] = {}
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
-        for conversation_id, kind in await _memberships(user.pk):
-            await self._join(conversation_id, kind)
+        # One round trip per group, all in flight together (a user may be in hundreds).
+        await asyncio.gather(*(self._join(cid, kind) for cid, kind in await _memberships(user.pk)))
         await self.accept()
         # Joined every group before hello: anything committed from now on reaches this
         # socket live, and anything earlier is fetched by the client's resume.
@@ -203,8 +204,9 @@ class UserSocketConsumer(AsyncJsonWebsocketConsumer):
         if self.user_id is None:
             return
         await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
-        for conversation_id in list(self.conversation_ids):
-            await self.channel_layer.group_discard(conversation_group(conversation_id), self.channel_name)
+        await asyncio.gather(
+            *(self.channel_layer.group_discard(conversation_group(cid), self.channel_name) for cid in list(self.conversation_ids))
+        )
         if await presence.leave(self.user_id, self.channel_name):
             await self._announce_presence(False)
 
