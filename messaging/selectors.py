@@ -228,7 +228,7 @@ def conversation_list(user: Any) -> list[ConversationSummary]:
             conversation_id__in=conversation_ids, seq=Subquery(
                 Conversation.objects.filter(pk=OuterRef("conversation_id")).values("last_seq")[:1]
             )
-        ).select_related("sender")
+        ).select_related("sender", "ding")
     }
     direct_ids = [m.conversation_id for m in memberships if m.conversation.kind == ConversationKind.DIRECT]
     peers = {

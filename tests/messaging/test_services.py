@@ -351,3 +351,25 @@ def test_department_group_membership_is_not_edited_by_hand(personas: Any) -> Non
     with pytest.raises(ApplicationError) as exc:
         services.conversation_members_add(actor=personas.head, conversation_id=conversation.pk, user_ids=[personas.staff.pk])
     assert exc.value.code == "conversation.managed_by_directory"
+
+
+def test_conversation_list_costs_the_same_queries_for_more_conversations(personas: Any, group: Any) -> None:
+    p = personas
+
+    def list_queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            rows = selectors.conversation_list(p.drafter)
+        assert rows
+        return len(ctx.captured_queries)
+
+    send(p.drafter, group)
+    first = services.conversation_direct_open(actor=p.drafter, peer_id=p.drafter2.pk)
+    send(p.drafter2, first, "在吗")
+    few = list_queries()
+    for peer in (p.head, p.reviewer, p.staff, p.leader):
+        direct = services.conversation_direct_open(actor=p.drafter, peer_id=peer.pk)
+        send(peer, direct, "@王芳 你好", mentions=[p.drafter.pk])
+    many = list_queries()
+    assert few == many
+    rows = {row["title"]: row for row in selectors.conversation_list(p.drafter)}
+    assert (rows["陈杰"]["unread"], rows["陈杰"]["mentions"], rows["陈杰"]["last_message"]) == (1, 1, "陈杰：@王芳 你好")
