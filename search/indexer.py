@@ -146,13 +146,21 @@ class BulkResult(TypedDict):
 
 
 def bulk_write(es: Elasticsearch, index: str, docs: list[tuple[IndexDoc, int]], *, refresh: bool = False) -> BulkResult:
-    """Send one ``_bulk``; a version conflict means a newer (or the same) write is already
-    there, which is success for us. Transport errors propagate to the caller."""
-    result: BulkResult = {"ok": [], "failed": {}}
     if not docs:
-        return result
-    response = es.bulk(index=index, body=bulk_body(docs), refresh=refresh)
-    for item in response["items"]:
+        return {"ok": [], "failed": {}}
+    return send_bulk(es, index, bulk_body(docs), refresh=refresh)
+
+
+def send_bulk(es: Elasticsearch, index: str, body: bytes, *, refresh: bool = False) -> BulkResult:
+    """Send one ``_bulk``; a version conflict means a newer (or the same) write is already
+    there, which is success for us. Transport errors propagate to the caller. Only ids,
+    statuses and errors come back (``filter_path``): parsing the full reply of a large
+    bulk costs more than building it."""
+    result: BulkResult = {"ok": [], "failed": {}}
+    response = es.bulk(
+        index=index, body=body, refresh=refresh, filter_path="errors,items.*._id,items.*.status,items.*.error"
+    )
+    for item in response.get("items", []):
         outcome = item["index"]
         record_id = int(outcome["_id"])
         status = outcome.get("status", 500)

@@ -35,7 +35,7 @@ from search.errors import (
     ArchiveNotAllowed,
     DocumentNotArchivable,
 )
-from search.indexer import build_docs, bulk_write
+from search.indexer import build_docs, bulk_body, send_bulk
 from search.models import (
     DOC_TYPES,
     ArchiveRecord,
@@ -381,6 +381,8 @@ def _defer(rows: list[IndexOutbox], error: str, now: dt.datetime) -> None:
         row.save(update_fields=["attempts", "last_error", "available_at"])
 
 
+# The next chunk is read and built while one is on the wire (on 2 shared cores the overlap
+# is small: Elasticsearch, PostgreSQL and this process compete for the same CPUs).
 DRAIN_CHUNK = 500
 
 
@@ -418,7 +420,10 @@ def index_drain(*, limit: int = 500, outbox_ids: list[int] | None = None, refres
         ok: set[int] = set()
         failed: dict[int, str] = {}
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-drain") as sender:
-            sent = [(chunk, sender.submit(bulk_write, client, es.alias_name(), build_docs(chunk, latest))) for chunk in chunks]
+            sent = [
+                (chunk, sender.submit(send_bulk, client, es.alias_name(), bulk_body(build_docs(chunk, latest))))
+                for chunk in chunks
+            ]
             for chunk, future in sent:
                 try:
                     result = future.result()
