@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch
 
 MAPPING_VERSION = 1
 
@@ -131,7 +131,7 @@ def ensure_index(es: Elasticsearch) -> str:
     es.indices.create(index=name, **index_body())
     try:
         es.indices.put_alias(index=name, name=alias_name())
-    except Exception:
+    except ApiError:
         # Another worker may have won the race: the alias then exists; ours is spare.
         if current_index(es) is None:
             raise

@@ -78,7 +78,11 @@ class _Segmenter:
         if self._tokenizer is None:
             with self._lock:
                 if self._tokenizer is None:
+                    import logging
+
                     import jieba
+
+                    jieba.setLogLevel(logging.WARNING)  # jieba forces DEBUG on its logger at import
 
                     tokenizer = jieba.Tokenizer()
                     tokenizer.initialize()
