@@ -125,3 +125,25 @@ def test_the_on_commit_kick_never_fails_the_archive(personas, archive, clean_ind
     monkeypatch.setattr("search.services.index_drain", broken_drain)
     record = archive("踢一下也不影响归档", "正文", refresh_index=False)  # runs the kick after commit
     assert IndexOutbox.objects.get(record=record).done_at is None  # still queued for the worker
+
+
+def test_search_keeps_answering_from_the_old_index_while_a_reindex_fills_the_new_one(
+    personas, archive, clean_index, monkeypatch
+):
+    from search import reindex
+    from search.query import SearchParams
+    from search.selectors import archive_search
+
+    archive("关于数字政府建设的通知", "正文")
+    seen = []
+    real_bulk_write = reindex.bulk_write
+
+    def bulk_write_and_search(*args, **kwargs):
+        result = archive_search(user=personas.staff, params=SearchParams(q="数字政府"))
+        seen.append((result["degraded"], [hit["title"] for hit in result["hits"]]))
+        return real_bulk_write(*args, **kwargs)
+
+    monkeypatch.setattr(reindex, "bulk_write", bulk_write_and_search)
+    reindex.search_reindex(progress=False)
+    assert seen == [(False, ["关于数字政府建设的通知"])]
+    assert es.current_index(es.client()) == es.index_name(2)
