@@ -5,13 +5,25 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.conf import settings
 from docx import Document
+
+# Test indices get their own prefix, so a test run never drops the archive index of an
+# OfficeHub served from the same Elasticsearch (scripts/run.sh uses the plain prefix).
+# Set in the environment at collection, before any test starts the live Daphne, which
+# inherits it; the fixture below puts the same value into this process's settings.
+TEST_INDEX_PREFIX = f"{os.environ.get('OFFICEHUB_ELASTICSEARCH_INDEX_PREFIX') or 'officehub'}-test"
+os.environ["OFFICEHUB_ELASTICSEARCH_INDEX_PREFIX"] = TEST_INDEX_PREFIX
+
+
+@pytest.fixture(autouse=True)
+def _test_index_prefix(settings: Any) -> None:
+    settings.ELASTICSEARCH_INDEX_PREFIX = TEST_INDEX_PREFIX
 
 
 def make_docx(title: str, paragraphs: list[str] | str = ()) -> bytes:
@@ -131,4 +143,4 @@ def archive(personas: Any, django_capture_on_commit_callbacks: Any) -> Callable[
     return _archive
 
 
-__all__ = ["make_docx", "refresh", "drop_indices", "settings"]
+__all__ = ["make_docx", "refresh", "drop_indices"]
