@@ -65,6 +65,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", default=os.environ.get("OFFICEHUB_DATABASE_URL", "postgres://officehub:officehub@127.0.0.1:5432/officehub"))
     parser.add_argument("--redis-url", default=os.environ.get("OFFICEHUB_REDIS_URL", "redis://127.0.0.1:6379/9"))
     parser.add_argument("--keep-db", action="store_true", help="keep (and reuse) the bench database")
+    parser.add_argument(
+        "--layer",
+        choices=["core", "pubsub"],
+        default="core",
+        help="channel layer of the served Daphne: core = channels_redis.core (as deployed), pubsub = RedisPubSubChannelLayer (bench/settings_pubsub.py)",
+    )
     args = parser.parse_args()
     args.group = min(args.group, args.sockets)
     args.senders = max(1, min(args.senders, args.group))
@@ -88,7 +94,7 @@ def server_env(args: argparse.Namespace, database_url: str, prefix: str) -> dict
             "OFFICEHUB_MESSAGE_RATE_PER_MINUTE": "10000000",
             "OFFICEHUB_STATIC_MANIFEST": "false",
             "OFFICEHUB_LOG_LEVEL": "WARNING",
-            "DJANGO_SETTINGS_MODULE": "officehub.settings",
+            "DJANGO_SETTINGS_MODULE": "bench.settings_pubsub" if args.layer == "pubsub" else "officehub.settings",
             "PYTHONPATH": str(ROOT),
         }
     )
@@ -388,7 +394,10 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def report(args: argparse.Namespace, results: list[Result]) -> None:
     print()
-    print(f"sockets requested {args.sockets}, group members {args.group}, rate {args.rate:g} msg/s for {args.duration:g} s, senders {args.senders}")
+    print(
+        f"sockets requested {args.sockets}, group members {args.group}, rate {args.rate:g} msg/s for {args.duration:g} s, "
+        f"senders {args.senders}, channel layer {args.layer}"
+    )
     header = f"{'':<28}" + "".join(f"{r.name:>16}" for r in results)
     print(header)
     print("-" * len(header))
