@@ -6,6 +6,7 @@ are built here by the services and forwarded by ``messaging.consumers.chat`` as 
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal, TypedDict
 
 from messaging.models import Ding, Message, MessageKind
@@ -46,8 +47,15 @@ class MessagePayload(TypedDict):
 
 
 class MessageEvent(TypedDict):
+    """The ``message`` frame, JSON-encoded once by the publisher: a group of n members
+    would otherwise encode the same payload n times, once per socket."""
+
     type: Literal["chat.message"]
-    message: MessagePayload
+    text: str
+
+
+def message_event(payload: MessagePayload) -> MessageEvent:
+    return {"type": "chat.message", "text": json.dumps({"type": "message", "message": payload}, ensure_ascii=False)}
 
 
 class ReadEvent(TypedDict):

@@ -53,7 +53,7 @@ from messaging.models import (
     Message,
     MessageKind,
 )
-from messaging.payloads import MessagePayload, message_payload
+from messaging.payloads import MessagePayload, message_event, message_payload
 from messaging.selectors import access_ding, access_message, membership_of
 from officehub.audit.services import audit
 from officehub.directory.models import Department, Role, User
@@ -261,7 +261,7 @@ def _append(
         membership = Membership.objects.get(conversation_id=conversation_id, user_id=actor.pk)
     _advance_read(membership, message.seq, own_message=True)
     payload = message_payload(message, mentions=list(mention_ids), ding=ding)
-    publish_on_commit(conversation_group(conversation_id), {"type": "chat.message", "message": payload})
+    publish_on_commit(conversation_group(conversation_id), dict(message_event(payload)))
     return SendResult(message, True, payload)
 
 

@@ -357,7 +357,7 @@ class UserSocketConsumer(AsyncJsonWebsocketConsumer):
     # -- channel-layer events -----------------------------------------------------------
 
     async def chat_message(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "message", "message": event["message"]})
+        await self.send(text_data=event["text"])  # already the encoded frame
 
     async def chat_read(self, event: dict[str, Any]) -> None:
         await self.send_json({**event, "type": "read"})

@@ -3,6 +3,7 @@ department groups, rate limit — and who may not."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -71,7 +72,8 @@ def test_fanout_happens_only_after_commit(personas: Any, group: Any, django_capt
         callback()
     frames = [p for g, p in published if g == conversation_group(group.pk)]
     assert [f["type"] for f in frames] == ["chat.message"]
-    assert frames[0]["message"]["body"] == "通知" and frames[0]["message"]["seq"] == 1
+    frame = json.loads(frames[0]["text"])
+    assert frame["type"] == "message" and frame["message"]["body"] == "通知" and frame["message"]["seq"] == 1
 
 
 @pytest.mark.parametrize(
