@@ -7,14 +7,39 @@ layer drops is recovered by the client's resume, never by resending from here.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import threading
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
+
+PUBLISH_TIMEOUT_SECONDS = 5.0
+
+_publisher_lock = threading.Lock()
+_publisher: tuple[int, asyncio.AbstractEventLoop] | None = None
+
+
+def _publisher_loop() -> asyncio.AbstractEventLoop:
+    """One long-lived event loop per process for publishing from synchronous code.
+
+    ``async_to_sync`` outside a server starts a fresh loop per call, and the Redis layer
+    keeps one connection pool per loop, so every push paid for a new connection (about
+    5 ms). A loop that lives in its own daemon thread reuses its pool. Keyed by pid so a
+    forked child starts its own.
+    """
+    global _publisher
+    with _publisher_lock:
+        if _publisher is None or _publisher[0] != os.getpid() or _publisher[1].is_closed():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="officehub-publisher", daemon=True).start()
+            _publisher = (os.getpid(), loop)
+        return _publisher[1]
 
 
 def user_group(user_id: int) -> str:
@@ -39,7 +64,12 @@ def publish_now(group: str, payload: dict[str, Any]) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group, payload)
+        if isinstance(layer, InMemoryChannelLayer):
+            # Its queues belong to the server's loop and are not thread-safe: send there.
+            async_to_sync(layer.group_send)(group, payload)
+        else:
+            future = asyncio.run_coroutine_threadsafe(layer.group_send(group, payload), _publisher_loop())
+            future.result(timeout=PUBLISH_TIMEOUT_SECONDS)
     except Exception:  # noqa: BLE001 - any layer failure must not undo committed work
         logger.warning("channel layer publish to %s failed", group, exc_info=True)
 
