@@ -259,7 +259,19 @@ def available_actions(user: Any, document: Document) -> list[str]:
         actions.append("remind")
     if status not in (DocumentStatus.ARCHIVED,) and (document.drafter_id == user.pk or kinds):
         actions.append("share")
+    if can_archive(user, document):
+        actions.append("archive")
     return actions
+
+
+def can_archive(user: Any, document: Document) -> bool:
+    """Archivists of the document's organisation file it once it is finished (条例 第二十七条)."""
+    finished = (document.direction == "outgoing" and document.status == DocumentStatus.DISTRIBUTED) or (
+        document.direction == "incoming" and document.status == DocumentStatus.CONCLUDED
+    )
+    if not finished or not user.has_role(Role.ARCHIVIST):
+        return False
+    return getattr(organisation_of_user(user), "pk", None) == document.organisation_id
 
 
 def can_remind(user: Any, document: Document) -> bool:

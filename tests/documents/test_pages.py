@@ -184,3 +184,19 @@ def test_sharing_from_the_page(personas: Any) -> None:
     client.post(f"/documents/{document.pk}/act/share/", {"usernames": "heli"})
     assert list(document.shared_with.values_list("username", flat=True)) == ["heli"]
     assert client_for(personas.staff).get(f"/documents/{document.pk}/").status_code == 200
+
+
+def test_archive_link_is_offered_to_the_organisations_archivist_once_distributed(personas: Any) -> None:
+    document = flow.distributed(personas)
+    page = client_for(personas.archivist).get(f"/documents/{document.pk}/").content.decode()
+    assert 'id="archive-document"' in page and "/archives/pending/" in page
+    # Not for staff without the archivist role, nor for another organisation's archivist.
+    assert 'id="archive-document"' not in client_for(personas.reviewer).get(f"/documents/{document.pk}/").content.decode()
+    other = client_for(personas.other_org_archivist).get(f"/documents/{document.pk}/")
+    assert 'id="archive-document"' not in other.content.decode()
+
+
+def test_no_archive_link_before_distribution(personas: Any) -> None:
+    document = flow.to_distribute(personas)
+    page = client_for(personas.archivist).get(f"/documents/{document.pk}/").content.decode()
+    assert 'id="archive-document"' not in page
