@@ -110,6 +110,12 @@ def test_unread_badge_and_live_todo_toast(personas: Any, live_daphne: str, chrom
         page.click("#message-list li.message[data-seq='2'] .ding-confirm")
         page.wait_for_selector("#message-list li.message[data-seq='2'] .ding-status:has-text('已确认')", timeout=10000)
         page.wait_for_selector(badge, state="detached", timeout=10000)
+        # Start a direct chat from the directory search.
+        page.fill("#direct-search", "赵敏")
+        page.click("#direct-results li:has-text('赵敏')")
+        page.wait_for_function("() => document.getElementById('chat-title').textContent === '赵敏'", timeout=10000)
+        page.wait_for_selector("#conversation-list li.active")
+        assert "赵敏" in page.inner_text("#conversation-list li.active .conv-title")
     finally:
         page.context.close()
 
