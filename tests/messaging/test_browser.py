@@ -116,6 +116,15 @@ def test_unread_badge_and_live_todo_toast(personas: Any, live_daphne: str, chrom
         page.wait_for_function("() => document.getElementById('chat-title').textContent === '赵敏'", timeout=10000)
         page.wait_for_selector("#conversation-list li.active")
         assert "赵敏" in page.inner_text("#conversation-list li.active .conv-title")
+        # ...and a group from the 发起群聊 dialog; its owner may add members.
+        page.click("#group-button")
+        page.fill("#group-title", "临时专班")
+        page.fill("#group-search", "陈杰")
+        page.click("#group-results li:has-text('陈杰')")
+        page.click("#group-form button[type=submit]")
+        page.wait_for_function("() => document.getElementById('chat-title').textContent === '临时专班'", timeout=10000)
+        page.wait_for_selector("#add-members-button:not([hidden])")
+        assert page.inner_text("#chat-members") == "2 人"
     finally:
         page.context.close()
 

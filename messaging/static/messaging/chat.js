@@ -237,6 +237,7 @@ async function openConversation(conversationId) {
   state.detail = detail;
   $("chat-title").textContent = detail.title;
   $("chat-members").textContent = detail.kind === "direct" ? "" : `${detail.members.length} 人`;
+  $("add-members-button").hidden = !(detail.kind === "group" && (detail.my_role === "owner" || detail.my_role === "admin"));
   if (!state.messages.has(conversationId)) {
     state.messages.set(conversationId, new Map());
     await loadOlder(conversationId, true);
@@ -723,6 +724,76 @@ $("direct-search").addEventListener("input", () => {
   }, 250);
 });
 $("direct-form").addEventListener("submit", (event) => event.preventDefault());
+
+// Group creation and adding members (owners and admins)
+const groupPicked = new Map(); // user id -> name
+let groupMode = "create";
+
+function renderPicked() {
+  $("group-picked").replaceChildren(...[...groupPicked.entries()].map(([id, name]) => {
+    const chip = el("li", { text: `${name} ×`, title: "移除" });
+    chip.addEventListener("click", () => { groupPicked.delete(id); renderPicked(); });
+    return chip;
+  }));
+}
+
+function openGroupDialog(mode) {
+  groupMode = mode;
+  groupPicked.clear();
+  renderPicked();
+  $("group-dialog-title").textContent = mode === "create" ? "发起群聊" : "添加成员";
+  $("group-title-label").hidden = mode !== "create";
+  $("group-title").value = "";
+  $("group-search").value = "";
+  showError("", "group-error");
+  $("group-dialog").showModal();
+}
+
+$("group-button").addEventListener("click", () => openGroupDialog("create"));
+$("add-members-button").addEventListener("click", () => openGroupDialog("add"));
+$("group-close").addEventListener("click", () => $("group-dialog").close());
+
+let groupSearchTimer = null;
+$("group-search").addEventListener("input", () => {
+  clearTimeout(groupSearchTimer);
+  groupSearchTimer = setTimeout(async () => {
+    const query = $("group-search").value.trim();
+    const box = $("group-results");
+    if (!query) { box.hidden = true; return; }
+    const response = await fetch(`/api/directory/users/?q=${encodeURIComponent(query)}`, { credentials: "same-origin" });
+    const users = response.ok ? await response.json() : [];
+    box.replaceChildren(...users.filter((u) => u.id !== ME).slice(0, 10).map((user) => {
+      const item = el("li", { text: `${user.full_name}${user.department ? `（${user.department}）` : ""}` });
+      item.addEventListener("click", () => {
+        groupPicked.set(user.id, user.full_name);
+        renderPicked();
+        box.hidden = true;
+        $("group-search").value = "";
+      });
+      return item;
+    }));
+    box.hidden = !box.children.length;
+  }, 250);
+});
+
+$("group-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const ids = [...groupPicked.keys()];
+  try {
+    if (groupMode === "create") {
+      const created = await api("/conversations/", { method: "POST", json: { title: $("group-title").value.trim(), member_ids: ids } });
+      $("group-dialog").close();
+      await refreshConversations();
+      openConversation(created.id);
+    } else {
+      await api(`/conversations/${state.current}/members/`, { method: "POST", json: { user_ids: ids } });
+      $("group-dialog").close();
+      openConversation(state.current);
+    }
+  } catch (error) {
+    showError(error.message, "group-error");
+  }
+});
 
 // ------------------------------------------------------------------ presence
 
