@@ -586,6 +586,18 @@ def _return_to_drafter(document: Document, *, action: str, actor: User, reason: 
     _save(document, ["status", "return_reason"])
 
 
+def _return_step(
+    document: Document, step: Any, *, stage: str, actor: User, opinion: str, now: datetime,
+    extra: dict[str, Any] | None = None,
+) -> Document:
+    """The shared "退回拟稿人" branch of review, countersign, sign-off and recheck."""
+    reason = _require_text(opinion, _("退回时请填写退回理由。"), "opinion")
+    _close_step(step, actor=actor, now=now, outcome="returned", opinion=reason, state=StepState.RETURNED)
+    _return_to_drafter(document, action=f"{stage}.return", actor=actor, reason=reason, now=now)
+    audit(actor=actor, action=f"document.{stage}_returned", target=document, data={**(extra or {}), "reason": reason})
+    return document
+
+
 def document_review(
     *,
     document_id: int,
@@ -604,11 +616,7 @@ def document_review(
     step = _holder_step(document, actor, StepKind.REVIEW)
     now = timezone.now()
     if not approve:
-        reason = _require_text(opinion, _("退回时请填写退回理由。"), "opinion")
-        _close_step(step, actor=actor, now=now, outcome="returned", opinion=reason, state=StepState.RETURNED)
-        _return_to_drafter(document, action="review.return", actor=actor, reason=reason, now=now)
-        audit(actor=actor, action="document.review_returned", target=document, data={"reason": reason})
-        return document
+        return _return_step(document, step, stage="review", actor=actor, opinion=opinion, now=now)
     if countersign_department_ids is not None:
         departments = _own_departments(
             countersign_department_ids, field="countersign_department_ids", organisation=document.issuer
@@ -645,12 +653,9 @@ def document_countersign(*, document_id: int, actor: User, concur: bool, opinion
     now = timezone.now()
     department = step.department.name if step.department else ""
     if not concur:
-        reason = _require_text(opinion, _("退回时请填写退回理由。"), "opinion")
-        _close_step(step, actor=actor, now=now, outcome="returned", opinion=reason, state=StepState.RETURNED)
-        _return_to_drafter(document, action="countersign.return", actor=actor, reason=reason, now=now)
-        audit(actor=actor, action="document.countersign_returned", target=document,
-              data={"department": department, "reason": reason})
-        return document
+        return _return_step(
+            document, step, stage="countersign", actor=actor, opinion=opinion, now=now, extra={"department": department}
+        )
     _close_step(step, actor=actor, now=now, outcome="concurred", opinion=opinion.strip())
     remaining = document.steps.filter(kind=StepKind.COUNTERSIGN, state=StepState.OPEN).count()
     if remaining == 0:
@@ -671,11 +676,7 @@ def document_sign_off(*, document_id: int, actor: User, approve: bool, opinion: 
     step = _holder_step(document, actor, StepKind.SIGN_OFF)
     now = timezone.now()
     if not approve:
-        reason = _require_text(opinion, _("退回时请填写退回理由。"), "opinion")
-        _close_step(step, actor=actor, now=now, outcome="returned", opinion=reason, state=StepState.RETURNED)
-        _return_to_drafter(document, action="sign_off.return", actor=actor, reason=reason, now=now)
-        audit(actor=actor, action="document.sign_off_returned", target=document, data={"reason": reason})
-        return document
+        return _return_step(document, step, stage="sign_off", actor=actor, opinion=opinion, now=now)
     opinion = opinion.strip() or _("圈阅")
     _close_step(step, actor=actor, now=now, outcome="signed", opinion=opinion)
     document.signer = actor
@@ -696,11 +697,7 @@ def document_recheck(*, document_id: int, actor: User, approve: bool, opinion: s
     step = _holder_step(document, actor, StepKind.RECHECK)
     now = timezone.now()
     if not approve:
-        reason = _require_text(opinion, _("退回时请填写退回理由。"), "opinion")
-        _close_step(step, actor=actor, now=now, outcome="returned", opinion=reason, state=StepState.RETURNED)
-        _return_to_drafter(document, action="recheck.return", actor=actor, reason=reason, now=now)
-        audit(actor=actor, action="document.recheck_returned", target=document, data={"reason": reason})
-        return document
+        return _return_step(document, step, stage="recheck", actor=actor, opinion=opinion, now=now)
     _close_step(step, actor=actor, now=now, outcome="passed", opinion=opinion.strip())
     _set_status(document, "recheck.pass", S.ASSIGN_NUMBER)
     _open_step(document, StepKind.ASSIGN_NUMBER, _issuer_staff(document), now=now)
