@@ -782,10 +782,15 @@ def seal_request_create(*, document_id: int, actor: User, seal_id: int | None, r
 def seal_request_decide(*, seal_request_id: int, actor: User, approve: bool, reason: str = "") -> SealRequest:
     """The seal's custodian approves (seal applied, → 分发) or rejects with a reason.
 
-    When the seals app offers ``seal_apply``, approval seals and signs the DOCX; the signing
-    runs before the document row is locked and everything is re-checked after (STYLE §2).
-    Raises document.not_assigned, document.invalid_transition, document.reason_required and
-    the seals app's coded errors.
+    Approval renders the DOCX with the seal image and signs it first, holding no lock;
+    then, in the lock order of ``officehub/audit/services.py``, it locks the document,
+    then the request, re-checks both, moves the steps, and only then stores the sealing
+    (which locks the seal row and writes ``seal.used``) and writes ``document.sealed``.
+    Sealing fails closed: if no signed SealRecord results, the error propagates, the
+    caller's transaction rolls back and the request stays pending with the document at
+    用印 (no audit entry, no notification).
+    Raises not_found, document.not_assigned, document.invalid_transition,
+    document.reason_required, document.seal_failed and the seals app's coded errors.
     """
     request = SealRequest.objects.filter(pk=seal_request_id).first()
     if request is None:
@@ -797,10 +802,10 @@ def seal_request_decide(*, seal_request_id: int, actor: User, approve: bool, rea
         raise DocumentInvalidTransition(_("该用印申请已处理。"), status=document.status, action="seal.decide")
     if not approve:
         reason = _require_text(reason, _("驳回时请填写理由。"), "reason")
-    seal_record = None
+    signed = None
     if approve:
-        # Slow work (render, sign) first, without the document lock.
-        seal_record = sealing.apply_seal(document=document, seal_id=request.seal_id, actor=actor)
+        # Slow work (render, sign) first, without any lock; it writes nothing.
+        signed = sealing.sign(document=document, seal_id=request.seal_id, actor=actor)
     document = selectors.access_document(actor, request.document_id, lock=True)
     request = SealRequest.objects.select_for_update().get(pk=seal_request_id)
     _check_transition(document, "seal.approve" if approve else "seal.reject")
@@ -819,16 +824,19 @@ def seal_request_decide(*, seal_request_id: int, actor: User, approve: bool, rea
         audit(actor=actor, action="document.seal_rejected", target=document,
               data={"seal_request": request.pk, "reason": request.decision_reason})
         return request
-    request.status = SealRequestStatus.APPROVED
-    request.seal_record_id = getattr(seal_record, "pk", None)
-    request.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "seal_record_id"])
-    sealing.attach_record(document, seal_record)
+    assert signed is not None
     _close_step(step, actor=actor, now=now, outcome="sealed", opinion=request.decision_reason)
     _set_status(document, "seal.approve", S.DISTRIBUTE)
     _open_step(document, StepKind.DISTRIBUTE, _issuer_staff(document), now=now)
-    _save(document, ["status", *sealing.record_fields()])
+    # The seal row is the last entity lock of this transaction; its audit entry follows.
+    record = sealing.record(signed=signed, actor=actor)
+    request.status = SealRequestStatus.APPROVED
+    request.seal_record_id = record.pk
+    request.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "seal_record_id"])
+    document.seal_record = record
+    _save(document, ["status", "seal_record"])
     audit(actor=actor, action="document.sealed", target=document,
-          data={"seal_request": request.pk, "seal_id": request.seal_id, "seal_record": request.seal_record_id})
+          data={"seal_request": request.pk, "seal_id": request.seal_id, "seal_record": record.pk})
     return request
 
 

@@ -213,12 +213,9 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
 
 
 def _seal_choices(document: Document) -> list[tuple[int, str]]:
-    from documents.sealing import _optional
+    from seals.selectors import seals_for_organisation
 
-    seals_for_org = _optional("seals.selectors", "seals_for_organisation")
-    if seals_for_org is None:
-        return []
-    return [(seal.pk, str(seal)) for seal in seals_for_org(document.issuer)]
+    return [(seal.pk, str(seal)) for seal in seals_for_organisation(document.issuer)]
 
 
 def _decision(request: HttpRequest) -> bool:
