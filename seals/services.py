@@ -95,6 +95,13 @@ def serial_hex(serial: int) -> str:
     return format(serial, "x")
 
 
+def _refuse_nul(**values: str) -> None:
+    """PostgreSQL text (and the audit log's JSON) cannot hold NUL: refuse it as bad input."""
+    for field, value in values.items():
+        if "\x00" in (value or ""):
+            raise SealInvalidInput(_("输入中含有不允许的字符（NUL）。"), extra={"field": field})
+
+
 def _font_missing(exc: Exception) -> KeyUnavailable:
     return KeyUnavailable(
         _("服务器缺少中文字体，无法生成印模（请安装 fonts-wqy-zenhei 或 fonts-noto-cjk）。"),
@@ -304,6 +311,7 @@ def seal_issue(
     """
     if check_permission:
         _require_admin(actor)
+    _refuse_nul(name=name, lower_text=lower_text)
     if kind not in SealKind.values:
         raise SealInvalidInput(_("印章类型无效。"))
     if key_type not in KeyType.values:
@@ -430,6 +438,7 @@ def _lock_seal(seal_id: int) -> Seal:
 
 def _transition(*, actor: Any, seal_id: int, verb: str, note: str, check_permission: bool) -> Seal:
     allowed, target, action, label = _TRANSITIONS[verb]
+    _refuse_nul(note=note)
     with transaction.atomic():
         seal = _lock_seal(seal_id)
         if check_permission:
@@ -489,6 +498,7 @@ def seal_revoke(
         _require_admin(actor)
     if reason not in RevocationReason.values:
         raise SealInvalidInput(_("吊销原因无效。"))
+    _refuse_nul(note=note)
     kek = current_kek()
     authority_id = Seal.objects.filter(pk=seal_id).values_list("authority_id", flat=True).first()
     if authority_id is None:
@@ -605,6 +615,7 @@ def seal_sign(
     """
     document_ref = (document_ref or "").strip()
     title = (title or "").strip()
+    _refuse_nul(document_ref=document_ref, title=title)
     if not document_ref or len(document_ref) > 100:
         raise SealInvalidInput(_("文件引用不能为空，且不能超过 100 个字符。"))
     if not title or len(title) > 300:

@@ -11,6 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from officehub.demo import DEMO_PASSWORD
+from officehub.errors import ApplicationError
 from seals import services
 from seals.models import Seal, SealRecord
 from tests.seals.conftest import TEST_KEK, make_docx
@@ -353,3 +354,27 @@ def test_a_seal_with_any_name_the_api_accepts_is_issued_and_seals(
     verified = as_user(api_client, personas.custodian).get(f"/api/seals/records/{record.pk}/").json()["verification"]
     assert verified["valid"] is True
     assert verified["seal"]["name"] == name
+
+
+def test_a_nul_in_a_note_or_name_is_refused_not_stored(client: Any, office_seal: Any, personas: Any, office: Any) -> None:
+    # PostgreSQL text and the audit log's JSON cannot hold NUL: the page's hand-read note
+    # reached both and answered 500.
+    client.raise_request_exception = False
+    login(client, personas.admin)
+    for verb in ("suspend", "revoke"):
+        response = client.post(f"/seals/{office_seal.pk}/{verb}/", {"note": "送检\x00", "reason": "superseded"})
+        assert response.status_code == 302
+        assert Seal.objects.get(pk=office_seal.pk).status == "active"
+    for call in (
+        lambda: services.seal_suspend(actor=personas.admin, seal_id=office_seal.pk, note="\x00"),
+        lambda: services.seal_revoke(actor=personas.admin, seal_id=office_seal.pk, note="a\x00"),
+        lambda: services.seal_issue(actor=personas.admin, kind="organisation", owner_organisation_id=office.pk,
+                                    custodian_ids=[personas.custodian.pk], name="公章\x00"),
+        lambda: services.seal_apply(seal_id=office_seal.pk, actor=personas.custodian, build_docx=make_docx,
+                                    document_ref="document:1", title="通知\x00"),
+    ):
+        with pytest.raises(ApplicationError) as caught:
+            call()
+        assert (caught.value.code, caught.value.status) == ("seal.invalid", 400)
+    assert Seal.objects.get(pk=office_seal.pk).status == "active"
+    assert Seal.objects.count() == 1 and SealRecord.objects.count() == 0
