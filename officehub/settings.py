@@ -70,6 +70,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outermost of ours: sees every answer below it (officehub/middleware.py).
+    "officehub.middleware.ErrorResponseMiddleware",
+    "officehub.middleware.RequestSanityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -163,6 +166,9 @@ if SEAL_KEK is not None:
 SEAL_IMAGE_DIAMETER_MM = env_int("SEAL_IMAGE_DIAMETER_MM", 42, minimum=20, maximum=60)
 # Django's error reports mask names with KEY/SECRET/..., not "KEK": this filter adds it.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "seals.reporting.KekSafeExceptionReporterFilter"
+# Even with DEBUG on, a client never gets Django's traceback page (it shows settings and
+# request META): the error page instead; tracebacks go to the log.
+DEFAULT_EXCEPTION_REPORTER = "officehub.error_pages.PlainExceptionReporter"
 
 # --- Documents ------------------------------------------------------------------------
 # 条例 第三条: classified documents only on an approved secret network.
@@ -232,6 +238,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "officehub.errors.api_exception_handler",
+    # JSON is depth-bounded and NUL-free before any view sees it (officehub/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "officehub.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [

@@ -57,3 +57,9 @@ urlpatterns = [
     path("messages/", include("messaging.urls")),
     path("archives/", include("search.urls")),
 ]
+
+# Chinese error pages in the page shell; {code, message, extra} JSON under /api/.
+handler400 = "officehub.error_pages.bad_request"
+handler403 = "officehub.error_pages.permission_denied"
+handler404 = "officehub.error_pages.page_not_found"
+handler500 = "officehub.error_pages.server_error"
