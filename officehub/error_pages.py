@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import SuspiciousOperation
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.template import loader
@@ -94,6 +95,13 @@ def _answer(request: HttpRequest, status: int) -> HttpResponse:
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, RequestDataTooBig):
+        # Django answers an over-limit form body with 400; it is a 413.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        message = f"请求内容过大（最大 {limit // 1024} KB）。" if limit else None
+        if is_api(request):
+            return api_error(413, message=message, extra={"max_bytes": limit})
+        return error_page(request, 413, message=message)
     if isinstance(exception, MultiPartParserError) and is_api(request):
         return api_error(400, code="request.malformed_multipart", message="表单数据格式有误（multipart 边界缺失或无效）。")
     return _answer(request, 400)
