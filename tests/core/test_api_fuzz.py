@@ -162,25 +162,27 @@ def _fuzz_operation(client: Any, operation: Any, actors: list[Actor], findings: 
         print_blob=False,
     )
 
-    for current in actors:
-
-        @options
-        @given(case=st.one_of(strategies), data=st.data())
-        def run(case: Any, data: Any, actor: Actor = current) -> None:
-            # Real ids now and then, so cases reach objects and not only 404.
-            for name in list(case.path_parameters):
-                if pool and data.draw(st.booleans(), label=f"real {name}"):
-                    case.path_parameters[name] = data.draw(st.sampled_from(pool), label=name)
-            try:
-                method, url, body, content_type = _prepare(case)
-            except Exception:  # noqa: BLE001 - an input requests cannot encode is no request
-                return
-            response = _send(client, actor, method, url, body, content_type)
-            _record(findings, actor, operation, method, url, body, response)
-
+    for actor in actors:
+        run = options(given(case=st.one_of(strategies), data=st.data())(_case_runner(client, operation, actor, findings, pool)))
         if SEED is not None:
             run = seed(int(SEED))(run)
         run()
+
+
+def _case_runner(client: Any, operation: Any, actor: Actor, findings: Findings, pool: list[int]) -> Any:
+    def run(case: Any, data: Any) -> None:
+        # Real ids now and then, so cases reach objects and not only 404.
+        for name in list(case.path_parameters):
+            if pool and data.draw(st.booleans(), label=f"real {name}"):
+                case.path_parameters[name] = data.draw(st.sampled_from(pool), label=name)
+        try:
+            method, url, body, content_type = _prepare(case)
+        except Exception:  # noqa: BLE001 - an input requests cannot encode is no request
+            return
+        response = _send(client, actor, method, url, body, content_type)
+        _record(findings, actor, operation, method, url, body, response)
+
+    return run
 
 
 def _list_ids(client: Any, actor: Actor, path: str) -> set[int] | None:
