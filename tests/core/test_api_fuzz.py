@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -39,6 +41,10 @@ EXAMPLES = int(os.environ.get("OFFICEHUB_FUZZ_EXAMPLES", "8"))
 BUDGET_SECONDS = float(os.environ.get("OFFICEHUB_FUZZ_SECONDS", "75"))
 SEED = os.environ.get("OFFICEHUB_FUZZ_SEED")
 ERROR_KEYS = {"code", "message", "extra"}
+# Inputs a schema-driven generator rarely produces and that broke the API before: NUL
+# (PostgreSQL refuses it), lone surrogates, huge and odd numbers, deep nesting.
+HOSTILE_STRINGS = ["\x00", "a\x00b", "\ud800", "'", "%", "\\", "😀" * 50, "\u202e", "x" * 5000, "-1", "1e309", "NaN", " "]
+DEEP_JSON = b"[" * 1000 + b"]" * 1000
 
 
 @dataclass
@@ -169,16 +175,40 @@ def _fuzz_operation(client: Any, operation: Any, actors: list[Actor], findings: 
         run()
 
 
+def _hostile_pass(client: Any, operation: Any, actors: list[Actor], findings: Findings, pool: list[int]) -> None:
+    """Not left to chance: every operation once with NUL in each query parameter, and
+    every write once with 2 KB of nested JSON (both were 500s before)."""
+    method = operation.method.upper()
+    for object_id in sorted({1, *pool[-3:]}):
+        path = re.sub(r"\{[^}]+\}", str(object_id), operation.path)
+        for actor in actors:
+            for name in [parameter.name for parameter in operation.query]:
+                url = path + "?" + urlencode({name: "a\x00b"})
+                _record(findings, actor, operation, method, url, None, _send(client, actor, method, url, None, None))
+            if method in ("POST", "PUT", "PATCH"):
+                response = _send(client, actor, method, path, DEEP_JSON, "application/json")
+                _record(findings, actor, operation, method, path, DEEP_JSON, response)
+
+
 def _case_runner(client: Any, operation: Any, actor: Actor, findings: Findings, pool: list[int]) -> Any:
+    query_names = [parameter.name for parameter in operation.query]
+
     def run(case: Any, data: Any) -> None:
         # Real ids now and then, so cases reach objects and not only 404.
         for name in list(case.path_parameters):
             if pool and data.draw(st.booleans(), label=f"real {name}"):
                 case.path_parameters[name] = data.draw(st.sampled_from(pool), label=name)
+        mutation = data.draw(st.sampled_from(["none", "none", "none", "query", "body", "deep"]), label="mutation")
+        if mutation == "query" and query_names:
+            case.query[data.draw(st.sampled_from(query_names), label="query name")] = data.draw(st.sampled_from(HOSTILE_STRINGS))
+        elif mutation == "body" and isinstance(case.body, dict) and case.body:
+            case.body[data.draw(st.sampled_from(sorted(case.body)), label="body key")] = data.draw(st.sampled_from(HOSTILE_STRINGS))
         try:
             method, url, body, content_type = _prepare(case)
         except Exception:  # noqa: BLE001 - an input requests cannot encode is no request
             return
+        if mutation == "deep" and method in ("POST", "PUT", "PATCH"):
+            body, content_type = DEEP_JSON, "application/json"
         response = _send(client, actor, method, url, body, content_type)
         _record(findings, actor, operation, method, url, body, response)
 
@@ -290,6 +320,7 @@ def test_every_api_operation_survives_fuzzing_as_two_organisations(personas: Any
         over_budget = time.monotonic() - started > BUDGET_SECONDS
         pool = sorted({1, 2, 3} | {i for a in actors for i in a.seen_ids if 0 < i < 10**9})[-40:]
         _fuzz_operation(client, operation, actors, findings, 1 if over_budget else EXAMPLES, pool)
+        _hostile_pass(client, operation, actors, findings, pool)
     fuzz_seconds = time.monotonic() - started
     checked = _cross_check(client, raw, actors, findings)
 
