@@ -113,3 +113,13 @@ def test_lockout_is_held_in_the_database_so_every_process_sees_it(personas: Any,
     settings.LOGIN_FAILURE_LIMIT = 2
     LoginFailure.objects.bulk_create([LoginFailure(username="wangfang", ip_address=ATTACKER) for _ in range(2)])
     assert _token(client, "wangfang", DEMO_PASSWORD, ATTACKER).json()["code"] == "auth.locked"
+
+
+def test_rotating_forwarded_for_does_not_escape_the_api_throttle(personas: Any, client: Any) -> None:
+    """DRF keys anonymous throttles on the whole X-Forwarded-For header unless told how
+    many proxies there are: without one, a fresh header per request was a fresh budget."""
+    statuses = [
+        _token(client, f"nobody{i}", "x", ATTACKER, HTTP_X_FORWARDED_FOR=f"192.0.2.{i}").json()["code"]
+        for i in range(25)
+    ]
+    assert "throttled" in statuses
