@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -26,6 +25,7 @@ from messaging import presence, selectors, services
 from messaging.errors import ApplicationError, InvalidInput, NotFound
 from messaging.models import ConversationKind, Membership
 from messaging.payloads import message_payload
+from officehub import jsonsafe
 from officehub.realtime import conversation_group, user_group
 
 logger = logging.getLogger(__name__)
@@ -235,7 +235,7 @@ class UserSocketConsumer(AsyncJsonWebsocketConsumer):
             await self._error("frame.too_large", f"帧过大：最大 {MAX_FRAME_BYTES // 1024} KB。")
             return
         try:
-            content = json.loads(text_data)
+            content = jsonsafe.loads(text_data)
         except ValueError:
             await self._error("frame.invalid_json", "帧不是有效的 JSON。")
             return

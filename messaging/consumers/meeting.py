@@ -42,6 +42,7 @@ from django.conf import settings
 
 from messaging import meetings_selectors as selectors
 from messaging import meetings_services as services
+from officehub import jsonsafe
 from officehub.errors import ApplicationError
 from officehub.realtime import meeting_group
 
@@ -189,7 +190,7 @@ class MeetingConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(_error("meeting.bad_frame", "帧过大或不是文本。", {"max_chars": MAX_FRAME_CHARS}))
             return
         try:
-            content = json.loads(text_data)
+            content = jsonsafe.loads(text_data)
         except ValueError:
             await self.send_json(_error("meeting.bad_frame", "帧不是有效的 JSON。"))
             return

@@ -14,8 +14,9 @@ from officehub.directory.errors import (
     DepartmentNotEmpty,
     DirectoryError,
     DirectoryPermissionDenied,
+    DivisionAtTop,
 )
-from officehub.directory.models import Department, Role, RoleAssignment, User
+from officehub.directory.models import Department, DepartmentKind, Role, RoleAssignment, User
 
 
 def can_manage_directory(user: Any) -> bool:
@@ -49,9 +50,14 @@ def department_create(
     sort_order: int = 0,
     check_permission: bool = True,
 ) -> Department:
-    """Create a department under ``parent`` (or a root). Raises directory.permission_denied."""
+    """Create a department under ``parent`` (or a root).
+
+    Raises directory.permission_denied, directory.division_at_top (a 处室 needs a parent).
+    """
     if check_permission:
         _require_manager(actor)
+    if parent is None and kind == DepartmentKind.DIVISION:
+        raise DivisionAtTop(_("处室必须隶属于上级部门，不能设为顶级部门。"))
     department = Department(
         name=name,
         kind=kind,
@@ -76,11 +82,14 @@ def department_create(
 def department_move(*, actor: Any, department_id: int, new_parent_id: int | None) -> Department:
     """Move a department (and its whole subtree) under a new parent.
 
-    Raises directory.cycle when the new parent is the department itself or below it.
+    Raises directory.cycle when the new parent is the department itself or below it, and
+    directory.division_at_top when a 处室 would become a root.
     """
     _require_manager(actor)
     department = Department.objects.select_for_update().get(pk=department_id)
     new_parent = Department.objects.get(pk=new_parent_id) if new_parent_id is not None else None
+    if new_parent is None and department.kind == DepartmentKind.DIVISION:
+        raise DivisionAtTop(_("处室必须隶属于上级部门，不能设为顶级部门。"))
     if new_parent is not None and new_parent.path.startswith(department.path):
         raise DepartmentCycle(_("不能把部门移动到它自己或其下级部门之下。"))
     old_path, old_depth = department.path, department.depth
