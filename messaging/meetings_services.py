@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from documents.services import document_create_draft
 from messaging.meetings_selectors import (
     STALE_AFTER,
     AttendanceLists,
@@ -827,10 +828,7 @@ def minutes_prefill(
 
 
 def _create_minutes_document(*, actor: Any, draft: MinutesDraft) -> int:
-    """Adapter to the documents app (imported lazily: messaging depends on documents
-    only here and for linked-document titles)."""
-    from documents.services import document_create_draft
-
+    """Adapter to the documents app: the 纪要 enters the document flow as a draft."""
     document = document_create_draft(actor=actor, doc_type="minutes", title=draft.title, body=draft.body)
     return int(document.pk)
 

@@ -33,6 +33,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from documents.models import Document
+from documents.selectors import can_view_document
+from documents.services import document_url
 from messaging.errors import (
     AttachmentRejected,
     InvalidInput,
@@ -280,17 +283,7 @@ def _check_mentions(membership: Membership, actor: Any, mentions: Any, mention_a
 
 
 def document_for_card(user: Any, document_id: int) -> Any | None:
-    """The document behind a 公文 card if this user may view it, else None.
-
-    Imported lazily: documents is an optional neighbour (DESIGN: messaging may import
-    documents, never the reverse), and a deployment or test run without it simply has
-    no openable cards.
-    """
-    try:
-        from documents.models import Document  # type: ignore[attr-defined]
-        from documents.selectors import can_view_document  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+    """The document behind a 公文 card if this user may view it, else None."""
     document = Document.objects.filter(pk=document_id).first()
     if document is None or not can_view_document(user, document):
         return None
@@ -298,10 +291,6 @@ def document_for_card(user: Any, document_id: int) -> Any | None:
 
 
 def document_card_url(document: Any) -> str:
-    try:
-        from documents.services import document_url  # type: ignore[attr-defined]
-    except ImportError:
-        return f"/documents/{document.pk}/"
     return str(document_url(document))
 
 
