@@ -206,7 +206,8 @@ def _send_response(result: services.SendResult) -> Response:
 class ConversationListApi(APIView):
     @extend_schema(responses=ConversationOutput(many=True), summary="我的会话（含未读数、@我数）")
     def get(self, request: Request) -> Response:
-        services.department_groups_sync_for_user(user=request.user)
+        # Read-only: department groups follow the directory through the worker's job and
+        # the directory's change hook (messaging.services.department_groups_sync_for_user).
         return Response(ConversationOutput(selectors.conversation_list(request.user), many=True).data)
 
     @extend_schema(request=GroupCreateInput, responses={201: IdOutput}, summary="创建群聊")

@@ -62,14 +62,33 @@ def test_send_over_http_is_idempotent_and_validated(personas: Any, group: Any, a
 
 
 def test_conversation_list_shows_unread_and_marks_read(personas: Any, group: Any, api_client: Any) -> None:
+    services.department_groups_sync_all()  # the worker's job (a GET writes nothing)
     send(personas.drafter, group, "一")
     send(personas.drafter, group, "二")
     client = _client(api_client, personas.head)
     rows = {row["id"]: row for row in client.get(f"{API}/conversations/").json()}
     assert rows[group.pk]["unread"] == 2 and rows[group.pk]["last_message"] == "王芳：二"
-    assert any(row["kind"] == "department" for row in rows.values())  # synced on open
+    assert any(row["kind"] == "department" for row in rows.values())
     read = client.post(f"{API}/conversations/{group.pk}/read/", {"seq": 2}, format="json").json()
     assert read == {"conversation_id": group.pk, "last_read_seq": 2, "unread": 0}
+
+
+def test_conversation_list_get_writes_nothing(personas: Any, group: Any, django_user_model: Any) -> None:
+    """A GET is safe: no department-group sync, no membership rows, no session save.
+    The head's department group does not exist yet (the worker has not run), the case in
+    which the list used to create it."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    send(personas.drafter, group, "一")
+    client = Client()
+    client.force_login(personas.head)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"{API}/conversations/")
+    assert response.status_code == 200 and group.pk in [row["id"] for row in response.json()]
+    writes = [q["sql"] for q in queries if q["sql"].lstrip().split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE")]
+    assert writes == []
 
 
 def test_receipts_list_who_has_and_has_not_read(personas: Any, group: Any, api_client: Any) -> None:
