@@ -764,29 +764,21 @@ def department_groups_sync_all() -> int:
 
 
 def department_groups_sync_for_user(*, user: Any) -> None:
-    """Cheap per-user catch-up, run when the conversation list opens: the user is in the
-    groups of their department and its ancestors (within their organisation) and in no
-    other department group. O(tree depth) queries."""
-    ancestor_ids: list[int] = []
-    if user.department_id:
-        ancestor_ids = user.department.ancestor_ids or [user.department_id]
-    wanted = set(
-        Conversation.objects.filter(kind=ConversationKind.DEPARTMENT, department_id__in=ancestor_ids).values_list(
-            "department_id", flat=True
-        )
+    """Directory hook (``officehub.directory.services.USER_CHANGED_HOOKS``), run in the
+    transaction that changed the user's department, roles or active flag: sync every
+    department group the user belongs to or should belong to — their department's and
+    its ancestors' while active, and every one they are still a member of. Whoever leaves
+    a group is told ``conversation.left`` after commit, so their open sockets stop
+    receiving it at once; a new department head becomes admin of their group.
+    O(tree depth) group syncs, each under the group's row lock."""
+    user = User.objects.select_related("department").get(pk=user.pk)  # the saved state
+    wanted: list[int] = []
+    if user.is_active and user.department_id:
+        wanted = user.department.ancestor_ids or [user.department_id]
+    current = Membership.objects.filter(user=user, conversation__kind=ConversationKind.DEPARTMENT).values_list(
+        "conversation__department_id", flat=True
     )
-    for department in Department.objects.filter(pk__in=ancestor_ids):
-        if department.pk in wanted:
-            if not Membership.objects.filter(conversation__department=department, conversation__kind=ConversationKind.DEPARTMENT, user=user).exists():
-                department_group_sync(department_id=department.pk)
-        elif department_group_eligible(department):
-            department_group_sync(department_id=department.pk)
-    stale = (
-        Membership.objects.filter(user=user, conversation__kind=ConversationKind.DEPARTMENT)
-        .exclude(conversation__department_id__in=ancestor_ids)
-        .values_list("conversation__department_id", flat=True)
-    )
-    for department_id in list(stale):
+    for department_id in sorted(set(wanted) | {d for d in current if d is not None}):
         department_group_sync(department_id=department_id)
 
 
