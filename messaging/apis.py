@@ -217,6 +217,17 @@ class ConversationListApi(APIView):
         return Response({"id": conversation.pk}, status=status.HTTP_201_CREATED)
 
 
+class UnreadOutput(serializers.Serializer):
+    unread = serializers.IntegerField(help_text="所有会话的未读消息数")
+    conversations = serializers.IntegerField(help_text="有未读消息的会话数")
+
+
+class UnreadApi(APIView):
+    @extend_schema(responses=UnreadOutput, summary="未读消息总数（页面“消息”角标）")
+    def get(self, request: Request) -> Response:
+        return Response(UnreadOutput(selectors.unread_summary(request.user)).data)
+
+
 class DirectConversationApi(APIView):
     @extend_schema(request=DirectInput, responses={200: IdOutput}, summary="打开（必要时创建）与某人的单聊")
     def post(self, request: Request) -> Response:

@@ -91,6 +91,21 @@ def test_conversation_list_get_writes_nothing(personas: Any, group: Any, django_
     assert writes == []
 
 
+def test_unread_summary_counts_every_conversation_for_the_shell_badge(personas: Any, group: Any, api_client: Any) -> None:
+    from rest_framework.test import APIClient
+
+    send(personas.drafter, group, "一")
+    send(personas.drafter, group, "二")
+    direct = services.conversation_direct_open(actor=personas.drafter, peer_id=personas.head.pk)
+    send(personas.drafter, direct, "三")
+    assert _client(api_client, personas.head).get(f"{API}/unread/").json() == {"unread": 3, "conversations": 2}
+    services.conversation_mark_read(actor=personas.head, conversation_id=group.pk, seq=2)
+    assert _client(api_client, personas.head).get(f"{API}/unread/").json() == {"unread": 1, "conversations": 1}
+    assert _client(api_client, personas.drafter).get(f"{API}/unread/").json() == {"unread": 0, "conversations": 0}
+    anonymous = APIClient().get(f"{API}/unread/")
+    assert anonymous.status_code == 401 and anonymous.json()["code"]
+
+
 def test_receipts_list_who_has_and_has_not_read(personas: Any, group: Any, api_client: Any) -> None:
     message = send(personas.drafter, group, "请阅")
     services.conversation_mark_read(actor=personas.head, conversation_id=group.pk, seq=1)
