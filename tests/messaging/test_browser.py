@@ -276,3 +276,21 @@ def test_emoji_render_as_colour_glyphs_not_empty_boxes(personas: Any, live_daphn
         assert page.evaluate(EMOJI_PROBE, "body")["colored"] > 100
     finally:
         page.context.close()
+
+
+def test_logging_out_in_one_tab_ends_the_live_chat_in_the_other(personas: Any, live_daphne: str, chromium: Any) -> None:
+    chat = browser_login(chromium, live_daphne, "wangfang")
+    try:
+        chat.goto(f"{live_daphne}/messages/")
+        chat.wait_for_selector("#conn-state.online", timeout=15000)
+        other_tab = chat.context.new_page()  # the same browser session
+        other_tab.goto(f"{live_daphne}/")
+        other_tab.click(".userbox button[type=submit]")  # 退出
+        other_tab.wait_for_url("**/login/**")
+        chat.wait_for_function(
+            "() => document.getElementById('conn-state').textContent === '登录已失效，请重新登录'", timeout=10000
+        )
+        chat.wait_for_timeout(2000)  # and it stays closed: no reconnect with a dead session
+        assert chat.inner_text("#conn-state") == "登录已失效，请重新登录"
+    finally:
+        chat.context.close()
