@@ -335,7 +335,7 @@ def test_department_groups_follow_the_directory(personas: Any) -> None:
     assert Membership.objects.get(conversation=secretariat, user=p.head).role == "admin"
     # The provincial government spans several organisations: no group for it.
     assert not Conversation.objects.filter(kind="department", department=office.parent).exists()
-    # Moving a person: the next sync (or opening the list) follows.
+    # Moving a person: the directory's change hook (or the worker's next sync) follows.
     p.drafter2.department = Department.objects.get(parent=office, name="综合处")
     p.drafter2.save(update_fields=["department"])
     services.department_groups_sync_for_user(user=p.drafter2)
