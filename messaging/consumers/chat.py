@@ -3,12 +3,13 @@
 Protocol: docs/websocket-protocol.md. The consumer authorises in ``connect`` (session
 user; anonymous sockets are closed with 4401; foreign origins never get here, see
 officehub/asgi.py), joins ``user.<id>`` and one ``conversation.<id>`` group per membership,
-and turns client frames into calls of the same services the HTTP API uses. It lives only
-as long as its session (``SessionBoundMixin``): logout, a password change or a
-deactivation closes it with 4401; a lost membership (directory change) makes it leave
-the conversation. Every service
+and turns client frames into calls of the same services the HTTP API uses. Every service
 call runs in a worker thread in its own transaction; errors come back as
 ``{"type": "error", "code", "message", "ref"}`` frames and never close the socket.
+
+It lives only as long as its session (``SessionBoundMixin``): logout, a password change
+or a deactivation closes it with 4401; a lost membership (e.g. a directory change) makes
+it leave that conversation.
 """
 
 from __future__ import annotations
@@ -178,8 +179,8 @@ def _direct_peers_sharing(user_id: int, user_ids: list[int]) -> set[int]:
 class UserSocketConsumer(SessionBoundMixin, AsyncJsonWebsocketConsumer):
     """One per browser tab (or device): everything realtime for one user."""
 
-    # Every client frame re-checks the session (two indexed queries): a send already
-    # costs several, and a frame after logout must not be served.
+    # Every client frame re-checks the session (one indexed query): a send already costs
+    # several, and no frame after a logout may be served.
     frame_max_age = 0.0
 
     user: Any = None
