@@ -185,6 +185,9 @@ DING_RENOTIFY_SECONDS = env_int("DING_RENOTIFY_SECONDS", 300, minimum=10)
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 MESSAGE_RATE_PER_MINUTE = env_int("MESSAGE_RATE_PER_MINUTE", 120, minimum=1)
 MEETING_CAPACITY = env_int("MEETING_CAPACITY", 6, minimum=2, maximum=50)
+# Every open socket re-checks its session (exists, user active, password unchanged) and its
+# memberships this often, in case the on-commit push that ends it was lost.
+SOCKET_REVALIDATE_SECONDS = env_int("SOCKET_REVALIDATE_SECONDS", 60, minimum=1)
 try:
     ICE_SERVERS = json.loads(env_str("ICE_SERVERS", '[{"urls": ["stun:stun.l.google.com:19302"]}]') or "[]")
 except json.JSONDecodeError as exc:

@@ -26,8 +26,9 @@ ensure_venv
 
 # Install both server packages in one apt run (one `apt-get update`); without root or
 # apt this fails and the fallbacks below take over.
-# fonts-wqy-zenhei: the CJK font the seal images are drawn with.
-if is_root; then apt_ensure postgresql redis-server curl unzip fonts-wqy-zenhei || true; fi
+# fonts-wqy-zenhei: the CJK font the seal images are drawn with; fonts-noto-color-emoji:
+# emoji glyphs for a browser on this machine (the pages name it in their font stack).
+if is_root; then apt_ensure postgresql redis-server curl unzip fonts-wqy-zenhei fonts-noto-color-emoji || true; fi
 
 # Each service in its own services.sh process, so one failure does not stop the others.
 fallbacks=()

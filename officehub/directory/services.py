@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from importlib import import_module
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from officehub.accounts.sessions import user_sessions_revoke
 from officehub.audit.services import audit
 from officehub.directory.errors import (
     DepartmentCycle,
@@ -180,3 +183,39 @@ def user_create(
         data={"username": username, "department": department.pk, "roles": sorted(set(roles))},
     )
     return user
+
+
+# Feature apps that keep data derived from a user's place in the directory register a
+# function ``f(*, user)`` here by dotted path (the core imports no feature app, as with
+# WORKER_JOBS and the socket routes). It runs in the transaction of the change; an import
+# error fails the change rather than silently leaving the derived data stale.
+USER_CHANGED_HOOKS = ["messaging.services.department_groups_sync_for_user"]
+
+USER_CHANGE_FIELDS = frozenset({"department", "roles", "is_active", "password"})
+
+
+@transaction.atomic
+def user_changed(*, actor: Any, user: User, fields: Iterable[str]) -> None:
+    """Follow-ups of a change already saved on ``user`` (the admin's forms save it), in
+    the same transaction. ``fields`` names what changed; only department, roles,
+    is_active and password matter here.
+
+    - deactivation or password change: every socket of the user re-checks its session
+      after commit and closes (a password change keeps the session that made it);
+    - department, roles or active flag: the registered hooks re-derive their data (the
+      user joins and leaves department chat groups at once, and their open sockets are
+      told ``conversation.left``);
+    - audited as ``directory.user_changed``.
+    """
+    changed = set(fields) & USER_CHANGE_FIELDS
+    if not changed:
+        return
+    if "is_active" in changed and not user.is_active:
+        user_sessions_revoke(user_id=user.pk, reason="deactivated")
+    if "password" in changed:
+        user_sessions_revoke(user_id=user.pk, reason="password_changed")
+    if changed & {"department", "roles", "is_active"}:
+        for path in USER_CHANGED_HOOKS:
+            module_name, _dot, attribute = path.rpartition(".")
+            getattr(import_module(module_name), attribute)(user=user)
+    audit(actor=actor, action="directory.user_changed", target=user, data={"fields": sorted(changed)})
