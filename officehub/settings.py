@@ -110,6 +110,20 @@ if DATABASE_URL.startswith("sqlite") and not DEBUG:
     raise ImproperlyConfiguredEnv("SQLite is only for a first run with OFFICEHUB_DEBUG=true; use PostgreSQL")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASE_URL.startswith("postgres"):
+    # psycopg's pool, one per process: a request or socket call borrows a connection and
+    # returns it when Django "closes" it, so no request pays for a new PostgreSQL session
+    # (~35 ms here) and a process never holds more than DB_POOL_MAX. Health checks drop
+    # connections the server closed (restart, idle timeout) before they are handed out.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DB_POOL_MIN", 1, minimum=0),
+        "max_size": env_int("DB_POOL_MAX", 12, minimum=1),
+        # Waiting longer than this for a free connection is an error, not a hang.
+        "timeout": env_int("DB_POOL_TIMEOUT", 10, minimum=1),
+        "max_idle": 300,
+        "name": "officehub",
+    }
 # Parallel developers and CI jobs may each need their own throw-away test database.
 if env_str("TEST_DB_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DB_NAME")}
@@ -120,14 +134,21 @@ REDIS_URL = env_url("REDIS_URL", None, schemes=("redis", "rediss", "unix"))
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # Redis pub/sub, one subscription connection per process (officehub/layers.py
+            # says why, and what it adds to channels_redis).
+            "BACKEND": "officehub.layers.OfficeHubChannelLayer",
             "CONFIG": {
-                # redis-py 8 defaults socket_timeout to 5 s, the same as channels_redis's
-                # BZPOPMIN timeout: an idle receive then raises "Timeout reading" and the
-                # consumer dies (close 1011). Read timeout must exceed the 5 s block.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # The publish pool per process and event loop: bounded, waits for a
+                        # free connection rather than failing.
+                        "max_connections": env_int("REDIS_POOL_MAX", 20, minimum=2),
+                        "health_check_interval": 15,
+                    }
+                ],
+                # Frames queued per socket before a slow one is told to resync instead.
                 "capacity": env_int("CHANNEL_CAPACITY", 1000, minimum=10),
-                "expiry": 60,
                 "prefix": env_str("CHANNEL_PREFIX", "officehub") or "officehub",
             },
         }
@@ -137,6 +158,15 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CHANNEL_PREFIX", "officehub") or "officehub",
+            # Bounded and health-checked like the channel layer's pool: a thread waits for
+            # a free connection, and a connection Redis dropped is replaced, not raised.
+            "OPTIONS": {
+                "pool_class": "redis.BlockingConnectionPool",
+                "max_connections": env_int("REDIS_POOL_MAX", 20, minimum=2),
+                "timeout": 5,
+                "health_check_interval": 15,
+                "socket_keepalive": True,
+            },
         }
     }
 else:

@@ -396,6 +396,11 @@ class UserSocketConsumer(AsyncJsonWebsocketConsumer):
         self.direct_ids.discard(conversation_id)
         await self.send_json({"type": "conversation.left", "conversation_id": conversation_id})
 
+    async def layer_resync(self, event: dict[str, Any]) -> None:
+        """The layer may have lost frames (Redis reconnect, this socket fell behind): the
+        client resumes from its last seq per conversation, as after a reconnect."""
+        await self.send_json({"type": "resync"})
+
     async def notify(self, event: dict[str, Any]) -> None:
         """待办 and DING notifications published by officehub.workbench.services."""
         await self.send_json({**event, "type": "notify"})

@@ -153,6 +153,7 @@ function handleFrame(frame) {
       if (frame.has_more) sendFrame({ type: "resume", conversations: { [frame.conversation_id]: state.seen.get(frame.conversation_id) || 0 } });
       break;
     case "resume.done": break;
+    case "resync": resumeAll(); break; // the server may have lost live frames
     case "ack": onAck(frame); break;
     case "read.self": onReadSelf(frame); break;
     case "read": onOthersRead(frame); break;
