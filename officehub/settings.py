@@ -82,7 +82,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "officehub.urls"
 ASGI_APPLICATION = "officehub.asgi.application"
-WSGI_APPLICATION = None
+WSGI_APPLICATION = "officehub.wsgi.application"
 
 TEMPLATES = [
     {
