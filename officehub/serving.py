@@ -201,6 +201,7 @@ class Child:
 
         def lower_priority() -> None:
             os.setsid()  # own process group: Ctrl-C on the terminal reaches the supervisor only
+            _die_with_parent()
             if nice:
                 os.nice(nice)
 
@@ -227,6 +228,17 @@ class Child:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM if the supervisor dies, even by ``kill -9``."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def port_open(host: str, port: int) -> bool:
