@@ -205,7 +205,9 @@ DOCUMENT_REMIND_INTERVAL_SECONDS = env_int("DOCUMENT_REMIND_INTERVAL_SECONDS", 3
 MESSAGE_RECALL_SECONDS = env_int("MESSAGE_RECALL_SECONDS", 120, minimum=0)
 DING_RENOTIFY_SECONDS = env_int("DING_RENOTIFY_SECONDS", 300, minimum=10)
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+# Per user: a burst of MESSAGE_BURST sends at once, MESSAGE_RATE_PER_MINUTE in the long run.
 MESSAGE_RATE_PER_MINUTE = env_int("MESSAGE_RATE_PER_MINUTE", 120, minimum=1)
+MESSAGE_BURST = env_int("MESSAGE_BURST", 60, minimum=1)
 MEETING_CAPACITY = env_int("MEETING_CAPACITY", 6, minimum=2, maximum=50)
 try:
     ICE_SERVERS = json.loads(env_str("ICE_SERVERS", '[{"urls": ["stun:stun.l.google.com:19302"]}]') or "[]")
@@ -237,6 +239,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
+# Sessions read from the cache (Redis) and written through to the database: a page view
+# or socket connect does not pay a session query, and a logout deletes both.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
@@ -256,7 +261,7 @@ X_FRAME_OPTIONS = "DENY"
 REST_FRAMEWORK = {
     # Token first, so an anonymous request gets 401 with a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "officehub.accounts.authentication.OfficeHubTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -264,9 +269,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "officehub.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # Token buckets (officehub/ratelimit.py): one Redis round trip per request, bursts
+    # allowed up to the per-minute count, retry_after exact.
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.UserRateThrottle",
-        "rest_framework.throttling.AnonRateThrottle",
+        "officehub.ratelimit.UserBucketThrottle",
+        "officehub.ratelimit.AnonBucketThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "user": env_str("API_RATE_USER", "2000/min"),

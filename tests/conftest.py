@@ -32,8 +32,9 @@ def _reset_api_throttles() -> None:
         cache.clear()  # local-memory cache: private to this process
         return
     redis = client_getter(write=True)
-    for key in redis.scan_iter(match=f"{cache.key_prefix}:*throttle_*", count=1000):
-        redis.delete(key)
+    for pattern in (f"{cache.key_prefix}:*throttle_*", f"{cache.key_prefix}:rl:*"):
+        for key in redis.scan_iter(match=pattern, count=1000):
+            redis.delete(key)
 
 
 @pytest.fixture(scope="session", autouse=True)

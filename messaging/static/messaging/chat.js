@@ -329,6 +329,13 @@ function onAck(frame) {
 }
 
 function onError(frame) {
+  if (frame.code === "message.rate_limited" && frame.client_id && state.pending.has(frame.client_id)) {
+    // Refused for speed, not content: send it again (same client_id) once a token is back.
+    const entry = state.pending.get(frame.client_id);
+    const wait = Math.max(0.2, Number((frame.extra || {}).retry_after) || 1);
+    setTimeout(() => { if (state.pending.get(frame.client_id) === entry) sendFrame(entry.frame); }, wait * 1000);
+    return;
+  }
   if (frame.client_id && state.pending.has(frame.client_id)) {
     const entry = state.pending.get(frame.client_id);
     state.pending.delete(frame.client_id);
