@@ -10,7 +10,6 @@ call runs in a worker thread in its own transaction; errors come back as
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import logging
@@ -26,7 +25,7 @@ from messaging import presence, selectors, services
 from messaging.errors import ApplicationError, InvalidInput, NotFound
 from messaging.models import ConversationKind, Membership
 from messaging.payloads import message_payload
-from officehub.realtime import conversation_group, user_group
+from officehub.realtime import conversation_group, join_groups, leave_groups, user_group
 
 logger = logging.getLogger(__name__)
 
@@ -46,16 +45,14 @@ def _int_field(content: dict[str, Any], name: str) -> int:
 
 # ----------------------------------------------------------------- sync parts (worker thread)
 
-# Reads and pointer moves are self-contained transactions with no thread-local state
-# carried between calls, so they run on any worker thread instead of queueing behind the
-# process's one thread-sensitive executor.
+# Every call is a self-contained transaction with no thread-local state carried between
+# calls, so it runs on any worker thread (with a pooled connection) instead of queueing
+# behind the process's one thread-sensitive executor. Sends too: the sequence comes from
+# the database (the conversation row lock), and two sends committing on two threads — or
+# two processes — may publish in either order; clients order by seq, hold a frame that
+# arrives early and ask ``resume`` only for a gap that does not fill (chat.js).
 db_call = functools.partial(database_sync_to_async, thread_sensitive=False)
-# Sends stay on the single thread-sensitive executor: the fan-out is registered on commit,
-# and two sends committing on two threads may publish in the opposite order of their
-# seqs. One thread per process keeps live frames in seq order (clients would recover by
-# resume, but every reorder would cost them a round trip). Across processes the order
-# is not guaranteed anyway; resume covers it.
-send_call = database_sync_to_async
+send_call = db_call
 
 
 def _ack(result: services.SendResult) -> dict[str, Any]:
@@ -190,9 +187,14 @@ class UserSocketConsumer(AsyncJsonWebsocketConsumer):
         self.conversation_ids: set[int] = set()
         self.direct_ids: set[int] = set()
         self.typing_sent: dict[int, float] = {}
-        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
-        # One round trip per group, all in flight together (a user may be in hundreds).
-        await asyncio.gather(*(self._join(cid, kind) for cid, kind in await _memberships(user.pk)))
+        for conversation_id, kind in await _memberships(user.pk):
+            self._remember(conversation_id, kind)
+        # All groups in one confirmed subscription (a user may be in a thousand).
+        await join_groups(
+            self.channel_layer,
+            [user_group(user.pk), *(conversation_group(cid) for cid in sorted(self.conversation_ids))],
+            self.channel_name,
+        )
         await self.accept()
         # Joined every group before hello: anything committed from now on reaches this
         # socket live, and anything earlier is fetched by the client's resume.
@@ -203,18 +205,23 @@ class UserSocketConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.user_id is None:
             return
-        await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
-        await asyncio.gather(
-            *(self.channel_layer.group_discard(conversation_group(cid), self.channel_name) for cid in list(self.conversation_ids))
+        # Also done by the layer if this handler never runs (officehub/layers.py).
+        await leave_groups(
+            self.channel_layer,
+            [user_group(self.user_id), *(conversation_group(cid) for cid in self.conversation_ids)],
+            self.channel_name,
         )
         if await presence.leave(self.user_id, self.channel_name):
             await self._announce_presence(False)
 
-    async def _join(self, conversation_id: int, kind: str) -> None:
-        await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
+    def _remember(self, conversation_id: int, kind: str) -> None:
         self.conversation_ids.add(conversation_id)
         if kind == ConversationKind.DIRECT:
             self.direct_ids.add(conversation_id)
+
+    async def _join(self, conversation_id: int, kind: str) -> None:
+        await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
+        self._remember(conversation_id, kind)
 
     async def _announce_presence(self, online: bool) -> None:
         # Only to direct conversations: announcing to big groups would cost one frame per
