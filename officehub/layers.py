@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 from collections import defaultdict
 from collections.abc import Iterable
@@ -45,10 +46,10 @@ from channels_redis.pubsub import (
 )
 from channels_redis.utils import _consistent_hash, _wrap_close, decode_hosts
 from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,12 @@ SUBSCRIBE_CHUNK = 500
 CONFIRM_TIMEOUT_SECONDS = 10.0
 RECONNECT_BACKOFF_MAX_SECONDS = 5.0
 _RECOVERABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+def process_name() -> str:
+    """How this process names itself to Redis (CLIENT LIST) and PostgreSQL
+    (application_name), so an operator — or a test — can tell whose connections are whose."""
+    return f"officehub-{os.getpid()}"
 
 
 def redis_pool(
@@ -73,6 +80,7 @@ def redis_pool(
     out dead (Redis restarted, CLIENT KILL)."""
     return aioredis.BlockingConnectionPool.from_url(
         url,
+        client_name=process_name(),
         max_connections=max_connections,
         timeout=5,
         health_check_interval=health_check_interval,
@@ -109,6 +117,7 @@ class _Shard(RedisSingleShardConnection):
         # what a lost subscription means (re-subscribe everything, then resync).
         connection = aioredis.Redis.from_url(
             self.address,
+            client_name=process_name(),
             socket_connect_timeout=5,
             socket_keepalive=True,
             health_check_interval=self.health_check_interval,

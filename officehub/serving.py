@@ -344,6 +344,7 @@ class Supervisor:
                     break
                 child.restarts += 1
                 child.start()
+                self.say(f"  {child.name} pid {child.process.pid if child.process else '-'}")
             time.sleep(0.2)
         self.stop()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -124,6 +125,8 @@ if DATABASE_URL.startswith("postgres"):
         "max_idle": 300,
         "name": "officehub",
     }
+    # Each process names its connections (pg_stat_activity), see officehub.layers.process_name.
+    DATABASES["default"]["OPTIONS"]["application_name"] = f"officehub-{os.getpid()}"
 # Parallel developers and CI jobs may each need their own throw-away test database.
 if env_str("TEST_DB_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DB_NAME")}
@@ -166,6 +169,7 @@ if REDIS_URL:
                 "timeout": 5,
                 "health_check_interval": 15,
                 "socket_keepalive": True,
+                "client_name": f"officehub-{os.getpid()}",
             },
         }
     }
