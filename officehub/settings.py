@@ -103,12 +103,15 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------
 DATABASE_URL = env_url("DATABASE_URL", None, schemes=("postgres", "postgresql", "sqlite"))
+# scripts/run.sh sets EMBEDDED_FALLBACK when PostgreSQL could not be started on a
+# newcomer's machine: the demo then runs on SQLite, in one process, and says so.
+EMBEDDED_FALLBACK = env_bool("EMBEDDED_FALLBACK", False)
 if DATABASE_URL is None:
-    if not DEBUG:
+    if not (DEBUG or EMBEDDED_FALLBACK):
         raise ImproperlyConfiguredEnv("OFFICEHUB_DATABASE_URL is required when OFFICEHUB_DEBUG is off")
     DATABASE_URL = f"sqlite:///{VAR_DIR / 'officehub.sqlite3'}"
-if DATABASE_URL.startswith("sqlite") and not DEBUG:
-    raise ImproperlyConfiguredEnv("SQLite is only for a first run with OFFICEHUB_DEBUG=true; use PostgreSQL")
+if DATABASE_URL.startswith("sqlite") and not (DEBUG or EMBEDDED_FALLBACK):
+    raise ImproperlyConfiguredEnv("SQLite is only for a first run (OFFICEHUB_DEBUG or OFFICEHUB_EMBEDDED_FALLBACK); use PostgreSQL")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASE_URL.startswith("postgres"):

@@ -15,8 +15,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 started=$SECONDS
 
-# chromium + fonts: end-to-end tests and seal images; openssl: cross-checks CMS signatures.
-apt_ensure postgresql redis-server chromium fonts-wqy-zenhei openssl unzip curl \
+# chromium + fonts: end-to-end tests and seal images; openssl: cross-checks CMS signatures;
+# nginx-light: the served topology (tests/scale).
+apt_ensure postgresql redis-server nginx-light chromium fonts-wqy-zenhei openssl unzip curl \
     || die "could not install the Debian packages the tests need"
 ensure_venv
 
