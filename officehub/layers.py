@@ -44,7 +44,7 @@ from channels_redis.pubsub import (
     RedisPubSubLoopLayer,
     RedisSingleShardConnection,
 )
-from channels_redis.utils import _consistent_hash, _wrap_close, decode_hosts
+from channels_redis.utils import _consistent_hash, _wrap_close, create_pool, decode_hosts
 from redis import asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
@@ -97,7 +97,7 @@ class _Shard(RedisSingleShardConnection):
 
     def __init__(self, host: dict[str, Any], channel_layer: OfficeHubLoopLayer) -> None:
         super().__init__(host, channel_layer)
-        self.address: str = host["address"]
+        self.address: str | None = host.get("address")
         self.max_connections: int = int(host.get("max_connections", 20))
         self.health_check_interval: float = float(host.get("health_check_interval", 15))
         # Subscribed channel -> future resolved when Redis confirms the subscription.
@@ -107,14 +107,20 @@ class _Shard(RedisSingleShardConnection):
 
     def _ensure_redis(self) -> None:
         if self._redis is None:
-            pool = redis_pool(self.address, max_connections=self.max_connections,
-                              health_check_interval=self.health_check_interval)
+            if self.address is None:  # Sentinel or host/port entries: channels_redis builds it
+                pool = create_pool({k: v for k, v in self.host.items() if k not in ("max_connections", "health_check_interval")})
+            else:
+                pool = redis_pool(self.address, max_connections=self.max_connections,
+                                  health_check_interval=self.health_check_interval)
             self._redis = aioredis.Redis(connection_pool=pool)
             self._pubsub = self._new_pubsub()
 
     def _new_pubsub(self) -> Any:
         # Its own connection, outside the pool's retry: this module, not redis-py, decides
         # what a lost subscription means (re-subscribe everything, then resync).
+        if self.address is None:
+            self._ensure_redis()
+            return self._redis.pubsub()
         connection = aioredis.Redis.from_url(
             self.address,
             client_name=process_name(),
