@@ -6,7 +6,7 @@
 # Builds .venv, starts PostgreSQL, Redis and Elasticsearch when it can (installing the
 # Debian packages as root), migrates, collects static files, seeds the demo
 # organisation, then serves the production topology until Ctrl-C (`manage.py serve`,
-# officehub/serving.py): nginx on :8000 in front of a pool of Daphne processes for the
+# officehub/topology.py): nginx on :8000 in front of a pool of Daphne processes for the
 # sockets and gunicorn workers for HTTP, plus the background worker, sized to this
 # machine, with DEBUG off as in production (`--debug` turns it on). A service that cannot
 # be started is replaced by the embedded default (SQLite, in-memory channel layer,

@@ -1,4 +1,4 @@
-"""``manage.py serve``: run OfficeHub's production topology on this machine (officehub/serving.py)."""
+"""``manage.py serve``: run OfficeHub's production topology on this machine (officehub/topology.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from officehub.serving import (
+from officehub.topology import (
     Supervisor,
     Topology,
     build_children,

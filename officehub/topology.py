@@ -69,10 +69,10 @@ def default_sizes(cpus: int | None = None) -> tuple[int, int, int]:
 JSON_ERRORS = {
     # Errors the proxy answers itself, in the API's one format: nginx's code -> (status
     # sent, code, message). 494 is nginx's own "request header too large".
-    400: (400, "request.malformed", "请求格式错误。"),
+    400: (400, "request.malformed", "请求格式有误。"),
     413: (413, "request.too_large", "请求体过大。"),
     414: (414, "request.uri_too_long", "请求地址过长。"),
-    494: (400, "request.header_too_large", "请求头过大。"),
+    494: (431, "request.headers_too_large", "请求头过大。"),
     502: (502, "service.unavailable", "服务暂时不可用，请稍后重试。"),
     503: (503, "service.unavailable", "服务暂时不可用，请稍后重试。"),
     504: (504, "service.timeout", "服务响应超时，请稍后重试。"),
