@@ -23,6 +23,7 @@ from documents import selectors, services
 from documents.errors import DocumentInvalidInput
 from documents.importing import import_upload
 from documents.models import DocType, Document, DocumentStatus, SealRequest, Urgency
+from documents.parsing import has_nul, parse_id
 from documents.rendering import docx_filename
 from officehub.directory.models import Clearance
 
@@ -163,12 +164,13 @@ class DocumentListApi(APIView):
         box = request.query_params.get("box", "outgoing")
         if box not in ("outgoing", "incoming"):
             raise DocumentInvalidInput("box 只能是 outgoing 或 incoming。", extra={"field": "box"})
+        filters = {key: request.query_params.get(key, "") for key in ("q", "doc_type", "status")}
+        for key, value in filters.items():
+            if has_nul(value):
+                raise DocumentInvalidInput("查询条件中含有不允许的字符（NUL）。", extra={"field": key})
         documents = selectors.outgoing_list(request.user) if box == "outgoing" else selectors.incoming_inbox(request.user)
         documents = selectors.filter_documents(
-            documents,
-            query=request.query_params.get("q", ""),
-            doc_type=request.query_params.get("doc_type", ""),
-            status=request.query_params.get("status", ""),
+            documents, query=filters["q"], doc_type=filters["doc_type"], status=filters["status"]
         ).select_related("issuer", "recipient_organisation", "drafter")
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(documents, request, view=self)
@@ -409,10 +411,10 @@ class DiffApi(APIView):
         document = selectors.access_document(request.user, document_id)
         numbers = []
         for key in ("from", "to"):
-            value = request.query_params.get(key, "")
-            if not value.isdigit():
+            number = parse_id(request.query_params.get(key, ""))
+            if number is None:
                 raise DocumentInvalidInput(f"请指定版本号参数 {key}。", extra={"field": key})
-            numbers.append(int(value))
+            numbers.append(number)
         diff = selectors.version_diff(document, numbers[0], numbers[1])
         return Response(
             {

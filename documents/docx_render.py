@@ -65,6 +65,9 @@ UPWARD_DOC_TYPES: frozenset[str] = frozenset({"request", "report"})  # 上行文
 _TWIPS_PER_MM = 1440 / 25.4
 _EMU_PER_PT = 12700
 
+# Characters XML 1.0 cannot hold: C0 controls other than tab/newline/CR, lone surrogates.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
 
 def _mm_twips(mm: float) -> int:
     return round(mm * _TWIPS_PER_MM)
@@ -429,9 +432,9 @@ def _add_field(p: Paragraph, instruction: str, placeholder: str, *, font: str, s
 
 def _set_core_properties(document: Document, doc: RenderInput) -> None:
     props = document.core_properties
-    props.title = doc.title.replace("\n", "")
-    props.author = doc.issuer_name
-    props.last_modified_by = doc.issuer_name
+    props.title = _XML_INVALID.sub("", doc.title.replace("\n", ""))
+    props.author = _XML_INVALID.sub("", doc.issuer_name)
+    props.last_modified_by = props.author
     props.language = "zh-CN"
     props.comments = ""
     props.revision = 1
@@ -1009,8 +1012,10 @@ def _add_run(
     scale: int = 100,
 ) -> Run:
     """A run with every font slot set: python-docx's ``font.name`` sets only ascii/hAnsi,
-    and Word picks the East Asian slot for Chinese text."""
-    run = p.add_run(text)
+    and Word picks the East Asian slot for Chinese text. Characters XML 1.0 cannot hold
+    (C0 controls other than tab/newline, lone surrogates) are dropped: the API stores
+    them, and one would otherwise make every render of the document fail."""
+    run = p.add_run(_XML_INVALID.sub("", text))
     rpr = run._r.get_or_add_rPr()
     fonts = rpr.get_or_add_rFonts()
     for slot in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):

@@ -40,3 +40,12 @@ class UnknownRecipient(InvalidInput):
 
 class DocumentConflict(ConflictError):
     default_code = "document.conflict"
+
+
+class SealingFailed(ConflictError):
+    """Approval could not produce a sealed, signed DOCX: nothing changes (HTTP 409).
+
+    Sealing fails closed: the 用印申请 stays pending and the document stays at 用印.
+    """
+
+    default_code = "document.seal_failed"

@@ -1,69 +1,72 @@
 """The small adapter between the document flow and the seals app.
 
-Approving a 用印申请 seals and signs the DOCX through ``seals.services.seal_apply``;
-seals knows no document workflow (DESIGN §1), so it is called with a ``build_docx``
-callback and an opaque ``document:<id>`` reference. When the seals registry is not
-installed, the step is still recorded and only the issuing organisation's seal
-custodians may approve it (issue 3, item 2).
+Approving a 用印申请 seals and signs the DOCX through ``seals.services``; seals knows no
+document workflow (DESIGN §1), so it is called with a ``build_docx`` callback and an
+opaque ``document:<id>`` reference. documents depends on seals (``Document.seal_record``
+is a foreign key to it), so seals is imported directly: a broken seals app fails at
+import, never by quietly approving a request unsealed.
+
+Sealing fails closed: anything short of a stored, signed SealRecord raises, so the
+caller's transaction rolls back and the request stays pending.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from django.utils.translation import gettext as _
 
+from documents.errors import SealingFailed
 from documents.models import Document
-from officehub.directory.models import Department, Role, User
-
-
-def _optional(module: str, name: str) -> Any | None:
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
-
-
-def record_fields() -> tuple[str, ...]:
-    return ("seal_record",)
+from officehub.directory.models import Department, User
+from seals import selectors as seal_selectors
+from seals import services as seal_services
+from seals.models import SealRecord
+from seals.services import SealSignature
 
 
 def custodians_for(*, seal_id: int | None, organisation: Department) -> list[User]:
     """The people who may approve a 用印申请 for ``seal_id`` of ``organisation``: the
-    custodians of that seal, which must be an active seal of the organisation."""
-    from documents.selectors import organisation_users
-
-    custodian_ids = _optional("seals.selectors", "seal_custodian_ids")
-    seals_for_org = _optional("seals.selectors", "seals_for_organisation")
-    if custodian_ids is None or seals_for_org is None:
-        return list(organisation_users(organisation, role=Role.SEAL_CUSTODIAN))
-    if seal_id is None or not seals_for_org(organisation).filter(pk=seal_id).exists():
+    active custodians of that seal, which must be a usable seal of the organisation.
+    Nobody for any other seal id (unknown, another organisation's, suspended, personal)."""
+    if seal_id is None or not seal_selectors.seals_for_organisation(organisation).filter(pk=seal_id).exists():
         return []
-    ids = set(custodian_ids(seal_id))
+    ids = seal_selectors.seal_custodian_ids(seal_id)
     return list(User.objects.filter(pk__in=ids, is_active=True).order_by("pk"))
 
 
-def apply_seal(*, document: Document, seal_id: int | None, actor: User) -> Any | None:
-    """Seal and sign the document's DOCX; ``None`` when no seals registry is installed."""
-    seal_apply = _optional("seals.services", "seal_apply")
-    if seal_apply is None or seal_id is None:
-        return None
+def _refused() -> SealingFailed:
+    return SealingFailed(_("用印失败：未能生成盖章签名的公文，用印申请仍待审批。"))
+
+
+def sign(*, document: Document, seal_id: int | None, actor: User) -> SealSignature:
+    """Render the document with the seal image and sign it: the slow half, which takes
+    no lock and writes nothing. Raises the seals app's codes or document.seal_failed."""
+    if seal_id is None:
+        raise _refused()
     from documents.rendering import render_document
 
     def build_docx(seal_png: bytes) -> bytes:
         return render_document(document, seal_png=seal_png)
 
-    return seal_apply(
+    signed = seal_services.seal_sign(
         seal_id=seal_id,
         actor=actor,
         build_docx=build_docx,
         document_ref=f"document:{document.pk}",
         title=document.title,
     )
+    if not isinstance(signed, SealSignature) or signed.seal_id != seal_id:
+        raise _refused()
+    return signed
 
 
-def attach_record(document: Document, record: Any | None) -> None:
-    if record is not None:
-        document.seal_record = record
+def record(*, signed: SealSignature, actor: User) -> SealRecord:
+    """Store the signed sealing inside the caller's transaction (locks the seal row, then
+    writes the ``seal.used`` audit entry: call it after locking every document-side row
+    and before the document's own audit entry)."""
+    stored = seal_services.seal_record_signed(signed=signed, actor=actor)
+    if not isinstance(stored, SealRecord) or stored.pk is None:
+        raise _refused()
+    return stored
 
 
 def sealed_docx_for(document: Document) -> bytes | None:

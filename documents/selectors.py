@@ -165,7 +165,9 @@ def filter_documents(
     documents: QuerySet[Document], *, query: str = "", doc_type: str = "", status: str = ""
 ) -> QuerySet[Document]:
     """Narrow a list by title/文号 text, 文种 and status (unknown values are ignored)."""
-    query = query.strip()[:50]
+    # NUL cannot be in a stored title or number, so it can match nothing: drop it here
+    # too (the API and pages refuse it before), never hand it to PostgreSQL.
+    query = query.replace("\x00", "").strip()[:50]
     if query:
         documents = documents.filter(Q(title__icontains=query) | Q(doc_number__icontains=query))
     if doc_type in DocType.values:

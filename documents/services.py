@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -121,9 +122,27 @@ def _set_status(document: Document, action: str, new_status: str) -> None:
 DOCUMENT_FK_FIELDS = [f.name for f in Document._meta.concrete_fields if f.is_relation]
 
 
+DOCUMENT_TEXT_FIELDS = [
+    f.name for f in Document._meta.concrete_fields if isinstance(f, models.CharField | models.TextField)
+]
+
+
+def _validate(document: Document, *, validate_unique: bool = False) -> None:
+    """``full_clean`` as a coded error: a bad choice or an over-long field from a page
+    form is document.invalid (400) naming the fields, never a 500; a NUL byte, which
+    PostgreSQL text cannot store, likewise."""
+    nul = [name for name in DOCUMENT_TEXT_FIELDS if "\x00" in (getattr(document, name) or "")]
+    if nul:
+        raise DocumentInvalidInput(_("内容中含有不允许的字符（NUL）。"), extra={"fields": {name: ["nul"] for name in nul}})
+    try:
+        document.full_clean(exclude=DOCUMENT_FK_FIELDS, validate_unique=validate_unique, validate_constraints=False)
+    except ValidationError as exc:
+        raise DocumentInvalidInput("；".join(exc.messages), extra={"fields": exc.message_dict}) from None
+
+
 def _save(document: Document, fields: Iterable[str]) -> None:
     # Unique and check constraints are enforced by PostgreSQL in the same transaction.
-    document.full_clean(exclude=DOCUMENT_FK_FIELDS, validate_unique=False, validate_constraints=False)
+    _validate(document)
     document.save(update_fields=[*set(fields), "updated_at"])
 
 
@@ -321,6 +340,8 @@ def _check_attachments(attachments: Any) -> list[dict[str, str]]:
     for item in attachments:
         if not isinstance(item, dict) or not str(item.get("title", "")).strip():
             raise DocumentInvalidInput(_("每个附件都需要名称。"), extra={"field": "attachments"})
+        if "\x00" in str(item.get("title", "")) + str(item.get("body", "")):
+            raise DocumentInvalidInput(_("内容中含有不允许的字符（NUL）。"), extra={"field": "attachments"})
         cleaned.append({"title": str(item["title"]).strip()[:100], "body": str(item.get("body", ""))[:100_000]})
     return cleaned
 
@@ -417,7 +438,7 @@ def document_create_draft(
     primary = _organisations(primary_recipient_ids, field="primary_recipient_ids", issuer=issuer)
     cc = _organisations(cc_recipient_ids, field="cc_recipient_ids", issuer=issuer)
     countersign = _own_departments(countersign_department_ids, field="countersign_department_ids", organisation=issuer)
-    document.full_clean(exclude=DOCUMENT_FK_FIELDS, validate_constraints=False)
+    _validate(document, validate_unique=True)
     document.save()
     document.primary_recipients.set(primary)
     document.cc_recipients.set(cc)
@@ -431,7 +452,7 @@ def document_create_draft(
 
 def _validate_copy_number(copy_number: str) -> None:
     # GB/T 9704 7.2.1: 份号 is six Arabic digits.
-    if copy_number and not (len(copy_number) == 6 and copy_number.isdigit()):
+    if copy_number and not (len(copy_number) == 6 and copy_number.isascii() and copy_number.isdigit()):
         raise DocumentInvalidInput(_("份号应为 6 位阿拉伯数字。"), extra={"field": "copy_number"})
 
 
@@ -470,6 +491,8 @@ def document_update(*, document_id: int, actor: User, fields: DraftFields) -> Do
     if fields.attachments is not None:
         document.attachments = _check_attachments(fields.attachments)
         changed.add("attachments")
+    if changed:
+        _validate(document)  # before a version row stores the new text
     relations: dict[str, list[Department]] = {}
     if fields.primary_recipient_ids is not None:
         relations["primary_recipients"] = _organisations(
@@ -782,10 +805,15 @@ def seal_request_create(*, document_id: int, actor: User, seal_id: int | None, r
 def seal_request_decide(*, seal_request_id: int, actor: User, approve: bool, reason: str = "") -> SealRequest:
     """The seal's custodian approves (seal applied, → 分发) or rejects with a reason.
 
-    When the seals app offers ``seal_apply``, approval seals and signs the DOCX; the signing
-    runs before the document row is locked and everything is re-checked after (STYLE §2).
-    Raises document.not_assigned, document.invalid_transition, document.reason_required and
-    the seals app's coded errors.
+    Approval renders the DOCX with the seal image and signs it first, holding no lock;
+    then, in the lock order of ``officehub/audit/services.py``, it locks the document,
+    then the request, re-checks both, moves the steps, and only then stores the sealing
+    (which locks the seal row and writes ``seal.used``) and writes ``document.sealed``.
+    Sealing fails closed: if no signed SealRecord results, the error propagates, the
+    caller's transaction rolls back and the request stays pending with the document at
+    用印 (no audit entry, no notification).
+    Raises not_found, document.not_assigned, document.invalid_transition,
+    document.reason_required, document.seal_failed and the seals app's coded errors.
     """
     request = SealRequest.objects.filter(pk=seal_request_id).first()
     if request is None:
@@ -797,10 +825,10 @@ def seal_request_decide(*, seal_request_id: int, actor: User, approve: bool, rea
         raise DocumentInvalidTransition(_("该用印申请已处理。"), status=document.status, action="seal.decide")
     if not approve:
         reason = _require_text(reason, _("驳回时请填写理由。"), "reason")
-    seal_record = None
+    signed = None
     if approve:
-        # Slow work (render, sign) first, without the document lock.
-        seal_record = sealing.apply_seal(document=document, seal_id=request.seal_id, actor=actor)
+        # Slow work (render, sign) first, without any lock; it writes nothing.
+        signed = sealing.sign(document=document, seal_id=request.seal_id, actor=actor)
     document = selectors.access_document(actor, request.document_id, lock=True)
     request = SealRequest.objects.select_for_update().get(pk=seal_request_id)
     _check_transition(document, "seal.approve" if approve else "seal.reject")
@@ -819,16 +847,19 @@ def seal_request_decide(*, seal_request_id: int, actor: User, approve: bool, rea
         audit(actor=actor, action="document.seal_rejected", target=document,
               data={"seal_request": request.pk, "reason": request.decision_reason})
         return request
-    request.status = SealRequestStatus.APPROVED
-    request.seal_record_id = getattr(seal_record, "pk", None)
-    request.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "seal_record_id"])
-    sealing.attach_record(document, seal_record)
+    assert signed is not None
     _close_step(step, actor=actor, now=now, outcome="sealed", opinion=request.decision_reason)
     _set_status(document, "seal.approve", S.DISTRIBUTE)
     _open_step(document, StepKind.DISTRIBUTE, _issuer_staff(document), now=now)
-    _save(document, ["status", *sealing.record_fields()])
+    # The seal row is the last entity lock of this transaction; its audit entry follows.
+    record = sealing.record(signed=signed, actor=actor)
+    request.status = SealRequestStatus.APPROVED
+    request.seal_record_id = record.pk
+    request.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "seal_record_id"])
+    document.seal_record = record
+    _save(document, ["status", "seal_record"])
     audit(actor=actor, action="document.sealed", target=document,
-          data={"seal_request": request.pk, "seal_id": request.seal_id, "seal_record": request.seal_record_id})
+          data={"seal_request": request.pk, "seal_id": request.seal_id, "seal_record": record.pk})
     return request
 
 

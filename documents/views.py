@@ -3,6 +3,7 @@ API calls, show the result or the coded error's Chinese message."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import BadRequest
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,6 +23,7 @@ from documents import selectors, services
 from documents.apis import docx_response
 from documents.importing import import_upload
 from documents.models import DocType, Document, DocumentStatus, Urgency
+from documents.parsing import has_nul, parse_id
 from documents.templates_catalog import DOC_TEMPLATES
 from officehub.directory.models import Clearance, Department
 from officehub.errors import ApplicationError, NotFound
@@ -38,9 +41,10 @@ def _ids(request: HttpRequest, name: str) -> list[int]:
     for raw in request.POST.getlist(name):
         if not raw.strip():
             continue
-        if not raw.strip().isdigit():
+        value = parse_id(raw)
+        if value is None:
             raise ApplicationError("选择的项目无效。", code="document.invalid", extra={"field": name})
-        values.append(int(raw))
+        values.append(value)
     return values
 
 
@@ -48,12 +52,29 @@ def _optional_int(request: HttpRequest, name: str) -> int | None:
     raw = request.POST.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    value = parse_id(raw)
+    if value is None:
         raise ApplicationError("选择的项目无效。", code="document.invalid", extra={"field": name})
-    return int(raw)
+    return value
+
+
+def refuse_nul(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Answer 400 to a request whose query or form carries a NUL byte, which PostgreSQL
+    text cannot hold: before any service (or filter) would hand it to the database."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        for data in (request.GET, request.POST):
+            for key, values in data.lists():
+                if has_nul(key, *values):
+                    raise BadRequest("请求中含有不允许的字符（NUL）。")
+        return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 @login_required
+@refuse_nul
 def document_list(request: HttpRequest) -> HttpResponse:
     box = request.GET.get("box", "outgoing")
     if box not in ("outgoing", "incoming", "overdue"):
@@ -111,6 +132,7 @@ def _fields_from_post(request: HttpRequest) -> dict[str, Any]:
 
 
 @login_required
+@refuse_nul
 def document_new(request: HttpRequest) -> HttpResponse:
     """拟稿 from a 文种 template, with an optional DOCX import filling title and body."""
     doc_type = request.GET.get("doc_type") or request.POST.get("doc_type") or DocType.NOTICE
@@ -145,6 +167,7 @@ def document_new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@refuse_nul
 def document_edit(request: HttpRequest, document_id: int) -> HttpResponse:
     document = _access(request, document_id)
     if "edit" not in selectors.available_actions(request.user, document):
@@ -180,6 +203,7 @@ def document_edit(request: HttpRequest, document_id: int) -> HttpResponse:
 
 
 @login_required
+@refuse_nul
 def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
     document = _access(request, document_id)
     actions = selectors.available_actions(request.user, document)
@@ -213,12 +237,9 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
 
 
 def _seal_choices(document: Document) -> list[tuple[int, str]]:
-    from documents.sealing import _optional
+    from seals.selectors import seals_for_organisation
 
-    seals_for_org = _optional("seals.selectors", "seals_for_organisation")
-    if seals_for_org is None:
-        return []
-    return [(seal.pk, str(seal)) for seal in seals_for_org(document.issuer)]
+    return [(seal.pk, str(seal)) for seal in seals_for_organisation(document.issuer)]
 
 
 def _decision(request: HttpRequest) -> bool:
@@ -229,7 +250,10 @@ def _deadline(request: HttpRequest) -> datetime | None:
     raw = request.POST.get("deadline", "").strip()
     if not raw:
         return None
-    value = parse_datetime(raw)
+    try:
+        value = parse_datetime(raw)  # None when malformed; ValueError for e.g. 2月30日
+    except ValueError:
+        value = None
     if value is None:
         raise ApplicationError("办理时限格式不正确。", code="document.invalid", extra={"field": "deadline"})
     return timezone.make_aware(value) if timezone.is_naive(value) else value
@@ -293,6 +317,7 @@ ACTIONS: dict[str, tuple[str, Callable[[HttpRequest, int], Any]]] = {
 
 @login_required
 @require_POST
+@refuse_nul
 def document_act(request: HttpRequest, document_id: int, action: str) -> HttpResponse:
     """Every action button posts here; the same service as the API does the work."""
     document = _access(request, document_id)
@@ -314,6 +339,7 @@ def document_act(request: HttpRequest, document_id: int, action: str) -> HttpRes
 
 
 @login_required
+@refuse_nul
 def document_timeline_page(request: HttpRequest, document_id: int) -> HttpResponse:
     document = _access(request, document_id)
     return render(request, "documents/timeline.html", {
@@ -323,15 +349,18 @@ def document_timeline_page(request: HttpRequest, document_id: int) -> HttpRespon
 
 
 @login_required
+@refuse_nul
 def document_diff(request: HttpRequest, document_id: int) -> HttpResponse:
     document = _access(request, document_id)
     versions = list(selectors.document_versions(document))
     last = versions[-1].number if versions else 1
+    old = parse_id(request.GET.get("from", str(max(1, last - 1))))
+    new = parse_id(request.GET.get("to", str(last)))
     try:
-        old = int(request.GET.get("from", max(1, last - 1)))
-        new = int(request.GET.get("to", last))
+        if old is None or new is None:
+            raise NotFound()
         diff = selectors.version_diff(document, old, new)
-    except (ValueError, NotFound):
+    except NotFound:
         raise Http404("版本不存在") from None
     return render(request, "documents/diff.html", {
         "document": document, "versions": versions, "diff": diff,
@@ -341,6 +370,7 @@ def document_diff(request: HttpRequest, document_id: int) -> HttpResponse:
 
 
 @login_required
+@refuse_nul
 def document_docx_download(request: HttpRequest, document_id: int) -> HttpResponse:
     return docx_response(_access(request, document_id))
 

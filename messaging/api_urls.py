@@ -8,6 +8,7 @@ from messaging import apis
 
 urlpatterns = [
     path("conversations/", apis.ConversationListApi.as_view(), name="api-chat-conversations"),
+    path("unread/", apis.UnreadApi.as_view(), name="api-chat-unread"),
     path("conversations/direct/", apis.DirectConversationApi.as_view(), name="api-chat-direct"),
     path("conversations/<int:conversation_id>/", apis.ConversationDetailApi.as_view(), name="api-chat-conversation"),
     path("conversations/<int:conversation_id>/members/", apis.ConversationMembersApi.as_view(), name="api-chat-members"),

@@ -206,7 +206,8 @@ def _send_response(result: services.SendResult) -> Response:
 class ConversationListApi(APIView):
     @extend_schema(responses=ConversationOutput(many=True), summary="我的会话（含未读数、@我数）")
     def get(self, request: Request) -> Response:
-        services.department_groups_sync_for_user(user=request.user)
+        # Read-only: department groups follow the directory through the worker's job and
+        # the directory's change hook (messaging.services.department_groups_sync_for_user).
         return Response(ConversationOutput(selectors.conversation_list(request.user), many=True).data)
 
     @extend_schema(request=GroupCreateInput, responses={201: IdOutput}, summary="创建群聊")
@@ -214,6 +215,17 @@ class ConversationListApi(APIView):
         data = _valid(GroupCreateInput, request.data)
         conversation = services.conversation_group_create(actor=request.user, title=data["title"], member_ids=data["member_ids"])
         return Response({"id": conversation.pk}, status=status.HTTP_201_CREATED)
+
+
+class UnreadOutput(serializers.Serializer):
+    unread = serializers.IntegerField(help_text="所有会话的未读消息数")
+    conversations = serializers.IntegerField(help_text="有未读消息的会话数")
+
+
+class UnreadApi(APIView):
+    @extend_schema(responses=UnreadOutput, summary="未读消息总数（页面“消息”角标）")
+    def get(self, request: Request) -> Response:
+        return Response(UnreadOutput(selectors.unread_summary(request.user)).data)
 
 
 class DirectConversationApi(APIView):

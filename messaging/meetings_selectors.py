@@ -9,6 +9,7 @@ from typing import Any, TypedDict
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from documents import selectors as document_selectors
 from messaging.models.meetings import (
     Attendance,
     Invitation,
@@ -171,15 +172,8 @@ class LinkedDocument:
 
 
 def linked_document(user: Any, document_id: int | None) -> LinkedDocument | None:
-    """The linked 公文 if the user may see it (documents.selectors decides), else None.
-
-    Imported lazily: meetings work without the documents app's tables being involved.
-    """
+    """The linked 公文 if the user may see it (documents.selectors decides), else None."""
     if not document_id:
-        return None
-    try:
-        from documents import selectors as document_selectors
-    except ImportError:
         return None
     try:
         document = document_selectors.access_document(user, document_id)

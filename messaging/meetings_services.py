@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from documents.services import document_create_draft
 from messaging.meetings_selectors import (
     STALE_AFTER,
     AttendanceLists,
@@ -558,7 +559,8 @@ class JoinResult:
 
 @transaction.atomic
 def participant_join(*, meeting_id: int, user: Any, channel_name: str, now: datetime | None = None) -> JoinResult:
-    """Seat a socket in the meeting room.
+    """Seat a socket in the meeting room. An invitee's first join records attendance
+    (出席, or 列席 for observers) and answers a pending invitation as accepted.
 
     Only the host and invitees (404 ``meeting.not_found`` for anyone else, as for a
     missing meeting); only while joinable (``meeting.cancelled``, ``meeting.ended``,
@@ -626,7 +628,12 @@ def participant_join(*, meeting_id: int, user: Any, channel_name: str, now: date
         invitation.attendance = (
             Attendance.OBSERVER if invitation.role == InvitationRole.OBSERVER else Attendance.ATTENDED
         )
-        invitation.save(update_fields=["first_joined_at", "attendance"])
+        fields = ["first_joined_at", "attendance"]
+        if invitation.response == InvitationResponse.PENDING:
+            # Coming is the answer; a 请假 answer stays as given, with its reason.
+            invitation.response, invitation.responded_at = InvitationResponse.ACCEPTED, now
+            fields += ["response", "responded_at"]
+        invitation.save(update_fields=fields)
         todo_close(target=meeting, users=[user], step="invitation", outcome="attended")
     participant.user = user
     me = roster_entry(participant, host_id=meeting.host_id)
@@ -827,10 +834,7 @@ def minutes_prefill(
 
 
 def _create_minutes_document(*, actor: Any, draft: MinutesDraft) -> int:
-    """Adapter to the documents app (imported lazily: messaging depends on documents
-    only here and for linked-document titles)."""
-    from documents.services import document_create_draft
-
+    """Adapter to the documents app: the 纪要 enters the document flow as a draft."""
     document = document_create_draft(actor=actor, doc_type="minutes", title=draft.title, body=draft.body)
     return int(document.pk)
 

@@ -163,6 +163,7 @@ def meeting_room(request: HttpRequest, meeting_id: int) -> HttpResponse:
                 initial={"start_at": timezone.localtime(meeting.start_at), "end_at": timezone.localtime(meeting.end_at)}
             ),
             "attendance_choices": Attendance.choices,
+            "attendance": Attendance,
             "statuses": MeetingStatus,
             "responses": InvitationResponse,
         },

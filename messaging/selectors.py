@@ -7,7 +7,7 @@ import bisect
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from messaging.errors import NotFound
@@ -323,6 +323,20 @@ def resume_payloads(*, conversation_id: int, after_seq: int) -> tuple[list[Messa
     rows = messages_after(conversation_id=conversation_id, after_seq=after_seq, limit=RESUME_BATCH + 1)
     has_more = len(rows) > RESUME_BATCH
     return [message_payload(m) for m in rows[:RESUME_BATCH]], has_more
+
+
+class UnreadSummary(TypedDict):
+    unread: int
+    conversations: int
+
+
+def unread_summary(user: Any) -> UnreadSummary:
+    """Unread messages over all the user's conversations, and in how many: one aggregate
+    over the read pointers (the shell's 消息 badge)."""
+    row = Membership.objects.filter(user_id=user.pk, conversation__last_seq__gt=F("last_read_seq")).aggregate(
+        unread=Sum(F("conversation__last_seq") - F("last_read_seq")), conversations=Count("id")
+    )
+    return {"unread": int(row["unread"] or 0), "conversations": int(row["conversations"] or 0)}
 
 
 def conversation_ids_of(user_id: int) -> list[tuple[int, str]]:

@@ -31,6 +31,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from documents.models import Document
+from documents.selectors import can_view_document
+from documents.services import document_url
 from messaging.errors import (
     AttachmentRejected,
     InvalidInput,
@@ -274,17 +277,7 @@ def _check_mentions(membership: Membership, actor: Any, mentions: Any, mention_a
 
 
 def document_for_card(user: Any, document_id: int) -> Any | None:
-    """The document behind a 公文 card if this user may view it, else None.
-
-    Imported lazily: documents is an optional neighbour (DESIGN: messaging may import
-    documents, never the reverse), and a deployment or test run without it simply has
-    no openable cards.
-    """
-    try:
-        from documents.models import Document  # type: ignore[attr-defined]
-        from documents.selectors import can_view_document  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+    """The document behind a 公文 card if this user may view it, else None."""
     document = Document.objects.filter(pk=document_id).first()
     if document is None or not can_view_document(user, document):
         return None
@@ -292,10 +285,6 @@ def document_for_card(user: Any, document_id: int) -> Any | None:
 
 
 def document_card_url(document: Any) -> str:
-    try:
-        from documents.services import document_url  # type: ignore[attr-defined]
-    except ImportError:
-        return f"/documents/{document.pk}/"
     return str(document_url(document))
 
 
@@ -769,29 +758,21 @@ def department_groups_sync_all() -> int:
 
 
 def department_groups_sync_for_user(*, user: Any) -> None:
-    """Cheap per-user catch-up, run when the conversation list opens: the user is in the
-    groups of their department and its ancestors (within their organisation) and in no
-    other department group. O(tree depth) queries."""
-    ancestor_ids: list[int] = []
-    if user.department_id:
-        ancestor_ids = user.department.ancestor_ids or [user.department_id]
-    wanted = set(
-        Conversation.objects.filter(kind=ConversationKind.DEPARTMENT, department_id__in=ancestor_ids).values_list(
-            "department_id", flat=True
-        )
+    """Directory hook (``officehub.directory.services.USER_CHANGED_HOOKS``), run in the
+    transaction that changed the user's department, roles or active flag: sync every
+    department group the user belongs to or should belong to — their department's and
+    its ancestors' while active, and every one they are still a member of. Whoever leaves
+    a group is told ``conversation.left`` after commit, so their open sockets stop
+    receiving it at once; a new department head becomes admin of their group.
+    O(tree depth) group syncs, each under the group's row lock."""
+    user = User.objects.select_related("department").get(pk=user.pk)  # the saved state
+    wanted: list[int] = []
+    if user.is_active and user.department_id:
+        wanted = user.department.ancestor_ids or [user.department_id]
+    current = Membership.objects.filter(user=user, conversation__kind=ConversationKind.DEPARTMENT).values_list(
+        "conversation__department_id", flat=True
     )
-    for department in Department.objects.filter(pk__in=ancestor_ids):
-        if department.pk in wanted:
-            if not Membership.objects.filter(conversation__department=department, conversation__kind=ConversationKind.DEPARTMENT, user=user).exists():
-                department_group_sync(department_id=department.pk)
-        elif department_group_eligible(department):
-            department_group_sync(department_id=department.pk)
-    stale = (
-        Membership.objects.filter(user=user, conversation__kind=ConversationKind.DEPARTMENT)
-        .exclude(conversation__department_id__in=ancestor_ids)
-        .values_list("conversation__department_id", flat=True)
-    )
-    for department_id in list(stale):
+    for department_id in sorted(set(wanted) | {d for d in current if d is not None}):
         department_group_sync(department_id=department_id)
 
 

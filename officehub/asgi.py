@@ -13,7 +13,11 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402 - needs Django set u
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from officehub import serving  # noqa: E402
 from officehub.routing import websocket_urlpatterns  # noqa: E402
+
+# Daphne answers oversized request lines and headers with 414/431 instead of a dropped connection.
+serving.install()
 
 application = ProtocolTypeRouter(
     {

@@ -80,6 +80,11 @@ class InvalidInput(ApplicationError):
     default_status = status.HTTP_400_BAD_REQUEST
 
 
+class RequestTooLarge(ApplicationError):
+    default_code = "request.too_large"
+    default_status = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+
 def _drf_code(exc: drf_exceptions.APIException) -> str:
     mapping: dict[type[drf_exceptions.APIException], str] = {
         drf_exceptions.NotAuthenticated: "auth.not_authenticated",

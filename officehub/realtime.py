@@ -46,6 +46,12 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+def auth_group(user_id: int) -> str:
+    """Every socket of a user, whatever its purpose (chat or meeting), listens here for
+    the end of its session (``auth.revoke``, see officehub.accounts.sessions)."""
+    return f"auth.{user_id}"
+
+
 def conversation_group(conversation_id: int) -> str:
     return f"conversation.{conversation_id}"
 

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our own static files (CSP 'self')
     "channels",
     "officehub",
     "officehub.directory",
@@ -71,6 +72,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outermost of ours: sees every answer below it (officehub/middleware.py).
+    "officehub.middleware.ErrorResponseMiddleware",
+    "officehub.middleware.ContentSecurityPolicyMiddleware",
+    "officehub.middleware.RequestSanityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -200,6 +205,9 @@ if SEAL_KEK is not None:
 SEAL_IMAGE_DIAMETER_MM = env_int("SEAL_IMAGE_DIAMETER_MM", 42, minimum=20, maximum=60)
 # Django's error reports mask names with KEY/SECRET/..., not "KEK": this filter adds it.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "seals.reporting.KekSafeExceptionReporterFilter"
+# Even with DEBUG on, a client never gets Django's traceback page (it shows settings and
+# request META): the error page instead; tracebacks go to the log.
+DEFAULT_EXCEPTION_REPORTER = "officehub.error_pages.PlainExceptionReporter"
 
 # --- Documents ------------------------------------------------------------------------
 # 条例 第三条: classified documents only on an approved secret network.
@@ -216,6 +224,9 @@ ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024, minimum
 MESSAGE_RATE_PER_MINUTE = env_int("MESSAGE_RATE_PER_MINUTE", 120, minimum=1)
 MESSAGE_BURST = env_int("MESSAGE_BURST", 60, minimum=1)
 MEETING_CAPACITY = env_int("MEETING_CAPACITY", 6, minimum=2, maximum=50)
+# Every open socket re-checks its session (exists, user active, password unchanged) and its
+# memberships this often, in case the on-commit push that ends it was lost.
+SOCKET_REVALIDATE_SECONDS = env_int("SOCKET_REVALIDATE_SECONDS", 60, minimum=1)
 try:
     ICE_SERVERS = json.loads(env_str("ICE_SERVERS", '[{"urls": ["stun:stun.l.google.com:19302"]}]') or "[]")
 except json.JSONDecodeError as exc:
@@ -237,7 +248,10 @@ AUTH_USER_MODEL = "directory.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "workbench"
 LOGOUT_REDIRECT_URL = "login"
+# Lockout (officehub/accounts/services.py): failures per (username, client IP), and per
+# client IP across usernames (password spraying), within LOGIN_LOCKOUT_SECONDS.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_IP_FAILURE_LIMIT = env_int("LOGIN_IP_FAILURE_LIMIT", 20, minimum=1)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -259,7 +273,10 @@ CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+# A front proxy terminates TLS and appends the client address to X-Forwarded-For; only
+# then do X-Forwarded-Proto and X-Forwarded-For mean anything.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -274,8 +291,17 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "officehub.errors.api_exception_handler",
+    # JSON is depth-bounded and NUL-free before any view sees it (officehub/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "officehub.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # Throttles key anonymous callers by address: without a proxy X-Forwarded-For is the
+    # caller's own words (DRF would use it whole), behind ours its last entry counts.
+    "NUM_PROXIES": 1 if BEHIND_PROXY else 0,
     # Token buckets (officehub/ratelimit.py): one Redis round trip per request, bursts
     # allowed up to the per-minute count, retry_after exact.
     "DEFAULT_THROTTLE_CLASSES": [
@@ -295,6 +321,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # --- Language, time, static -----------------------------------------------------------

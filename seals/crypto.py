@@ -53,6 +53,7 @@ __all__ = [
     "certificate_to_pem",
     "create_root_ca",
     "crl_to_pem",
+    "fit_name_attribute",
     "generate_seal_key",
     "issue_seal_certificate",
     "load_certificate",
@@ -160,13 +161,7 @@ def create_root_ca(
     start = not_before if not_before is not None else _now()
     _require_aware("not_before", start)
     key = generate_seal_key(key_type)
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
+    name = _subject(organisation, common_name)
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
     certificate = (
         x509.CertificateBuilder()
@@ -216,6 +211,49 @@ def _check_ca_pair(ca_key: PrivateKey, ca_cert: x509.Certificate) -> None:
         raise ValueError("ca_cert is not a CA certificate")
 
 
+# RFC 5280 upper bounds: ub-common-name and ub-organization-name are 64. cryptography
+# counts the common name's limit in UTF-8 bytes (a Chinese character takes three, so 21
+# characters fit); the organisation is held to 64 characters. A longer name is cut at a
+# character boundary and marked with "…": the full name stays in the seal registry, on
+# the seal image and in every page, and the certificate's serial links the two.
+NAME_ATTRIBUTE_MAX_BYTES: Final = 64
+NAME_ATTRIBUTE_MAX_CHARS: Final = 64
+_ELLIPSIS: Final = "…"
+
+
+def fit_name_attribute(value: str, *, max_bytes: int = NAME_ATTRIBUTE_MAX_BYTES, max_chars: int = NAME_ATTRIBUTE_MAX_CHARS) -> str:
+    """``value`` if it fits both limits, else its longest prefix that fits with "…" added.
+
+    Raises ``ValueError`` for a name that is empty after trimming whitespace.
+    """
+    value = " ".join(value.split())
+    if not value:
+        raise ValueError("a certificate name must not be empty")
+    if len(value) <= max_chars and len(value.encode("utf-8")) <= max_bytes:
+        return value
+    budget_bytes = max_bytes - len(_ELLIPSIS.encode("utf-8"))
+    budget_chars = max_chars - len(_ELLIPSIS)
+    kept: list[str] = []
+    used = 0
+    for char in value[:budget_chars]:
+        size = len(char.encode("utf-8"))
+        if used + size > budget_bytes:
+            break
+        kept.append(char)
+        used += size
+    return "".join(kept).rstrip() + _ELLIPSIS
+
+
+def _subject(organisation: str, common_name: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, fit_name_attribute(organisation)),
+            x509.NameAttribute(NameOID.COMMON_NAME, fit_name_attribute(common_name)),
+        ]
+    )
+
+
 def issue_seal_certificate(
     *,
     ca_key: PrivateKey,
@@ -227,7 +265,8 @@ def issue_seal_certificate(
     not_before: dt.datetime,
     not_after: dt.datetime,
 ) -> x509.Certificate:
-    """Certify one seal: subject ``C=CN, O=<organisation>, CN=<seal_name>``.
+    """Certify one seal: subject ``C=CN, O=<organisation>, CN=<seal_name>``, each name
+    shortened by :func:`fit_name_attribute` when it exceeds the X.509 upper bound.
 
     The validity must lie inside the CA's own validity (a verifier walking the chain would
     otherwise reject the seal before it expires). ``serial_number=None`` draws a random
@@ -241,13 +280,7 @@ def issue_seal_certificate(
         raise ValueError("seal validity must lie within the CA certificate's validity")
     _check_ca_pair(ca_key, ca_cert)
     ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    subject = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
-            x509.NameAttribute(NameOID.COMMON_NAME, seal_name),
-        ]
-    )
+    subject = _subject(organisation, seal_name)
     return (
         x509.CertificateBuilder()
         .subject_name(subject)

@@ -24,7 +24,9 @@ from seals.fonts import FontNotFound, FontSpec, find_cjk_font, load_font
 __all__ = [
     "SEAL_RED",
     "FontNotFound",
+    "ArcRow",
     "mm_to_px",
+    "name_arc_layout",
     "name_seal_layout",
     "render_round_seal",
     "render_square_name_seal",
@@ -46,6 +48,13 @@ _LOWER_TEXT_CENTRE: Final = 0.27  # below the centre, fraction of the diameter
 _LOWER_TEXT_MAX_WIDTH: Final = 0.45  # fraction of the diameter
 _ARC_MIN_SPAN: Final = 210.0  # degrees between the first and last character's centres
 _ARC_MAX_SPAN: Final = 240.0
+# Long names are condensed, never to hairlines: a character is at least this wide for its
+# height (real seals cut long names in condensed 长扁 lettering of about 0.6–0.7). Past
+# that the lettering gets smaller; below _MIN_TEXT_HEIGHT (2.8 mm on a 42 mm seal, about
+# a 8 pt character) the name goes on two concentric rows instead.
+_MIN_ASPECT: Final = 0.6
+_MIN_TEXT_HEIGHT: Final = 2.8 / 42
+_ROW_GAP: Final = 0.5 / 42
 _GLYPH_REFERENCE: Final = "国"  # a full-height, full-width glyph to size fonts by
 _GLYPH_WEIGHT: Final = 0.03
 
@@ -176,33 +185,14 @@ def render_round_seal(
     mask = Image.new("L", (canvas, canvas), 0)
     draw = ImageDraw.Draw(mask)
     centre = canvas / 2
-    radius = canvas / 2
 
     ring = max(1, round(canvas * _RING_WIDTH))
     draw.ellipse((0, 0, canvas - 1, canvas - 1), outline=255, width=ring)
     draw.polygon(_star_points(centre, centre, canvas * _STAR_DIAMETER / 2), fill=255)
 
-    # Upper arc: character i sits at angle θ from 12 o'clock (negative = left), its centre
-    # on the circle of radius text_radius and its top pointing away from the centre, so
-    # the name reads clockwise from left to right.
-    text_height = round(canvas * _TEXT_HEIGHT)
-    text_radius = radius - ring - canvas * _TEXT_GAP - text_height / 2
-    glyphs = _Glyphs(font, text_height)
-    count = len(organisation)
-    step_natural = math.degrees(text_height * 1.08 / text_radius)
-    span = _arc_span_degrees(count, step_natural)
-    step = span / (count - 1) if count > 1 else 0.0
-    step_length = text_radius * math.radians(step) if count > 1 else text_height
-    char_width = round(min(text_height * 0.98, step_length * 0.9))
-    for index, char in enumerate(organisation):
-        theta = -span / 2 + index * step
-        tile = glyphs.tile(char, char_width)
-        rotated = tile.rotate(-theta, resample=Image.Resampling.BICUBIC, expand=True)
-        position = (
-            centre + text_radius * math.sin(math.radians(theta)),
-            centre - text_radius * math.cos(math.radians(theta)),
-        )
-        _stamp(mask, rotated, position)
+    # Upper arc(s): see name_arc_layout.
+    for row in name_arc_layout(organisation, canvas=canvas):
+        _draw_arc(mask, row, font=font, centre=centre)
 
     if lower_text:
         _draw_line(
@@ -214,6 +204,80 @@ def render_round_seal(
             centre=(centre, centre + canvas * _LOWER_TEXT_CENTRE),
         )
     return _png(mask, size, dpi)
+
+
+@dataclass(frozen=True, slots=True)
+class ArcRow:
+    """One row of lettering on the upper arc, in pixels of the drawing canvas."""
+
+    text: str
+    radius: float  # from the seal's centre to the middle of the characters
+    height: int
+    char_width: int
+    span: float  # degrees from the first to the last character's centre
+
+
+def _arc_row(text: str, *, outer: float, height_max: float) -> ArcRow:
+    """Lay ``text`` along an arc whose lettering's outer edge is at ``outer``.
+
+    Characters keep their full height while they fit; a longer name condenses them down
+    to ``_MIN_ASPECT`` and, past that, makes them smaller so they never turn to hairlines.
+    """
+    count = len(text)
+    height = height_max
+    if count > 1:
+        # Over the widest span, the width available per character is 0.9 · r · k with
+        # r = outer − h/2; solve 0.9 · k · (outer − h/2) = _MIN_ASPECT · h for h.
+        k = math.radians(_ARC_MAX_SPAN) / (count - 1)
+        height = min(height_max, 0.9 * k * outer / (_MIN_ASPECT + 0.45 * k))
+    text_height = max(1, round(height))
+    radius = outer - text_height / 2
+    step_natural = math.degrees(text_height * 1.08 / radius)
+    span = _arc_span_degrees(count, step_natural)
+    step = span / (count - 1) if count > 1 else 0.0
+    step_length = radius * math.radians(step) if count > 1 else text_height
+    char_width = round(min(text_height * 0.98, step_length * 0.9))
+    return ArcRow(text=text, radius=radius, height=text_height, char_width=char_width, span=span)
+
+
+def name_arc_layout(name: str, *, canvas: int) -> list[ArcRow]:
+    """The rows of a round seal's name on a ``canvas``-pixel drawing: one row along the
+    ring, or two concentric rows (outer first) when one row would need characters
+    smaller than ``_MIN_TEXT_HEIGHT``. Pure geometry, for the renderer and its tests."""
+    name = "".join(name.split())
+    radius = canvas / 2
+    ring = max(1, round(canvas * _RING_WIDTH))
+    outer = radius - ring - canvas * _TEXT_GAP
+    height_max = canvas * _TEXT_HEIGHT
+    single = _arc_row(name, outer=outer, height_max=height_max)
+    if single.height >= canvas * _MIN_TEXT_HEIGHT or len(name) < 2:
+        return [single]
+    # Split in proportion to the rows' lengths, so both are condensed alike.
+    inner_outer = outer - canvas * _MIN_TEXT_HEIGHT - canvas * _ROW_GAP
+    share = outer / (outer + inner_outer)
+    cut = max(1, min(len(name) - 1, math.ceil(len(name) * share)))
+    height = canvas * _MIN_TEXT_HEIGHT
+    first = _arc_row(name[:cut], outer=outer, height_max=height)
+    second = _arc_row(name[cut:], outer=outer - first.height - canvas * _ROW_GAP, height_max=height)
+    return [first, second]
+
+
+def _draw_arc(mask: Image.Image, row: ArcRow, *, font: FontSpec, centre: float) -> None:
+    """Character i sits at angle θ from 12 o'clock (negative = left), its centre on the
+    row's circle and its top pointing away from the centre, so the name reads clockwise
+    from left to right."""
+    glyphs = _Glyphs(font, row.height)
+    count = len(row.text)
+    step = row.span / (count - 1) if count > 1 else 0.0
+    for index, char in enumerate(row.text):
+        theta = -row.span / 2 + index * step
+        tile = glyphs.tile(char, row.char_width)
+        rotated = tile.rotate(-theta, resample=Image.Resampling.BICUBIC, expand=True)
+        position = (
+            centre + row.radius * math.sin(math.radians(theta)),
+            centre - row.radius * math.cos(math.radians(theta)),
+        )
+        _stamp(mask, rotated, position)
 
 
 def _draw_line(

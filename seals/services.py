@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from cryptography import x509
@@ -93,6 +93,13 @@ def _now() -> dt.datetime:
 
 def serial_hex(serial: int) -> str:
     return format(serial, "x")
+
+
+def _refuse_nul(**values: str) -> None:
+    """PostgreSQL text (and the audit log's JSON) cannot hold NUL: refuse it as bad input."""
+    for field, value in values.items():
+        if "\x00" in (value or ""):
+            raise SealInvalidInput(_("输入中含有不允许的字符（NUL）。"), extra={"field": field})
 
 
 def _font_missing(exc: Exception) -> KeyUnavailable:
@@ -304,6 +311,7 @@ def seal_issue(
     """
     if check_permission:
         _require_admin(actor)
+    _refuse_nul(name=name, lower_text=lower_text)
     if kind not in SealKind.values:
         raise SealInvalidInput(_("印章类型无效。"))
     if key_type not in KeyType.values:
@@ -430,6 +438,7 @@ def _lock_seal(seal_id: int) -> Seal:
 
 def _transition(*, actor: Any, seal_id: int, verb: str, note: str, check_permission: bool) -> Seal:
     allowed, target, action, label = _TRANSITIONS[verb]
+    _refuse_nul(note=note)
     with transaction.atomic():
         seal = _lock_seal(seal_id)
         if check_permission:
@@ -489,6 +498,7 @@ def seal_revoke(
         _require_admin(actor)
     if reason not in RevocationReason.values:
         raise SealInvalidInput(_("吊销原因无效。"))
+    _refuse_nul(note=note)
     kek = current_kek()
     authority_id = Seal.objects.filter(pk=seal_id).values_list("authority_id", flat=True).first()
     if authority_id is None:
@@ -566,30 +576,46 @@ def _check_usable(seal: Seal, actor: Any, *, at: dt.datetime) -> None:
         raise SealUnusable(_("该印章尚未启用，不能用印。"), code="seal.not_active")
 
 
+@dataclass(frozen=True)
+class SealSignature:
+    """A sealed DOCX and its detached signature, made but not yet recorded.
+
+    Made by :func:`seal_sign` without any lock or write; becomes a :class:`SealRecord` only
+    through :func:`seal_record_signed` inside the caller's transaction. Holds no key.
+    """
+
+    seal_id: int
+    key_id: str
+    serial: str
+    document_ref: str
+    title: str
+    docx: bytes
+    signature: bytes
+    sha256: str
+    signing_time: dt.datetime
+
+
 @sensitive_variables("key")
-def seal_apply(
+def seal_sign(
     *,
     seal_id: int,
     actor: Any,
     build_docx: Callable[[bytes], bytes],
     document_ref: str,
     title: str,
-) -> SealRecord:
-    """Seal a document: place the image (via ``build_docx``), sign the exact bytes, record.
+) -> SealSignature:
+    """The slow half of a sealing: place the image (via ``build_docx``) and sign the bytes.
 
-    Preconditions checked here: the actor is one of the seal's custodians
-    (``seal.not_custodian``); the seal is active (``seal.suspended``, ``seal.revoked``,
-    ``seal.not_active``) and within its validity (``seal.expired``); the KEK opens its key
-    (``seal.kek_missing``, ``seal.kek_invalid``). Whether the document may be sealed at
-    all (approved SealRequest, signed off) is the caller's check.
-
-    ``build_docx(png)`` returns the DOCX with the seal image placed. It and the signature
-    run outside any row lock; then the seal row is locked, its state re-checked at the
-    signing time, and the SealRecord saved with audit ``seal.used`` in one transaction.
-    If the re-check fails, the signature is discarded and nothing is stored.
+    Takes no row lock and writes nothing, so callers run it before they lock anything
+    (see the lock order in ``officehub/audit/services.py``). Preconditions checked here:
+    the actor is one of the seal's custodians (``seal.not_custodian``); the seal is
+    active (``seal.suspended``, ``seal.revoked``, ``seal.not_active``) and within its
+    validity (``seal.expired``); the KEK opens its key (``seal.kek_missing``,
+    ``seal.kek_invalid``); ``build_docx`` returned a DOCX (``seal.invalid_document``).
     """
     document_ref = (document_ref or "").strip()
     title = (title or "").strip()
+    _refuse_nul(document_ref=document_ref, title=title)
     if not document_ref or len(document_ref) > 100:
         raise SealInvalidInput(_("文件引用不能为空，且不能超过 100 个字符。"))
     if not title or len(title) > 300:
@@ -612,38 +638,81 @@ def seal_apply(
     # cost of sealing).
     attributes = crypto.read_signed_attributes(signature)
     assert attributes is not None and len(attributes.message_digest) == 32
-    signing_time = attributes.signing_time
+    return SealSignature(
+        seal_id=seal.pk,
+        key_id=seal.key_id,
+        serial=seal.serial,
+        document_ref=document_ref,
+        title=title,
+        docx=docx,
+        signature=signature,
+        sha256=attributes.message_digest.hex(),
+        signing_time=attributes.signing_time,
+    )
 
-    with transaction.atomic():
-        locked = _lock_seal(seal_id)
-        if locked.key_id != seal.key_id or locked.serial != seal.serial:
-            raise SealInvalidTransition(_("印章已变更，请重试。"), code="seal.changed")
-        _check_usable(locked, actor, at=signing_time)
-        record = SealRecord(
-            seal=locked,
-            document_ref=document_ref,
-            title=title,
-            sealed_docx=docx,
-            sha256=attributes.message_digest.hex(),
-            signature=signature,
-            signing_time=signing_time,
-            actor=actor,
-        )
-        record.full_clean()
-        record.save()
-        audit(
-            actor=actor,
-            action="seal.used",
-            target=locked,
-            data={
-                "record": record.pk,
-                "document_ref": document_ref,
-                "title": title,
-                "sha256": record.sha256,
-                "signing_time": signing_time.isoformat(),
-            },
-        )
+
+def seal_record_signed(*, signed: SealSignature, actor: Any) -> SealRecord:
+    """The quick half of a sealing, inside the caller's transaction: lock the seal row,
+    re-check it at the signing time, store the :class:`SealRecord`, audit ``seal.used``.
+
+    Lock order: the caller locks its own rows first (e.g. the document and its
+    SealRequest); the seal row is the last entity row this takes, and the audit entry
+    comes after it. If the re-check fails (``seal.changed`` and the codes of
+    :func:`seal_sign`), nothing is stored and the caller's transaction should roll back.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise transaction.TransactionManagementError("seal_record_signed() must run inside a transaction")
+    locked = _lock_seal(signed.seal_id)
+    if locked.key_id != signed.key_id or locked.serial != signed.serial:
+        raise SealInvalidTransition(_("印章已变更，请重试。"), code="seal.changed")
+    _check_usable(locked, actor, at=signed.signing_time)
+    record = SealRecord(
+        seal=locked,
+        document_ref=signed.document_ref,
+        title=signed.title,
+        sealed_docx=signed.docx,
+        sha256=signed.sha256,
+        signature=signed.signature,
+        signing_time=signed.signing_time,
+        actor=actor,
+    )
+    record.full_clean()
+    record.save()
+    audit(
+        actor=actor,
+        action="seal.used",
+        target=locked,
+        data={
+            "record": record.pk,
+            "document_ref": signed.document_ref,
+            "title": signed.title,
+            "sha256": record.sha256,
+            "signing_time": signed.signing_time.isoformat(),
+        },
+    )
     return record
+
+
+def seal_apply(
+    *,
+    seal_id: int,
+    actor: Any,
+    build_docx: Callable[[bytes], bytes],
+    document_ref: str,
+    title: str,
+) -> SealRecord:
+    """Seal a document in one call: :func:`seal_sign` outside any lock, then
+    :func:`seal_record_signed` in its own (nested) transaction.
+
+    For callers that lock nothing else. A caller that locks its own rows in the same
+    transaction (the document flow) must call the two halves itself, locking its rows
+    between them, so the audit head is taken last. Whether the document may be sealed at
+    all (approved SealRequest, signed off) is the caller's check. Raises the codes of
+    both halves; if the re-check fails, the signature is discarded and nothing is stored.
+    """
+    signed = seal_sign(seal_id=seal_id, actor=actor, build_docx=build_docx, document_ref=document_ref, title=title)
+    with transaction.atomic():
+        return seal_record_signed(signed=signed, actor=actor)
 
 
 # --------------------------------------------------------------------------- verification

@@ -294,9 +294,9 @@ def archive_document(
     conclusion (已办结), by an archivist of the organisation holding that copy.
 
     The DOCX (sealed bytes when sealed) is fetched and its text extracted before the
-    transaction; then ``documents.services.document_mark_archived`` locks the document
-    and re-checks its state, and the record is created in the same transaction, so a
-    document is marked 已归档 exactly when its record exists. Errors: ``not_found``
+    transaction; then the document row is locked, the record created and
+    ``documents.services.document_mark_archived`` re-checks its state and marks it, all in
+    one transaction, so a document is marked 已归档 exactly when its record exists. Errors: ``not_found``
     (404, also for documents the archivist may not see), ``archive.not_archivist``,
     ``archive.document_not_finished``, ``archive.already_archived`` (409), and the
     validation codes of ``archive_legacy_upload``.
@@ -320,11 +320,19 @@ def archive_document(
     text = docx_to_text(docx)
     readers = list(document.shared_with.filter(is_active=True))
     with transaction.atomic():
-        document = document_services.document_mark_archived(document_id=document.pk, actor=actor)
+        # Lock order (officehub/audit/services.py): the document row, then the archive
+        # sequence row, and the audit head last. So the record (which takes the sequence
+        # lock) is created before document_mark_archived writes its audit entry; that
+        # service then re-checks the state under the lock this transaction already holds.
+        document = document_selectors.access_document(actor, document.pk, lock=True)
         if ArchiveRecord.objects.filter(document_id=document.pk).exists():  # raced: the row lock serialises
             raise AlreadyArchived("该公文已归档。", extra={"document_id": document.pk})
+        if ARCHIVABLE_STATUSES.get(document.direction) != document.status:  # changed meanwhile
+            raise DocumentNotArchivable(
+                "只有已分发的发文或已办结的收文可以归档。", extra={"status": document.status, "direction": document.direction}
+            )
         record_date = document.issued_on or timezone.localdate()
-        return _archive_create(
+        record = _archive_create(
             actor=actor,
             organisation=organisation,
             source=ArchiveSource.DOCUMENT,
@@ -347,6 +355,8 @@ def archive_document(
             readers=readers,
             document=document,
         )
+        document_services.document_mark_archived(document_id=document.pk, actor=actor)
+        return record
 
 
 def archive_record_update(*, record_id: int, actor: User, **changes: Any) -> ArchiveRecord:

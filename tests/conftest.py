@@ -22,17 +22,41 @@ def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture(autouse=True)
-def _reset_api_throttles() -> None:
-    """DRF keeps throttle history in the (shared, Redis) cache: start each test afresh."""
+# The prefix a running OfficeHub on this machine uses for its Redis keys (cache and channel
+# layer): tests must never read, write or delete under it.
+APP_REDIS_PREFIX = os.environ.get("OFFICEHUB_CHANNEL_PREFIX") or "officehub"
+TEST_REDIS_PREFIX = APP_REDIS_PREFIX if APP_REDIS_PREFIX.endswith("-test") else f"{APP_REDIS_PREFIX}-test"
+
+
+def pytest_configure(config: Any) -> None:
+    """Move the cache and channel layer to a test-only Redis prefix before anything uses
+    them. Django read its settings from the environment already, so the dictionaries are
+    changed in place; the environment is changed too, so a live Daphne started by the
+    tests (which reads it afresh) uses the same test prefix."""
+    from django.conf import settings
+
+    os.environ["OFFICEHUB_CHANNEL_PREFIX"] = TEST_REDIS_PREFIX
+    cache_settings = settings.CACHES["default"]
+    if "KEY_PREFIX" in cache_settings:
+        cache_settings["KEY_PREFIX"] = TEST_REDIS_PREFIX
+    layer_config = settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
+    if "prefix" in layer_config:
+        layer_config["prefix"] = TEST_REDIS_PREFIX
+
+
+def reset_api_throttles() -> None:
+    """Delete DRF's throttle history — only under the tests' own prefix."""
     from django.core.cache import cache
 
     client_getter = getattr(getattr(cache, "_cache", None), "get_client", None)
     if client_getter is None:
         cache.clear()  # local-memory cache: private to this process
         return
+    if cache.key_prefix != TEST_REDIS_PREFIX:
+        raise RuntimeError(f"refusing to delete Redis keys under {cache.key_prefix!r}: not the tests' prefix")
     redis = client_getter(write=True)
-    for pattern in (f"{cache.key_prefix}:*throttle_*", f"{cache.key_prefix}:rl:*"):
+    # DRF's history throttles (login scope) and the token buckets (officehub/ratelimit.py).
+    for pattern in (f"{TEST_REDIS_PREFIX}:*throttle_*", f"{TEST_REDIS_PREFIX}:rl:*"):
         for key in redis.scan_iter(match=pattern, count=1000):
             redis.delete(key)
 
@@ -56,6 +80,12 @@ def _consumer_threads_return_their_connections() -> Iterator[None]:
     communicator_module.no_op = close_worker_thread_connections
     yield
     communicator_module.no_op = original
+
+
+@pytest.fixture(autouse=True)
+def _reset_api_throttles() -> None:
+    """DRF keeps throttle history in the (shared, Redis) cache: start each test afresh."""
+    reset_api_throttles()
 
 
 @pytest.fixture

@@ -1,17 +1,20 @@
 """The user socket ``/ws/``: chat frames and live 待办 notifications for one signed-in user.
 
-Protocol: docs/websocket-protocol.md. The consumer authorises once in ``connect`` (session
+Protocol: docs/websocket-protocol.md. The consumer authorises in ``connect`` (session
 user; anonymous sockets are closed with 4401; foreign origins never get here, see
 officehub/asgi.py), joins ``user.<id>`` and one ``conversation.<id>`` group per membership,
 and turns client frames into calls of the same services the HTTP API uses. Every service
 call runs in a worker thread in its own transaction; errors come back as
 ``{"type": "error", "code", "message", "ref"}`` frames and never close the socket.
+
+It lives only as long as its session (``SessionBoundMixin``): logout, a password change
+or a deactivation closes it with 4401; a lost membership (e.g. a directory change) makes
+it leave that conversation.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -22,9 +25,11 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import ValidationError
 
 from messaging import presence, selectors, services
+from messaging.consumers.session import CLOSE_SESSION_ENDED, SessionBoundMixin
 from messaging.errors import ApplicationError, InvalidInput, NotFound
 from messaging.models import ConversationKind, Membership
 from messaging.payloads import message_payload
+from officehub import jsonsafe
 from officehub.realtime import conversation_group, join_groups, leave_groups, user_group
 
 logger = logging.getLogger(__name__)
@@ -168,8 +173,12 @@ def _direct_peers_sharing(user_id: int, user_ids: list[int]) -> set[int]:
 # ----------------------------------------------------------------- the consumer
 
 
-class UserSocketConsumer(AsyncJsonWebsocketConsumer):
+class UserSocketConsumer(SessionBoundMixin, AsyncJsonWebsocketConsumer):
     """One per browser tab (or device): everything realtime for one user."""
+
+    # Every client frame re-checks the session (one indexed query): a send already costs
+    # several, and no frame after a logout may be served.
+    frame_max_age = 0.0
 
     user: Any = None
     user_id: int | None = None
@@ -187,6 +196,7 @@ class UserSocketConsumer(AsyncJsonWebsocketConsumer):
         self.conversation_ids: set[int] = set()
         self.direct_ids: set[int] = set()
         self.typing_sent: dict[int, float] = {}
+        await self.session_bind(user.pk)
         for conversation_id, kind in await _memberships(user.pk):
             self._remember(conversation_id, kind)
         # All groups in one confirmed subscription (a user may be in a thousand).
@@ -203,16 +213,39 @@ class UserSocketConsumer(AsyncJsonWebsocketConsumer):
             await self._announce_presence(True)
 
     async def disconnect(self, code: int) -> None:
-        if self.user_id is None:
+        await self._release()
+
+    async def _release(self) -> None:
+        """Leave every group and the presence set (once: disconnect, or the session's end)."""
+        user_id = self.user_id
+        if user_id is None:
             return
+        self.user_id = None
+        await self.session_unbind()
         # Also done by the layer if this handler never runs (officehub/layers.py).
         await leave_groups(
             self.channel_layer,
-            [user_group(self.user_id), *(conversation_group(cid) for cid in self.conversation_ids)],
+            [user_group(user_id), *(conversation_group(cid) for cid in self.conversation_ids)],
             self.channel_name,
         )
-        if await presence.leave(self.user_id, self.channel_name):
-            await self._announce_presence(False)
+        if await presence.leave(user_id, self.channel_name):
+            await self._announce_presence(False, user_id=user_id)
+
+    async def session_ended(self) -> None:
+        await self._release()
+        await self.close(code=CLOSE_SESSION_ENDED)
+
+    async def session_revalidated(self) -> None:
+        """Periodic backstop for lost ``chat.joined``/``chat.left`` events: the socket's
+        groups follow the memberships in the database."""
+        if self.user_id is None:
+            return
+        current = dict(await _memberships(self.user_id))
+        for conversation_id in sorted(self.conversation_ids - current.keys()):
+            await self._leave(conversation_id)
+        for conversation_id in sorted(current.keys() - self.conversation_ids):
+            await self._join(conversation_id, current[conversation_id])
+            await self.send_json({"type": "conversation.joined", "conversation_id": conversation_id})
 
     def _remember(self, conversation_id: int, kind: str) -> None:
         self.conversation_ids.add(conversation_id)
@@ -223,18 +256,26 @@ class UserSocketConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
         self._remember(conversation_id, kind)
 
-    async def _announce_presence(self, online: bool) -> None:
+    async def _leave(self, conversation_id: int) -> None:
+        await self.channel_layer.group_discard(conversation_group(conversation_id), self.channel_name)
+        self.conversation_ids.discard(conversation_id)
+        self.direct_ids.discard(conversation_id)
+        await self.send_json({"type": "conversation.left", "conversation_id": conversation_id})
+
+    async def _announce_presence(self, online: bool, *, user_id: int | None = None) -> None:
         # Only to direct conversations: announcing to big groups would cost one frame per
         # member per connect; group members query presence instead.
         for conversation_id in self.direct_ids:
             await self.channel_layer.group_send(
                 conversation_group(conversation_id),
-                {"type": "chat.presence", "user_id": self.user_id, "online": online},
+                {"type": "chat.presence", "user_id": user_id or self.user_id, "online": online},
             )
 
     # -- client frames ----------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not await self.session_still_valid():
+            return  # the session has ended: the socket is closing with 4401
         if text_data is None:
             await self._error("frame.binary_unsupported", "只接受 JSON 文本帧。")
             return
@@ -242,7 +283,7 @@ class UserSocketConsumer(AsyncJsonWebsocketConsumer):
             await self._error("frame.too_large", f"帧过大：最大 {MAX_FRAME_BYTES // 1024} KB。")
             return
         try:
-            content = json.loads(text_data)
+            content = jsonsafe.loads(text_data)
         except ValueError:
             await self._error("frame.invalid_json", "帧不是有效的 JSON。")
             return
@@ -398,10 +439,7 @@ class UserSocketConsumer(AsyncJsonWebsocketConsumer):
         conversation_id = event["conversation_id"]
         if await _is_member(self.user_id, conversation_id):
             return  # re-added since
-        await self.channel_layer.group_discard(conversation_group(conversation_id), self.channel_name)
-        self.conversation_ids.discard(conversation_id)
-        self.direct_ids.discard(conversation_id)
-        await self.send_json({"type": "conversation.left", "conversation_id": conversation_id})
+        await self._leave(conversation_id)
 
     async def layer_resync(self, event: dict[str, Any]) -> None:
         """The layer may have lost frames (Redis reconnect, this socket fell behind): the

@@ -21,6 +21,10 @@ Server → client: ``welcome`` (own peer id, roster, ICE servers), ``peer_joined
 ``peer_left``, relayed ``offer``/``answer``/``ice`` (with ``from``), ``media``, ``hand``,
 ``muted``, ``removed``, ``replaced``, ``locked``, ``ended``, ``pong``, ``error``.
 
+The socket lives only as long as its session (``SessionBoundMixin``): on logout, a
+password change or a deactivation it frees its seat (peers get ``peer_left``), sends an
+``auth.session_ended`` error frame and closes with 4401.
+
 Offer/answer/ICE go to the addressed peer's channel only (``channel_layer.send``), never
 to the room group, and touch no database row: each consumer keeps a peer id → channel
 map fed by the roster events every worker receives, and falls back to the Participant
@@ -42,6 +46,8 @@ from django.conf import settings
 
 from messaging import meetings_selectors as selectors
 from messaging import meetings_services as services
+from messaging.consumers.session import CLOSE_SESSION_ENDED, SessionBoundMixin
+from officehub import jsonsafe
 from officehub.errors import ApplicationError
 from officehub.realtime import meeting_group
 
@@ -108,7 +114,11 @@ def _call(function: Any, **kwargs: Any) -> Any:
     return function(**kwargs)
 
 
-class MeetingConsumer(AsyncJsonWebsocketConsumer):
+class MeetingConsumer(SessionBoundMixin, AsyncJsonWebsocketConsumer):
+    # Relay frames are hot (ICE bursts) and touch no database row: re-check the session
+    # at most once a second for them; the push and the periodic check cover the rest.
+    frame_max_age = 1.0
+
     meeting_id: int
     peer_id: int | None
     is_host: bool
@@ -126,10 +136,13 @@ class MeetingConsumer(AsyncJsonWebsocketConsumer):
             return
         # Subscribe before taking the seat, so no roster event between the roster
         # snapshot and the subscription can be missed (duplicates are ignored below).
+        # Likewise for the end of the session.
+        await self.session_bind(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         try:
             result = await _join(self.meeting_id, user, self.channel_name)
         except ApplicationError as exc:
+            await self.session_unbind()
             await self.channel_layer.group_discard(self.group, self.channel_name)
             close = CLOSE_NOT_FOUND if exc.status == 404 else CLOSE_REFUSED
             await self._refuse(close, _error(exc.code, exc.message, exc.extra))
@@ -165,17 +178,30 @@ class MeetingConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=close_code)
 
     async def disconnect(self, code: int) -> None:
+        await self.session_unbind()
         if not self.joined:
             return
         self.joined = False
         await self.channel_layer.group_discard(self.group, self.channel_name)
         await _leave(self.channel_name)
 
+    async def session_ended(self) -> None:
+        """Logout, password change or deactivation: free the seat, say why, close."""
+        await self.session_unbind()
+        if self.joined:
+            self.joined = False
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await _leave(self.channel_name)
+        await self.send_json(_error("auth.session_ended", "登录已失效，请重新登录。"))
+        await self.close(code=CLOSE_SESSION_ENDED)
+
     # ------------------------------------------------------------------ client frames
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.joined:
             return
+        if not await self.session_still_valid():
+            return  # the session has ended: the seat is freed and the socket closing
         if self._over_rate():
             if self.window_frames == MAX_FRAMES_PER_SECOND + 1:  # say it once per second
                 await self.send_json(
@@ -190,7 +216,7 @@ class MeetingConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(_error("meeting.bad_frame", "帧过大或不是文本。", {"max_chars": MAX_FRAME_CHARS}))
             return
         try:
-            content = json.loads(text_data)
+            content = jsonsafe.loads(text_data)
         except ValueError:
             await self.send_json(_error("meeting.bad_frame", "帧不是有效的 JSON。"))
             return

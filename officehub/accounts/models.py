@@ -11,7 +11,11 @@ class LoginFailure(models.Model):
     at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
-        indexes = [models.Index(fields=["username", "at"])]
+        indexes = [
+            models.Index(fields=["username", "at"]),
+            # The per-address budget counts failures from one address across usernames.
+            models.Index(fields=["ip_address", "at"], name="loginfailure_ip_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.username} @ {self.at:%Y-%m-%d %H:%M}"

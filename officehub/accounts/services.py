@@ -1,13 +1,32 @@
-"""Login with lockout: the single door used by the login page and the token API."""
+"""Login with lockout: the single door used by the login page and the token API.
+
+Two limits, both counted from ``LoginFailure`` rows in the database (so they hold across
+every server process) within ``LOGIN_LOCKOUT_SECONDS``:
+
+* per (username, client IP): ``LOGIN_FAILURE_LIMIT`` failures lock that account *from
+  that address* only. Keying on the username alone let anyone lock anyone out; the owner
+  now still signs in from their own machine while an attacker's address is locked.
+* per client IP, across usernames: ``LOGIN_IP_FAILURE_LIMIT`` failures refuse every
+  further attempt from that address (password spraying: one guess for many accounts).
+
+The client IP is ``REMOTE_ADDR``; ``X-Forwarded-For`` counts only with
+``OFFICEHUB_BEHIND_PROXY`` (otherwise anyone could pick a fresh address per request).
+
+Counting and recording are not one atomic step: concurrent attempts from one address may
+each pass the check before any records its failure, so a burst can exceed a limit by the
+number of requests in flight. Accepted: the limits bound guessing, not to the unit.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import ipaddress
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,41 +50,101 @@ def _normalise(username: str) -> str:
     return username.strip().lower()
 
 
-def lockout_remaining_seconds(*, username: str) -> int:
-    """Seconds until the account may try again; 0 when it is not locked."""
-    window_start = timezone.now() - timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
-    recent = list(
-        LoginFailure.objects.filter(username=_normalise(username), at__gte=window_start)
-        .order_by("-at")
-        .values_list("at", flat=True)[: settings.LOGIN_FAILURE_LIMIT]
-    )
-    if len(recent) < settings.LOGIN_FAILURE_LIMIT:
+def _valid_ip(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    """The address a request came from.
+
+    Behind the front proxy (``BEHIND_PROXY``) it is the last ``X-Forwarded-For`` entry:
+    the one our proxy appended. Entries before it were written by the client and prove
+    nothing. Without a proxy, ``X-Forwarded-For`` is ignored.
+    """
+    if request is None:
+        return None
+    if settings.BEHIND_PROXY:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        last = _valid_ip(forwarded.rsplit(",", 1)[-1]) if forwarded else None
+        if last:
+            return last
+    return _valid_ip(request.META.get("REMOTE_ADDR"))
+
+
+def _remaining(times: list[datetime], limit: int) -> int:
+    """Seconds until the newest of ``limit`` recent failures leaves the window; 0 if fewer."""
+    if len(times) < limit:
         return 0
-    unlock_at = recent[0] + timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
+    unlock_at = times[0] + timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
     return max(0, int((unlock_at - timezone.now()).total_seconds()) + 1)
+
+
+def _recent(condition: Q, limit: int) -> list[datetime]:
+    window_start = timezone.now() - timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
+    return list(
+        LoginFailure.objects.filter(condition, at__gte=window_start).order_by("-at").values_list("at", flat=True)[:limit]
+    )
+
+
+def _pair(username: str, ip: str | None) -> Q:
+    return Q(username=_normalise(username)) & (Q(ip_address=ip) if ip else Q(ip_address__isnull=True))
+
+
+def lockout_remaining_seconds(*, username: str, ip: str | None = None) -> int:
+    """Seconds until ``username`` may try again from ``ip``; 0 when not locked."""
+    return _remaining(_recent(_pair(username, ip), settings.LOGIN_FAILURE_LIMIT), settings.LOGIN_FAILURE_LIMIT)
+
+
+def ip_lockout_remaining_seconds(*, ip: str | None) -> int:
+    """Seconds until address ``ip`` may try any account again; 0 when not over its budget."""
+    if not ip:
+        return 0
+    limit = settings.LOGIN_IP_FAILURE_LIMIT
+    return _remaining(_recent(Q(ip_address=ip), limit), limit)
+
+
+def _minutes(seconds: int) -> int:
+    return (seconds + 59) // 60
 
 
 def user_login_check(*, request: HttpRequest | None, username: str, password: str) -> Any:
     """Authenticate, refusing while locked out; records failures and successes.
 
-    Raises ``auth.locked`` (429) after ``LOGIN_FAILURE_LIMIT`` failures within
-    ``LOGIN_LOCKOUT_SECONDS`` — even for the right password — and
-    ``auth.invalid_credentials`` (401) otherwise.
+    Raises ``auth.ip_locked`` (429) once the client's address has used its failure budget
+    across usernames, ``auth.locked`` (429) after ``LOGIN_FAILURE_LIMIT`` failures for this
+    username from this address — in both cases even for the right password, without
+    checking it — and ``auth.invalid_credentials`` (401) otherwise.
     """
-    remaining = lockout_remaining_seconds(username=username)
+    ip = client_ip(request)
+    remaining = ip_lockout_remaining_seconds(ip=ip)
     if remaining:
         raise LoginLocked(
-            _("登录失败次数过多，账号已临时锁定，请 %(minutes)s 分钟后再试。") % {"minutes": (remaining + 59) // 60},
+            _("来自您所在网络地址的登录失败次数过多，请 %(minutes)s 分钟后再试。") % {"minutes": _minutes(remaining)},
+            code="auth.ip_locked",
+            extra={"retry_after_seconds": remaining},
+        )
+    remaining = lockout_remaining_seconds(username=username, ip=ip)
+    if remaining:
+        raise LoginLocked(
+            _("登录失败次数过多，账号已临时锁定，请 %(minutes)s 分钟后再试。") % {"minutes": _minutes(remaining)},
             extra={"retry_after_seconds": remaining},
         )
     user = authenticate(request, username=username, password=password)
-    ip = request.META.get("REMOTE_ADDR") if request is not None else None
     with transaction.atomic():
         if user is None:
-            LoginFailure.objects.create(username=_normalise(username), ip_address=ip)
+            # Rows older than the window count for nothing: keep the table small.
+            window_start = timezone.now() - timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
+            LoginFailure.objects.filter(at__lt=window_start).delete()
+            LoginFailure.objects.create(username=_normalise(username)[:150], ip_address=ip)
             audit(actor=None, action="auth.login_failed", data={"username": username[:150], "ip": ip})
         else:
-            LoginFailure.objects.filter(username=_normalise(username)).delete()
+            # Only this address's failures for this account: others still count against theirs.
+            LoginFailure.objects.filter(_pair(username, ip)).delete()
             audit(actor=user, action="auth.login", target=user, data={"ip": ip})
     if user is None:
         raise LoginFailed(_("用户名或密码错误。"))

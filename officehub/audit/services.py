@@ -1,4 +1,26 @@
-"""``audit(...)``: the one way any service records what happened."""
+"""``audit(...)``: the one way any service records what happened.
+
+Lock order (one for the whole platform, so no two transactions can wait on each other):
+
+1. entity rows first, each table in the order of the list below and, within a table,
+   rows in primary-key order (``select_for_update().order_by("pk")``):
+   ``Department`` → ``Document`` → ``SealRequest`` → ``NumberSequence`` /
+   ``ArchiveSequence`` → ``CertificateAuthority`` → ``Seal``; a row that ``UPDATE``
+   changes without an explicit lock (a Step, a TodoItem) counts as locked at that moment;
+2. the audit head (``AuditHead``, one global row) last.
+
+Every ``audit()`` call locks the audit head until the transaction commits, and every
+audited write in the system queues on it. So after its first ``audit()`` call a
+transaction may only write rows it has already locked or has just inserted; it must not
+lock or update another existing row. A transaction that audited first and then waited
+for a document row held by someone who waits for the audit head would deadlock — and,
+while PostgreSQL waits to detect that, block every audited write on the platform.
+Slow work that needs no lock (rendering, signing) runs before the first lock, as in
+``documents.services.seal_request_decide`` (sign, lock the document and the request,
+then ``seals.services.seal_record_signed`` locks the seal and audits). The worker's
+催办 claims Step rows with SKIP LOCKED, so it never waits for an entity row.
+``docs/locking.md`` describes the order and the test that holds it.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +44,8 @@ def audit(
     """Append one entry to the chain inside the caller's transaction.
 
     Locks the chain head, so concurrent writers append one at a time; the lock is held
-    until the caller commits, which keeps the chain order equal to commit order. Raises
+    until the caller commits, which keeps the chain order equal to commit order. Call it
+    after the transaction's last entity lock (see the lock order above). Raises
     ``TransactionManagementError`` when called outside a transaction: an audit entry that
     could commit apart from the change it records would be worthless.
     """

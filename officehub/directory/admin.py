@@ -56,6 +56,26 @@ class UserAdmin(DjangoUserAdmin):
         (_("组织信息"), {"fields": ("full_name", "department", "position", "clearance", "phone")}),
     )
 
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # Runs after save_model, in the admin's transaction: the roles inline is saved too.
+        super().save_related(request, form, formsets, change)
+        if not change:
+            return
+        fields = {name for name in form.changed_data if name in ("department", "is_active")}
+        if any(formset.model is RoleAssignment and formset.has_changed() for formset in formsets):
+            fields.add("roles")
+        services.user_changed(actor=request.user, user=form.instance, fields=fields)
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
+        # Django's view saves the form itself; compare the stored hash to learn whether it did.
+        with transaction.atomic():
+            before = User.objects.filter(pk=id).values_list("password", flat=True).first()
+            response = super().user_change_password(request, id, form_url)
+            user = User.objects.filter(pk=id).first()
+            if user is not None and before is not None and user.password != before:
+                services.user_changed(actor=request.user, user=user, fields={"password"})
+        return response
+
 
 admin.site.register(Position)
 admin.site.site_header = "OfficeHub 管理后台"

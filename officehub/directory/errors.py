@@ -18,3 +18,7 @@ class DepartmentCycle(DirectoryError):
 class DepartmentNotEmpty(DirectoryError):
     default_code = "directory.not_empty"
     default_status = 409
+
+
+class DivisionAtTop(DirectoryError):
+    default_code = "directory.division_at_top"

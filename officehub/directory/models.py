@@ -73,6 +73,13 @@ class Department(models.Model):
                 condition=Q(is_organisation=False) | ~Q(fonds_code=""),
                 name="organisation_has_fonds_code",
             ),
+            # A 处室 is always part of an office or a bureau: never a root of the tree.
+            models.CheckConstraint(
+                condition=Q(parent__isnull=False) | ~Q(kind="division"),
+                name="department_division_has_parent",
+                violation_error_code="division_at_top",
+                violation_error_message=_("处室必须隶属于上级部门，不能设为顶级部门。"),
+            ),
         ]
 
     def __str__(self) -> str:

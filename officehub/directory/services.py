@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from importlib import import_module
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from officehub.accounts.sessions import user_sessions_revoke
 from officehub.audit.services import audit
 from officehub.directory.errors import (
     DepartmentCycle,
     DepartmentNotEmpty,
     DirectoryError,
     DirectoryPermissionDenied,
+    DivisionAtTop,
 )
-from officehub.directory.models import Department, Role, RoleAssignment, User
+from officehub.directory.models import Department, DepartmentKind, Role, RoleAssignment, User
 
 
 def can_manage_directory(user: Any) -> bool:
@@ -49,9 +53,14 @@ def department_create(
     sort_order: int = 0,
     check_permission: bool = True,
 ) -> Department:
-    """Create a department under ``parent`` (or a root). Raises directory.permission_denied."""
+    """Create a department under ``parent`` (or a root).
+
+    Raises directory.permission_denied, directory.division_at_top (a 处室 needs a parent).
+    """
     if check_permission:
         _require_manager(actor)
+    if parent is None and kind == DepartmentKind.DIVISION:
+        raise DivisionAtTop(_("处室必须隶属于上级部门，不能设为顶级部门。"))
     department = Department(
         name=name,
         kind=kind,
@@ -76,11 +85,14 @@ def department_create(
 def department_move(*, actor: Any, department_id: int, new_parent_id: int | None) -> Department:
     """Move a department (and its whole subtree) under a new parent.
 
-    Raises directory.cycle when the new parent is the department itself or below it.
+    Raises directory.cycle when the new parent is the department itself or below it, and
+    directory.division_at_top when a 处室 would become a root.
     """
     _require_manager(actor)
     department = Department.objects.select_for_update().get(pk=department_id)
     new_parent = Department.objects.get(pk=new_parent_id) if new_parent_id is not None else None
+    if new_parent is None and department.kind == DepartmentKind.DIVISION:
+        raise DivisionAtTop(_("处室必须隶属于上级部门，不能设为顶级部门。"))
     if new_parent is not None and new_parent.path.startswith(department.path):
         raise DepartmentCycle(_("不能把部门移动到它自己或其下级部门之下。"))
     old_path, old_depth = department.path, department.depth
@@ -171,3 +183,39 @@ def user_create(
         data={"username": username, "department": department.pk, "roles": sorted(set(roles))},
     )
     return user
+
+
+# Feature apps that keep data derived from a user's place in the directory register a
+# function ``f(*, user)`` here by dotted path (the core imports no feature app, as with
+# WORKER_JOBS and the socket routes). It runs in the transaction of the change; an import
+# error fails the change rather than silently leaving the derived data stale.
+USER_CHANGED_HOOKS = ["messaging.services.department_groups_sync_for_user"]
+
+USER_CHANGE_FIELDS = frozenset({"department", "roles", "is_active", "password"})
+
+
+@transaction.atomic
+def user_changed(*, actor: Any, user: User, fields: Iterable[str]) -> None:
+    """Follow-ups of a change already saved on ``user`` (the admin's forms save it), in
+    the same transaction. ``fields`` names what changed; only department, roles,
+    is_active and password matter here.
+
+    - deactivation or password change: every socket of the user re-checks its session
+      after commit and closes (a password change keeps the session that made it);
+    - department, roles or active flag: the registered hooks re-derive their data (the
+      user joins and leaves department chat groups at once, and their open sockets are
+      told ``conversation.left``);
+    - audited as ``directory.user_changed``.
+    """
+    changed = set(fields) & USER_CHANGE_FIELDS
+    if not changed:
+        return
+    if "is_active" in changed and not user.is_active:
+        user_sessions_revoke(user_id=user.pk, reason="deactivated")
+    if "password" in changed:
+        user_sessions_revoke(user_id=user.pk, reason="password_changed")
+    if changed & {"department", "roles", "is_active"}:
+        for path in USER_CHANGED_HOOKS:
+            module_name, _dot, attribute = path.rpartition(".")
+            getattr(import_module(module_name), attribute)(user=user)
+    audit(actor=actor, action="directory.user_changed", target=user, data={"fields": sorted(changed)})

@@ -67,3 +67,111 @@ def test_a_suspended_seal_cannot_be_applied_and_nothing_changes(personas: Any) -
     document = Document.objects.get(pk=document.pk)
     assert (document.status, document.seal_record_id) == ("seal", None)
     assert SealRecord.objects.count() == 0
+
+
+# --- sealing fails closed ------------------------------------------------------------------
+
+
+def pending_seal_request(personas: Any) -> tuple[Document, Any]:
+    document = flow.to_seal(personas)
+    request = act(services.seal_request_create, document_id=document.pk, actor=personas.drafter,
+                  seal_id=flow.office_seal_id(), reason="印发")
+    return document, request
+
+
+def assert_nothing_changed(document: Document, request: Any) -> None:
+    from officehub.audit.models import AuditEntry
+
+    request.refresh_from_db()
+    assert (request.status, request.seal_record_id, request.decided_by_id) == ("pending", None, None)
+    stored = Document.objects.get(pk=document.pk)
+    assert (stored.status, stored.seal_record_id) == ("seal", None)
+    assert stored.steps.filter(kind="seal", role="approve", state="open").exists()
+    assert not stored.steps.filter(kind="distribute").exists()
+    assert SealRecord.objects.count() == 0
+    assert not AuditEntry.objects.filter(action__in=["document.sealed", "seal.used"]).exists()
+
+
+def test_a_sealing_that_returns_nothing_refuses_the_approval(
+    personas: Any, monkeypatch: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    import seals.services
+
+    document, request = pending_seal_request(personas)
+    monkeypatch.setattr(seals.services, "seal_sign", lambda **kwargs: None)
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(ApplicationError) as caught:
+        act(services.seal_request_decide, seal_request_id=request.pk, actor=personas.custodian, approve=True)
+    assert (caught.value.code, caught.value.status) == ("document.seal_failed", 409)
+    assert callbacks == []  # no 待办 or notification is pushed
+    assert_nothing_changed(document, request)
+
+
+def test_a_recording_that_returns_nothing_refuses_the_approval(personas: Any, monkeypatch: Any) -> None:
+    import seals.services
+
+    document, request = pending_seal_request(personas)
+    monkeypatch.setattr(seals.services, "seal_record_signed", lambda **kwargs: None)
+    with pytest.raises(ApplicationError) as caught:
+        act(services.seal_request_decide, seal_request_id=request.pk, actor=personas.custodian, approve=True)
+    assert caught.value.code == "document.seal_failed"
+    assert_nothing_changed(document, request)
+
+
+def test_an_error_inside_the_seals_app_rolls_the_approval_back(personas: Any, monkeypatch: Any) -> None:
+    import seals.services
+
+    def broken(**kwargs: Any) -> Any:
+        raise ImportError("cannot import name 'x' from partially initialised module 'seals.crypto'")
+
+    document, request = pending_seal_request(personas)
+    monkeypatch.setattr(seals.services, "seal_sign", broken)
+    with pytest.raises(ImportError):
+        act(services.seal_request_decide, seal_request_id=request.pk, actor=personas.custodian, approve=True)
+    assert_nothing_changed(document, request)
+
+
+def test_a_broken_seals_import_never_approves_a_document_unsealed(personas: Any, monkeypatch: Any) -> None:
+    # The old adapter loaded seals through importlib and, on ImportError, approved the
+    # request without sealing it. Seals is a hard dependency now: such an import error
+    # cannot turn into an unsealed 分发.
+    import importlib
+
+    document, request = pending_seal_request(personas)
+    real_import = importlib.import_module
+
+    def import_module(name: str, package: str | None = None) -> Any:
+        if name.startswith("seals"):
+            raise ImportError(name)
+        return real_import(name, package)
+
+    monkeypatch.setattr(importlib, "import_module", import_module)
+    act(services.seal_request_decide, seal_request_id=request.pk, actor=personas.custodian, approve=True)
+    stored = Document.objects.get(pk=document.pk)
+    assert stored.status == "distribute"
+    assert stored.seal_record_id is not None
+    assert seal_verify(docx=selectors.document_docx(stored), signature=bytes(stored.seal_record.signature)).is_valid
+
+
+def test_custodians_for_another_organisations_seal_is_nobody_even_if_seals_fails_to_import(
+    personas: Any, monkeypatch: Any
+) -> None:
+    import importlib
+
+    from documents import sealing
+    from tests.documents.flow import org
+
+    foreign_seal = flow.office_seal_id("浙江省大数据发展管理局")
+    own_seal = flow.office_seal_id()
+    office = org("浙江省人民政府办公厅")
+    real_import = importlib.import_module
+
+    def import_module(name: str, package: str | None = None) -> Any:
+        if name.startswith("seals"):
+            raise ImportError(name)
+        return real_import(name, package)
+
+    monkeypatch.setattr(importlib, "import_module", import_module)
+    assert sealing.custodians_for(seal_id=foreign_seal, organisation=office) == []
+    assert sealing.custodians_for(seal_id=None, organisation=office) == []
+    assert sealing.custodians_for(seal_id=2**62, organisation=office) == []
+    assert [user.pk for user in sealing.custodians_for(seal_id=own_seal, organisation=office)] == [personas.custodian.pk]

@@ -61,9 +61,11 @@ def schedule(personas: Any) -> Callable[..., Any]:
     return make
 
 
-def _session_cookie(user: Any) -> bytes:
-    client = Client()
-    client.force_login(user)
+def _session_cookie(user: Any, client: Client | None = None) -> bytes:
+    """The session cookie of ``client`` (a new browser logged in as ``user`` if None)."""
+    if client is None:
+        client = Client()
+        client.force_login(user)
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
 
 
@@ -99,9 +101,10 @@ class Socket:
 
 
 @pytest.fixture
-async def ws(transactional_db: None) -> AsyncIterator[Callable[[Any, int], Awaitable[Socket]]]:
+async def ws(transactional_db: None) -> AsyncIterator[Callable[..., Awaitable[Socket]]]:
     """``await ws(user, meeting_id)`` -> Socket (accepted; read welcome or error next).
-    Pass user=None for an anonymous socket. Sockets still open at the end are closed."""
+    Pass user=None for an anonymous socket, ``client=`` to use that browser's session.
+    Sockets still open at the end are closed."""
     from officehub.asgi import application
 
     # The Redis layer keeps locks and buffers bound to the event loop that first used
@@ -109,10 +112,10 @@ async def ws(transactional_db: None) -> AsyncIterator[Callable[[Any, int], Await
     channel_layers.backends.clear()
     opened: list[Socket] = []
 
-    async def connect(user: Any, meeting_id: int) -> Socket:
+    async def connect(user: Any, meeting_id: int, *, client: Client | None = None) -> Socket:
         headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
         if user is not None:
-            headers.append((b"cookie", await database_sync_to_async(_session_cookie)(user)))
+            headers.append((b"cookie", await database_sync_to_async(_session_cookie)(user, client)))
         communicator = WebsocketCommunicator(application, f"/ws/meetings/{meeting_id}/", headers=headers)
         connected, _ = await communicator.connect(timeout=5)
         assert connected

@@ -115,3 +115,87 @@ def test_three_browsers_meet_then_host_mutes_one_and_ends_for_all(
     finally:
         for page in pages:
             page.context.close()
+
+
+def _in_viewport(page: Any, selector: str) -> dict[str, float]:
+    box = page.locator(selector).bounding_box()
+    viewport = page.viewport_size
+    assert box is not None, selector
+    assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], (selector, box, viewport)
+    return box
+
+
+def test_room_fits_1400x950_and_its_invitation_table_follows_who_joins(
+    live_daphne: str, chromium: Any, personas: Any, schedule: Any
+) -> None:
+    meeting = schedule(
+        invitees=(personas.drafter, personas.reviewer),
+        title="防汛防台工作调度会",
+        agenda="\n".join(
+            f"{n}、{item}"
+            for n, item in zip(
+                "一二三四五六七八九十",
+                ["通报近期汛情和台风动态", "水利厅汇报水库山塘安全", "自然资源厅汇报地质灾害隐患点",
+                 "住建厅汇报危旧房和在建工地", "交通运输厅汇报航运和道路", "应急管理厅汇报救援力量预置",
+                 "气象局通报未来一周天气", "各市汇报转移安置准备", "部署各地防御工作", "明确值班值守要求"],
+                strict=True,
+            )
+        ),
+    )
+    drafter_row = f"#invitees tr[data-user-id='{personas.drafter.pk}']"
+    reviewer_row = f"#invitees tr[data-user-id='{personas.reviewer.pk}']"
+    pages: list[Any] = []
+    try:
+        host = browser_login(chromium, live_daphne, "chenjie")
+        pages.append(host)
+        host.set_viewport_size({"width": 1400, "height": 950})
+        host.goto(f"{live_daphne}/messages/meetings/{meeting.pk}/")
+        host.wait_for_selector("#btn-leave:enabled", timeout=15000)
+        # The meeting's controls are on screen without scrolling, with a long agenda...
+        _in_viewport(host, ".toolbar")
+        _in_viewport(host, "#btn-leave")
+        # ...and in a full room (capacity 6: five more video tiles, a second row).
+        host.evaluate(
+            """() => {
+                const local = document.getElementById("tile-local");
+                for (let i = 0; i < 5; i += 1) {
+                    const tile = local.cloneNode(true);
+                    tile.id = "";
+                    tile.classList.add("probe");
+                    document.getElementById("tiles").append(tile);
+                }
+            }"""
+        )
+        _in_viewport(host, ".toolbar")
+        _in_viewport(host, "#btn-end")
+        host.evaluate("() => document.querySelectorAll('.tile.probe').forEach((tile) => tile.remove())")
+        assert host.inner_text(f"{drafter_row} [data-field='response']") == "待回复"
+
+        guest = browser_login(chromium, live_daphne, "wangfang")
+        pages.append(guest)
+        guest.set_viewport_size({"width": 1400, "height": 950})
+        guest.goto(f"{live_daphne}/messages/meetings/{meeting.pk}/")
+        guest.wait_for_selector("#btn-leave:enabled", timeout=15000)
+        _in_viewport(guest, ".toolbar")
+        # In the room, 接受邀请 / 请假 are gone: being there is the answer.
+        assert guest.locator("button[value='accepted']").is_hidden()
+        assert guest.locator("button[value='declined']").is_hidden()
+        # The host's invitation table follows at once: accepted and attending.
+        host.wait_for_function(
+            f"""() => document.querySelector("{drafter_row} [data-field='response']").textContent.trim() === '接受'
+                   && document.querySelector("{drafter_row} [data-field='attendance']").textContent.includes('出席')""",
+            timeout=10000,
+        )
+        assert host.inner_text(f"{reviewer_row} [data-field='response']") == "待回复"  # not here
+        guest.wait_for_function(
+            f"""() => document.querySelector("{drafter_row} [data-field='response']").textContent.trim() === '接受'""",
+            timeout=10000,
+        )
+        # ...and so does the record: a reload shows the same, without the response buttons.
+        guest.reload()
+        guest.wait_for_selector("#btn-leave:enabled", timeout=15000)
+        assert guest.inner_text(f"{drafter_row} [data-field='response']") == "接受"
+        assert guest.locator("button[value='accepted']").count() == 0
+    finally:
+        for page in pages:
+            page.context.close()

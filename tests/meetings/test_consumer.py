@@ -365,3 +365,77 @@ async def test_a_flood_of_frames_is_cut_off_with_one_rate_limit_error(
     codes = [(await a.recv())["code"] for _ in range(6)]
     assert codes == ["meeting.bad_frame"] * 5 + ["meeting.rate_limited"]
     assert await a.silent()
+
+
+# ------------------------------------------------------------ the socket ends with its session
+
+
+def _browser(user: Any) -> Any:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+browser_of = database_sync_to_async(_browser)
+
+
+async def _ended(socket: Any) -> int:
+    """The end of a session: one error frame saying so, then close 4401."""
+    frame = await socket.recv_type("error")
+    assert frame["code"] == "auth.session_ended", frame
+    return await socket.closed_with()
+
+
+async def test_logout_frees_the_seat_and_closes_the_meeting_socket(ws: Any, personas: Any, room: Any) -> None:
+    host, _ = await joined(ws, personas.head, room.pk)
+    browser = await browser_of(personas.drafter)
+    guest = await ws(personas.drafter, room.pk, client=browser)
+    guest_welcome = await guest.recv()
+    await host.recv_type("peer_joined")
+    response = await database_sync_to_async(browser.post)("/logout/")
+    assert response.status_code == 302
+    assert await _ended(guest) == 4401
+    left = await host.recv_type("peer_left")
+    assert left["peer_id"] == guest_welcome["peer_id"]
+    assert [name for name, _ in await participants(room.pk)] == ["chenjie"]
+
+
+async def test_password_change_and_deactivation_close_meeting_sockets(ws: Any, personas: Any, room: Any) -> None:
+    from tests.admin_forms import admin_user_change, admin_user_set_password
+
+    admin = await browser_of(personas.admin)
+    drafter, _ = await joined(ws, personas.drafter, room.pk)
+    response = await database_sync_to_async(admin_user_set_password)(admin, personas.drafter, "Xin-Mima#2026-wf")
+    assert response.status_code == 302
+    assert await _ended(drafter) == 4401
+    reviewer, _ = await joined(ws, personas.reviewer, room.pk)
+    response = await database_sync_to_async(admin_user_change)(admin, personas.reviewer, is_active=False)
+    assert response.status_code == 302
+    assert await _ended(reviewer) == 4401
+    assert await participants(room.pk) == []
+
+
+async def test_a_meeting_frame_after_a_lost_push_ends_the_socket(ws: Any, personas: Any, room: Any) -> None:
+    from django.contrib.sessions.models import Session
+
+    browser = await browser_of(personas.drafter)
+    socket = await ws(personas.drafter, room.pk, client=browser)
+    assert (await socket.recv())["type"] == "welcome"
+    await database_sync_to_async(Session.objects.filter(session_key=browser.session.session_key).delete)()  # no push
+    await asyncio.sleep(1.1)  # relay-heavy sockets re-check at most once a second
+    await socket.send({"type": "ping"})
+    assert await _ended(socket) == 4401
+
+
+async def test_a_silent_meeting_socket_is_closed_by_the_periodic_check(
+    ws: Any, personas: Any, room: Any, settings: Any
+) -> None:
+    from officehub.directory.models import User
+
+    settings.SOCKET_REVALIDATE_SECONDS = 0.5
+    socket, _ = await joined(ws, personas.drafter, room.pk)
+    await database_sync_to_async(User.objects.filter(pk=personas.drafter.pk).update)(is_active=False)  # no push
+    assert await _ended(socket) == 4401
+    assert await participants(room.pk) == []

@@ -384,6 +384,19 @@ def test_host_corrects_attendance_before_the_minutes(personas: Any, schedule: An
     assert refused.value.code == "meeting.not_host"
 
 
+def test_joining_the_room_answers_a_pending_invitation_but_not_a_leave_request(personas: Any, schedule: Any) -> None:
+    """An invitee in the room has come: the table must not say 待回复 beside 出席. A 请假
+    answer stays as given (its reason is the record); the attendance shows they came."""
+    meeting = schedule(invitees=(personas.drafter, personas.reviewer))
+    services.invitation_respond(meeting_id=meeting.pk, actor=personas.reviewer, response="declined", note="出差")
+    for user in (personas.drafter, personas.reviewer):
+        services.participant_join(meeting_id=meeting.pk, user=user, channel_name=f"test.{user.username}")
+    drafter = Invitation.objects.get(meeting=meeting, user=personas.drafter)
+    assert (drafter.response, drafter.attendance) == ("accepted", "attended") and drafter.responded_at is not None
+    reviewer = Invitation.objects.get(meeting=meeting, user=personas.reviewer)
+    assert (reviewer.response, reviewer.note, reviewer.attendance) == ("declined", "出差", "attended")
+
+
 # ------------------------------------------------------------------ roster housekeeping
 
 

@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+
+
+@database_sync_to_async
+def login_session(user: Any) -> Any:
+    """A real session of ``user``, as the session middleware would put it in the scope
+    (the socket re-checks it on every frame)."""
+    client = Client()
+    client.force_login(user)
+    return import_module(settings.SESSION_ENGINE).SessionStore(client.cookies[settings.SESSION_COOKIE_NAME].value)
 
 
 async def open_socket(user: Any) -> WebsocketCommunicator:
@@ -13,6 +26,7 @@ async def open_socket(user: Any) -> WebsocketCommunicator:
 
     communicator = WebsocketCommunicator(UserSocketConsumer.as_asgi(), "/ws/")
     communicator.scope["user"] = user
+    communicator.scope["session"] = await login_session(user)
     connected, _ = await communicator.connect()
     assert connected
     hello = await communicator.receive_json_from(timeout=5)

@@ -161,3 +161,136 @@ def test_group_mention_receipts_dialog_and_recall(personas: Any, live_daphne: st
     finally:
         alice.context.close()
         bob.context.close()
+
+
+def _send_in_thread(user: Any, conversation_id: int, body: str) -> None:
+    _in_thread(
+        lambda: services.message_send(actor=user, conversation_id=conversation_id, client_id=f"b-{_next_id()}", body=body)
+    )
+
+
+_ids = iter(range(1000, 100000))
+
+
+def _next_id() -> int:
+    return next(_ids)
+
+
+def test_plain_member_sees_no_add_members_and_load_older_only_when_there_is_more(
+    personas: Any, live_daphne: str, chromium: Any
+) -> None:
+    group = services.conversation_group_create(
+        actor=personas.drafter, title="专班通知群", member_ids=[personas.drafter2.pk, personas.head.pk]
+    )
+    for i in range(3):
+        _send_in_thread(personas.drafter, group.pk, f"第{i + 1}条")
+    member = browser_login(chromium, live_daphne, "lijun")  # a plain member
+    owner = browser_login(chromium, live_daphne, "wangfang")
+    try:
+        _open(member, live_daphne, group.pk)
+        member.wait_for_selector("#message-list li.message[data-seq='3']")
+        # Nothing to add for a plain member, nothing older to load: neither is shown.
+        assert member.locator("#add-members-button").is_hidden()
+        assert member.locator("#load-older").is_hidden()
+        assert member.evaluate("getComputedStyle(document.getElementById('add-members-button')).display") == "none"
+        # The owner may add members.
+        _open(owner, live_daphne, group.pk)
+        owner.wait_for_selector("#add-members-button", state="visible")
+        # A history longer than one page shows 加载更早的消息, which loads the rest.
+        for i in range(3, 35):
+            _send_in_thread(personas.drafter, group.pk, f"第{i + 1}条")
+        _open(member, live_daphne, group.pk)
+        member.wait_for_selector("#message-list li.message[data-seq='35']")
+        member.wait_for_selector("#load-older", state="visible")
+        member.click("#load-older")
+        member.wait_for_selector("#message-list li.message[data-seq='1']")
+        member.wait_for_selector("#load-older", state="hidden")
+    finally:
+        member.context.close()
+        owner.context.close()
+
+
+def test_workbench_toasts_a_new_message_and_badges_the_messages_tab(personas: Any, live_daphne: str, chromium: Any) -> None:
+    conversation = services.conversation_direct_open(actor=personas.head, peer_id=personas.drafter.pk)
+    page = browser_login(chromium, live_daphne, "wangfang")  # lands on the 工作台
+    try:
+        assert page.locator("h1").inner_text() == "工作台"
+        page.wait_for_function("() => window.OfficeHubNotify && window.OfficeHubNotify.online", timeout=15000)
+        badge = "a[data-nav='messages'] .badge"
+        assert page.locator(badge).is_hidden()
+        _send_in_thread(personas.head, conversation.pk, "王芳，下午三点到302会议室")
+        toast = page.wait_for_selector("#toast-area .toast:has-text('陈杰')", timeout=10000)
+        assert "下午三点到302会议室" in toast.inner_text()
+        assert toast.get_attribute("href") == f"/messages/?c={conversation.pk}"
+        page.wait_for_selector(badge, state="visible")
+        assert page.inner_text(badge) == "1"
+        _send_in_thread(personas.head, conversation.pk, "带上材料")
+        page.wait_for_function(f"() => document.querySelector(\"{badge}\").textContent === '2'", timeout=10000)
+        # Every page of the shell starts from the server's unread count.
+        page.goto(f"{live_daphne}/directory/")
+        page.wait_for_selector(badge, state="visible")
+        page.wait_for_function(f"() => document.querySelector(\"{badge}\").textContent === '2'", timeout=10000)
+        page.wait_for_function("() => window.OfficeHubNotify.online", timeout=15000)
+        # My own reply (from another device) raises no toast, and replying reads the chat.
+        _send_in_thread(personas.drafter, conversation.pk, "收到")
+        page.wait_for_selector(badge, state="hidden", timeout=10000)
+        assert page.locator("#toast-area .toast:has-text('收到')").count() == 0
+    finally:
+        page.context.close()
+
+
+EMOJI_PROBE = """(selector) => {
+  const family = getComputedStyle(document.querySelector(selector)).fontFamily;
+  const canvas = document.createElement("canvas");
+  canvas.width = 80; canvas.height = 80;
+  const ctx = canvas.getContext("2d");
+  ctx.font = `48px ${family}`;
+  ctx.textBaseline = "top";
+  const emoji = ctx.measureText("\\u{1F600}").width;
+  const missing = ctx.measureText("\\u{10FFFD}").width;  // a private-use code point: no font has it
+  ctx.fillStyle = "#000";
+  ctx.fillText("\\u{1F600}", 4, 4);
+  const data = ctx.getImageData(0, 0, 80, 80).data;
+  let colored = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    const [r, g, b, a] = [data[i], data[i + 1], data[i + 2], data[i + 3]];
+    if (a > 128 && (Math.abs(r - g) > 40 || Math.abs(g - b) > 40)) colored += 1;
+  }
+  return { family, emoji, missing, colored };
+}"""
+
+
+def test_emoji_render_as_colour_glyphs_not_empty_boxes(personas: Any, live_daphne: str, chromium: Any) -> None:
+    conversation = services.conversation_direct_open(actor=personas.head, peer_id=personas.drafter.pk)
+    _send_in_thread(personas.head, conversation.pk, "收到👍😀")
+    page = browser_login(chromium, live_daphne, "wangfang")
+    try:
+        _open(page, live_daphne, conversation.pk)
+        page.wait_for_selector("#message-list li.message[data-seq='1']")
+        probe = page.evaluate(EMOJI_PROBE, "#message-list li.message[data-seq='1'] .msg-body")
+        assert "Noto Color Emoji" in probe["family"], probe  # the stack names the emoji font
+        assert probe["emoji"] > 0 and abs(probe["emoji"] - probe["missing"]) > 1, probe  # not the tofu box
+        assert probe["colored"] > 100, probe  # drawn in colour: a real emoji glyph
+        # The same on the shell (工作台).
+        page.goto(f"{live_daphne}/")
+        assert page.evaluate(EMOJI_PROBE, "body")["colored"] > 100
+    finally:
+        page.context.close()
+
+
+def test_logging_out_in_one_tab_ends_the_live_chat_in_the_other(personas: Any, live_daphne: str, chromium: Any) -> None:
+    chat = browser_login(chromium, live_daphne, "wangfang")
+    try:
+        chat.goto(f"{live_daphne}/messages/")
+        chat.wait_for_selector("#conn-state.online", timeout=15000)
+        other_tab = chat.context.new_page()  # the same browser session
+        other_tab.goto(f"{live_daphne}/")
+        other_tab.click(".userbox button[type=submit]")  # 退出
+        other_tab.wait_for_url("**/login/**")
+        chat.wait_for_function(
+            "() => document.getElementById('conn-state').textContent === '登录已失效，请重新登录'", timeout=10000
+        )
+        chat.wait_for_timeout(2000)  # and it stays closed: no reconnect with a dead session
+        assert chat.inner_text("#conn-state") == "登录已失效，请重新登录"
+    finally:
+        chat.context.close()

@@ -344,7 +344,7 @@ def test_department_groups_follow_the_directory(personas: Any) -> None:
     assert Membership.objects.get(conversation=secretariat, user=p.head).role == "admin"
     # The provincial government spans several organisations: no group for it.
     assert not Conversation.objects.filter(kind="department", department=office.parent).exists()
-    # Moving a person: the next sync (or opening the list) follows.
+    # Moving a person: the directory's change hook (or the worker's next sync) follows.
     p.drafter2.department = Department.objects.get(parent=office, name="综合处")
     p.drafter2.save(update_fields=["department"])
     services.department_groups_sync_for_user(user=p.drafter2)
@@ -384,3 +384,21 @@ def test_conversation_list_costs_the_same_queries_for_more_conversations(persona
     assert few == many
     rows = {row["title"]: row for row in selectors.conversation_list(p.drafter)}
     assert (rows["陈杰"]["unread"], rows["陈杰"]["mentions"], rows["陈杰"]["last_message"]) == (1, 1, "陈杰：@王芳 你好")
+
+
+def test_document_cards_and_meeting_links_do_not_hide_a_broken_documents_app(
+    personas: Any, group: Any, monkeypatch: Any
+) -> None:
+    """documents is a hard dependency of messaging (公文 cards, meeting links, 纪要): a
+    failing import must not quietly turn every card into "unavailable"."""
+    import sys
+
+    from documents.services import document_create_draft
+    from messaging import meetings_selectors
+
+    document = document_create_draft(actor=personas.drafter, doc_type="notice", title="关于开展安全生产检查的通知")
+    for module in ("documents.models", "documents.selectors", "documents.services"):
+        monkeypatch.setitem(sys.modules, module, None)  # any import of it now raises ImportError
+    assert services.document_for_card(personas.drafter, document.pk) == document
+    linked = meetings_selectors.linked_document(personas.drafter, document.pk)
+    assert linked is not None and linked.id == document.pk

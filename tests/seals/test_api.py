@@ -11,6 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from officehub.demo import DEMO_PASSWORD
+from officehub.errors import ApplicationError
 from seals import services
 from seals.models import Seal, SealRecord
 from tests.seals.conftest import TEST_KEK, make_docx
@@ -314,3 +315,66 @@ def test_admin_replaces_custodians_and_the_old_one_can_no_longer_seal(
     assert services.seal_apply(
         seal_id=office_seal.pk, actor=personas.reviewer, build_docx=make_docx, document_ref="document:1", title="通知"
     ).actor_id == personas.reviewer.pk
+
+
+@pytest.mark.parametrize("length", [21, 22, 23, 64, 100])
+def test_a_seal_with_any_name_the_api_accepts_is_issued_and_seals(
+    api_client: Any, ca: Any, personas: Any, office: Any, length: int
+) -> None:
+    # An X.509 common name holds at most 64 UTF-8 bytes (21 Chinese characters); the API
+    # accepts names of up to 100 characters. The certificate carries a shortened name,
+    # the registry the full one.
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    name = ("浙江省人民政府办公厅" + "关于机关事务管理的专用电子印章" * 7)[:length]
+    assert len(name) == length
+    client = as_user(api_client, personas.admin)
+    created = client.post(
+        "/api/seals/",
+        {"kind": "organisation", "name": name, "owner_organisation_id": office.pk,
+         "custodian_ids": [personas.custodian.pk], "activate": True},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["name"] == name and Seal.objects.get(pk=body["id"]).name == name
+    certificate = x509.load_pem_x509_certificate(body["certificate_pem"].encode())
+    common_name = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    assert len(str(common_name).encode()) <= 64
+    if length <= 21:
+        assert common_name == name
+    else:
+        assert str(common_name).endswith("…") and name.startswith(str(common_name)[:-1])
+    assert base64.b64decode(body["image_png_base64"])[:4] == b"\x89PNG"
+
+    record = services.seal_apply(
+        seal_id=body["id"], actor=personas.custodian, build_docx=make_docx, document_ref="document:1", title="通知",
+    )
+    verified = as_user(api_client, personas.custodian).get(f"/api/seals/records/{record.pk}/").json()["verification"]
+    assert verified["valid"] is True
+    assert verified["seal"]["name"] == name
+
+
+def test_a_nul_in_a_note_or_name_is_refused_not_stored(client: Any, office_seal: Any, personas: Any, office: Any) -> None:
+    # PostgreSQL text and the audit log's JSON cannot hold NUL: the page's hand-read note
+    # reached both and answered 500.
+    client.raise_request_exception = False
+    login(client, personas.admin)
+    for verb in ("suspend", "revoke"):
+        response = client.post(f"/seals/{office_seal.pk}/{verb}/", {"note": "送检\x00", "reason": "superseded"})
+        assert response.status_code == 302
+        assert Seal.objects.get(pk=office_seal.pk).status == "active"
+    for call in (
+        lambda: services.seal_suspend(actor=personas.admin, seal_id=office_seal.pk, note="\x00"),
+        lambda: services.seal_revoke(actor=personas.admin, seal_id=office_seal.pk, note="a\x00"),
+        lambda: services.seal_issue(actor=personas.admin, kind="organisation", owner_organisation_id=office.pk,
+                                    custodian_ids=[personas.custodian.pk], name="公章\x00"),
+        lambda: services.seal_apply(seal_id=office_seal.pk, actor=personas.custodian, build_docx=make_docx,
+                                    document_ref="document:1", title="通知\x00"),
+    ):
+        with pytest.raises(ApplicationError) as caught:
+            call()
+        assert (caught.value.code, caught.value.status) == ("seal.invalid", 400)
+    assert Seal.objects.get(pk=office_seal.pk).status == "active"
+    assert Seal.objects.count() == 1 and SealRecord.objects.count() == 0

@@ -151,6 +151,32 @@ def test_seal_certificate_names_organisation_and_seal(ca: Authority, seal: Seal)
     seal.cert.verify_directly_issued_by(ca.cert)
 
 
+def test_names_longer_than_x509_allows_are_shortened_at_a_character_boundary(ca: Authority) -> None:
+    # ub-common-name / ub-organization-name = 64; cryptography counts the common name in
+    # UTF-8 bytes, so 21 Chinese characters (63 bytes) fit and 22 do not.
+    assert crypto.fit_name_attribute("国" * 21) == "国" * 21
+    assert crypto.fit_name_attribute("国" * 22) == "国" * 20 + "…"
+    assert crypto.fit_name_attribute("a" * 64) == "a" * 64
+    assert crypto.fit_name_attribute("a" * 65) == "a" * 61 + "…"
+    assert crypto.fit_name_attribute("  某某  公章 ") == "某某 公章"
+    with pytest.raises(ValueError):
+        crypto.fit_name_attribute("   ")
+    organisation = "中华人民共和国" + "某某省某某市某某区人民政府办公室" * 6  # a 103-character name
+    key = generate_seal_key("ec")
+    cert = issue_seal_certificate(
+        ca_key=ca.key, ca_cert=ca.cert, seal_public_key=key.public_key(), organisation=organisation,
+        seal_name=organisation + "公章", serial_number=None,
+        not_before=NOW - dt.timedelta(days=1), not_after=NOW + dt.timedelta(days=30),
+    )
+    org_name = str(cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value)
+    common_name = str(cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
+    assert len(org_name) <= 64 and organisation.startswith(org_name[:-1])
+    assert len(common_name.encode()) <= 64 and organisation.startswith(common_name[:-1])
+    cert.verify_directly_issued_by(ca.cert)
+    _key, long_ca = create_root_ca(common_name="长" * 40, organisation=organisation)
+    assert len(str(long_ca.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value).encode()) <= 64
+
+
 def test_seal_certificate_is_an_end_entity_for_signing_documents(ca: Authority, seal: Seal) -> None:
     extensions = seal.cert.extensions
     constraints = extensions.get_extension_for_class(x509.BasicConstraints)

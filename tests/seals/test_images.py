@@ -13,7 +13,12 @@ import pytest
 from PIL import Image
 
 from seals.fonts import FontNotFound, find_cjk_font
-from seals.images import name_seal_layout, render_round_seal, render_square_name_seal
+from seals.images import (
+    name_arc_layout,
+    name_seal_layout,
+    render_round_seal,
+    render_square_name_seal,
+)
 
 try:
     find_cjk_font()
@@ -263,3 +268,41 @@ def test_name_seal_reads_in_columns_from_the_right() -> None:
 def test_name_seal_refuses_names_that_do_not_fit_the_grid(name: str) -> None:
     with pytest.raises(ValueError, match="2 to 4"):
         render_square_name_seal(name=name)
+
+
+# --------------------------------------------------------------------------- long names
+
+
+@pytest.mark.parametrize("length", [10, 21, 22, 23, 30, 40, 64, 100])
+def test_a_long_name_is_condensed_and_made_smaller_never_squeezed_to_hairlines(length: int) -> None:
+    # A Department name may hold 100 characters. Squeezing them all into one row at full
+    # height left characters a quarter as wide as they are tall; the lettering now stays
+    # at least 0.6 as wide as tall, and at least 2 mm tall (one row, or two concentric
+    # rows for very long names), with every character drawn once.
+    name = ("中华人民共和国浙江省杭州市西湖区人民政府办公室机关事务管理局文书科" * 4)[:length]
+    canvas = 4 * 496  # the renderer draws 42 mm at 300 dpi four times over
+    rows = name_arc_layout(name, canvas=canvas)
+    assert "".join(row.text for row in rows) == name
+    assert 1 <= len(rows) <= 2
+    mm = 42 / canvas
+    for row in rows:
+        assert row.char_width / row.height >= 0.58, (length, row)
+        assert row.height * mm >= 2.0, (length, row)
+        assert row.span <= 240
+        assert row.radius * mm - row.height * mm / 2 > 7.5  # clear of the 14 mm star
+    if length <= 10:
+        assert rows[0].height * mm == pytest.approx(6.6, abs=0.05)  # short names keep full height
+
+
+def test_a_100_character_name_renders_inside_the_ring_and_clear_of_the_star() -> None:
+    name = ("中华人民共和国浙江省杭州市西湖区人民政府办公室机关事务管理局文书科" * 4)[:100]
+    image = open_png(render_round_seal(organisation=name, lower_text="合同专用章"))
+    assert image.size == (496, 496)
+    # lettering fills the upper arc, and nothing is drawn between the star's upper point
+    # and the lettering
+    assert ink_in_sector(image, r_from_mm=12.5, r_to_mm=19.3, degrees=(-100, 100)) > 1000
+    assert ink_in_sector(image, r_from_mm=7.6, r_to_mm=11.5, degrees=(-2, 2)) == 0
+    # just inside the ring at the bottom (no lettering there) it is clear
+    scale = px_per_mm(300)
+    for angle in range(160, 201, 4):
+        assert polar_alpha(image, (21 - 1.6) * scale, angle) == 0, angle

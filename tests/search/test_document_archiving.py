@@ -4,6 +4,8 @@ clearance or scope find nothing of it, not even a count."""
 
 from __future__ import annotations
 
+import pytest
+
 from documents.models import Document, DocumentStatus
 from search.files import read_stamp
 from search.models import ArchiveRecord, IndexOutbox
@@ -124,3 +126,78 @@ def test_an_incoming_copy_is_archived_after_conclusion_into_the_recipients_fonds
     assert Document.objects.get(pk=copy.pk).status == DocumentStatus.ARCHIVED
     # The 办公厅's archivist may not archive the 大数据局's copy.
     assert ArchiveRecord.objects.get(pk=body["id"]).organisation.name == "浙江省大数据发展管理局"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_archiving_a_document_and_a_legacy_upload_into_one_class_at_once_do_not_deadlock(personas, clean_index, monkeypatch):
+    # Lock order (docs/locking.md): archive_document used to write document.archived (the
+    # audit head) before it took the class's item-number row, while a legacy upload takes
+    # that row first and audits last. Forced here: the upload holds the row until the
+    # document's archiving has gone as far as it can.
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    from documents import services as document_services
+    from search import services as search_services
+    from tests.search.conftest import make_docx
+
+    document = distributed(personas)
+    marked = threading.Event()
+    sequence_taken = threading.Event()
+    in_upload = threading.local()
+    real_allocate = search_services._allocate_item_number
+    real_mark = document_services.document_mark_archived
+
+    def allocate(**key):
+        number = real_allocate(**key)
+        if getattr(in_upload, "active", False):
+            sequence_taken.set()
+            marked.wait(timeout=3)  # never set under the right order: the archiving queues on our row
+            time.sleep(0.3)
+        return number
+
+    def mark(**kwargs):
+        result = real_mark(**kwargs)
+        marked.set()
+        return result
+
+    monkeypatch.setattr(search_services, "_allocate_item_number", allocate)
+    monkeypatch.setattr(document_services, "document_mark_archived", mark)
+
+    def upload():
+        in_upload.active = True
+        return search_services.archive_legacy_upload(
+            actor=personas.archivist, file_name="a.docx", file_bytes=make_docx("关于档案工作的通知", "正文。"),
+            title="关于档案工作的通知", record_date=document.issued_on, retention="Y", unit_code="BGS",
+        )
+
+    def archive():
+        assert sequence_taken.wait(timeout=20)
+        return search_services.archive_document(document_id=document.pk, actor=personas.archivist, retention="Y", unit_code="BGS")
+
+    results = [None, None]
+
+    def worker(index, call):
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '10s'")
+                results[index] = call()
+        except Exception as exc:  # noqa: BLE001 - inspected below
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate([upload, archive])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert [r for r in results if isinstance(r, Exception)] == []
+    assert sorted(record.item_number for record in results) == [1, 2]
+    assert Document.objects.get(pk=document.pk).status == DocumentStatus.ARCHIVED
+    from officehub.audit.services import verify_chain
+
+    assert verify_chain() is None

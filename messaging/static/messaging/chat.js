@@ -97,10 +97,15 @@ function connect() {
     try { frame = JSON.parse(event.data); } catch (e) { return; }
     handleFrame(frame);
   };
-  socket.onclose = (event) => {
+  socket.onclose = async (event) => {
     if (state.socket === socket) state.socket = null;
     setConnState("已断开，正在重连…", "offline");
-    if (event.code === 4401) { setConnState("登录已失效，请重新登录", "offline"); return; }
+    if (event.code === 4401) {
+      // The session that opened the socket has ended (logout, password change,
+      // deactivation) — or lives on under a new key: only the server can tell.
+      const alive = window.OfficeHubNotify ? await window.OfficeHubNotify.sessionAlive() : "no";
+      if (alive === "no") { state.paused = true; setConnState("登录已失效，请重新登录", "offline"); return; }
+    }
     if (state.paused) { setConnState("已断开", "offline"); return; }
     setTimeout(connect, state.retryDelay);
     state.retryDelay = Math.min(state.retryDelay * 2, 15000);
@@ -232,6 +237,9 @@ async function openConversation(conversationId) {
   renderConversationList();
   $("chat-empty").hidden = true;
   $("composer").hidden = false;
+  // Until this conversation's detail says otherwise: nothing to add, nothing older.
+  $("add-members-button").hidden = true;
+  $("load-older").hidden = true;
   $("message-list").replaceChildren();
   $("chat-typing").textContent = "";
   const detail = await api(`/conversations/${conversationId}/`);

@@ -306,6 +306,28 @@
     $("roster-count").textContent = String(entries.length);
   }
 
+  // ------------------------------------------------------------ invitation table
+
+  // Someone in the room has come: their invitation reads 接受 (unless they had asked for
+  // leave) and 出席 (列席 for observers), as the server recorded at their first join.
+  const invitees = document.querySelector("#invitees table");
+  function markAttending(userId) {
+    if (!invitees || !userId) return;
+    const row = invitees.querySelector(`tr[data-user-id="${Number(userId)}"]`);
+    if (!row) return;
+    if (row.dataset.response === "pending") {
+      row.dataset.response = "accepted";
+      row.querySelector('[data-field="response"]').textContent = invitees.dataset.labelAccepted;
+    }
+    if (row.dataset.joined === "1") return;
+    row.dataset.joined = "1";
+    const observer = row.dataset.role === "observer";
+    const cell = row.querySelector('[data-field="attendance"]');
+    const select = cell.querySelector("select");
+    if (select) select.value = observer ? "observer" : "attended";
+    else cell.textContent = observer ? invitees.dataset.labelObserver : invitees.dataset.labelAttended;
+  }
+
   // ------------------------------------------------------------------- frames in
 
   const ERROR_TEXT = {
@@ -329,13 +351,15 @@
         }
         setStatus(`已进入会议（同时在线上限 ${frame.capacity} 人）。`);
         if ($("meeting-status")) $("meeting-status").textContent = "进行中";
-        document.querySelectorAll("[data-hide-when-open]").forEach((el) => { el.hidden = true; });
+        document.querySelectorAll("[data-hide-when-open], [data-hide-in-room]").forEach((el) => { el.hidden = true; });
+        if (frame.me) markAttending(frame.me.user_id);
+        for (const info of frame.roster) markAttending(info.user_id);
         setControls(true);
         sendMedia();
         renderRoster();
         break;
       }
-      case "peer_joined": upsertPeer(frame.peer); break;
+      case "peer_joined": upsertPeer(frame.peer); markAttending(frame.peer.user_id); break;
       case "peer_left": dropPeer(frame.peer_id); break;
       case "offer": case "answer": onDescription(frame).catch((e) => console.error(e)); break;
       case "ice": onIce(frame).catch((e) => console.error(e)); break;
@@ -413,6 +437,17 @@
     socket.onclose = (event) => {
       clearInterval(state.pingTimer);
       if (state.socket !== socket) return;
+      if (event.code === 4401 && !state.leaving && window.OfficeHubNotify) {
+        // The session ended (logout elsewhere, password change, deactivation) — or lives
+        // on under a new key, in which case the room is simply re-entered.
+        dropAllPeers();
+        setControls(false);
+        window.OfficeHubNotify.sessionAlive().then((alive) => {
+          if (alive === "no") { finish("登录已失效，请重新登录后再进入会议。", true); return; }
+          setTimeout(() => { if (!state.leaving) join(); }, 2000);
+        });
+        return;
+      }
       if (state.leaving || REFUSALS_FINAL.has(event.code)) {
         setControls(false);
         // Refused for now (not open yet, locked, full) or left: offer to try again.

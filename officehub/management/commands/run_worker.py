@@ -17,7 +17,7 @@ from importlib import import_module
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 from django.utils import timezone
 
@@ -33,17 +33,33 @@ class Job:
     next_run: float = 0.0
 
 
+class WorkerConfigError(Exception):
+    """A job in ``WORKER_JOBS`` cannot be loaded: the worker refuses to start.
+
+    Skipping it would silently turn off 催办, DING re-notification or indexing.
+    """
+
+
 def load_jobs(specs: list[tuple[str, float]]) -> list[Job]:
+    """Import every job; raises ``WorkerConfigError`` naming each one that cannot be loaded."""
     jobs = []
+    problems = []
     for path, every in specs:
         module_name, _, attribute = path.rpartition(".")
         try:
+            if not module_name:
+                raise ImportError(f"{path!r} is not a dotted path")
             function = getattr(import_module(module_name), attribute)
-        except (ImportError, AttributeError):
-            logger.warning("worker job %s is not available; skipped", path)
+        except (ImportError, AttributeError) as exc:
+            problems.append(f"{path}: {type(exc).__name__}: {exc}")
+            continue
+        if not callable(function):
+            problems.append(f"{path}: is not callable")
             continue
         wants_now = "now" in inspect.signature(function).parameters
         jobs.append(Job(path, every, function, wants_now))
+    if problems:
+        raise WorkerConfigError("settings.WORKER_JOBS 中有无法加载的任务：\n  " + "\n  ".join(problems))
     return jobs
 
 
@@ -70,7 +86,10 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="每个任务只运行一次后退出")
 
     def handle(self, *args: Any, once: bool = False, **options: Any) -> None:
-        jobs = load_jobs(settings.WORKER_JOBS)
+        try:
+            jobs = load_jobs(settings.WORKER_JOBS)
+        except WorkerConfigError as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write("后台任务：" + "，".join(f"{job.path}（每 {job.every_seconds:g} 秒）" for job in jobs))
         if once:
             for path, result in run_due(jobs, clock=time.monotonic()).items():
