@@ -10,12 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework.authentication import TokenAuthentication
-from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
 
 class OfficeHubTokenAuthentication(TokenAuthentication):
-    def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
+    def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
+        # Imported here: DRF loads authentication classes while settings are still being
+        # configured (logging imports officehub.errors), before the app registry is ready.
+        from rest_framework.authtoken.models import Token
+
         token = (
             Token.objects.select_related("user__department")
             .prefetch_related("user__role_assignments")
