@@ -37,6 +37,7 @@ def _run_all(targets: list[Any]) -> list[Any]:
 
 def test_concurrent_senders_get_dense_unique_sequence_numbers(personas: Any, group: Any, settings: Any) -> None:
     settings.MESSAGE_RATE_PER_MINUTE = 100000
+    settings.MESSAGE_BURST = 100000
     senders = [personas.drafter, personas.drafter2, personas.head, personas.reviewer]
 
     def burst(user: Any) -> list[int]:
