@@ -213,6 +213,8 @@ DEFAULT_EXCEPTION_REPORTER = "officehub.error_pages.PlainExceptionReporter"
 # 条例 第三条: classified documents only on an approved secret network.
 CLASSIFIED_NETWORK = env_bool("CLASSIFIED_NETWORK", False)
 DOCX_IMPORT_MAX_BYTES = env_int("DOCX_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+# DOCX -> PDF (LibreOffice, officehub/office/): one conversion may take at most this long.
+PDF_TIMEOUT_SECONDS = env_int("PDF_TIMEOUT_SECONDS", 60, minimum=5)
 # 催办: an overdue step is reminded again at most once per this many seconds.
 DOCUMENT_REMIND_INTERVAL_SECONDS = env_int("DOCUMENT_REMIND_INTERVAL_SECONDS", 3600, minimum=60)
 
