@@ -20,11 +20,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from documents import selectors, services
+from documents.docx.importing import import_upload
+from documents.docx.render import docx_filename
 from documents.errors import DocumentInvalidInput
-from documents.importing import import_upload
 from documents.models import DocType, Document, DocumentStatus, SealRequest, Urgency
 from documents.parsing import has_nul, parse_id
-from documents.rendering import docx_filename
 from officehub.directory.models import Clearance
 
 # --- output -----------------------------------------------------------------------------

@@ -42,10 +42,10 @@ def sign(*, document: Document, seal_id: int | None, actor: User) -> SealSignatu
     no lock and writes nothing. Raises the seals app's codes or document.seal_failed."""
     if seal_id is None:
         raise _refused()
-    from documents.rendering import render_document
+    from documents.docx import render
 
     def build_docx(seal_png: bytes) -> bytes:
-        return render_document(document, seal_png=seal_png)
+        return render.render_document(document, seal_png=seal_png)
 
     signed = seal_services.seal_sign(
         seal_id=seal_id,

@@ -427,9 +427,10 @@ def version_diff(document: Document, from_number: int, to_number: int) -> dict[s
 
 def document_docx(document: Document) -> bytes:
     """The document's current DOCX: the sealed bytes when sealed, otherwise freshly rendered."""
-    from documents import rendering, sealing
+    from documents import sealing
+    from documents.docx import render
 
     sealed = sealing.sealed_docx_for(document)
     if sealed is not None:
         return sealed
-    return rendering.render_document(document)
+    return render.render_document(document)

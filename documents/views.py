@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from documents import selectors, services
 from documents.apis import docx_response
-from documents.importing import import_upload
+from documents.docx.importing import import_upload
 from documents.models import DocType, Document, DocumentStatus, Urgency
 from documents.parsing import has_nul, parse_id
 from documents.templates_catalog import DOC_TEMPLATES

@@ -9,7 +9,7 @@ import pytest
 from docx import Document as DocxDocument
 from rest_framework.test import APIClient
 
-from documents.docx_render import docx_to_text
+from documents.docx.render import docx_to_text
 from documents.models import Document, Step
 from officehub.audit.models import AuditEntry
 from officehub.directory.models import User

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from documents import selectors, services
-from documents.docx_render import docx_to_text
+from documents.docx.render import docx_to_text
 from documents.models import Document
 from officehub.errors import ApplicationError
 from seals.models import SealRecord
