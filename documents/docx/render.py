@@ -965,7 +965,7 @@ def render_input_for(document: document_models.Document, *, seal_png: bytes | No
     urgency = document_models.Urgency(document.urgency)
     urgency_label = None if urgency == document_models.Urgency.NORMAL else str(urgency.label)
     signers: tuple[str, ...] = ()
-    if document.doc_type in document_models.UPWARD_DOC_TYPES and document.signer_id:
+    if document.doc_type in document_models.UPWARD_DOC_TYPES and document.signer is not None:
         signers = (document.signer.display_name,)
     attachments = document.attachments or []
     return RenderInput(

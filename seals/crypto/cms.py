@@ -398,7 +398,10 @@ def _is_seal_certificate(cert: x509.Certificate) -> bool:
 @lru_cache(maxsize=64)
 def _crl_issued_by(crl_der: bytes, ca: x509.Certificate) -> bool:
     crl = x509.load_der_x509_crl(crl_der)
-    return crl.issuer == ca.subject and crl.is_signature_valid(ca.public_key())
+    public_key = ca.public_key()
+    if not isinstance(public_key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+        return False  # our CAs are ECDSA or RSA (pki.generate_seal_key)
+    return crl.issuer == ca.subject and crl.is_signature_valid(public_key)
 
 
 class CRLMismatch(ValueError):

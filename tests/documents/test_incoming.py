@@ -127,15 +127,15 @@ def test_circulation_only_tracks_who_has_read(people: Any) -> None:
         reader_ids=[people.outsider.pk, archivist.pk])
     document = flow.refresh(document)
     assert document.status == "handle"
-    act(services.document_mark_read, document_id=document.pk, actor=people.outsider)
+    act(services.document_read, document_id=document.pk, actor=people.outsider)
     with pytest.raises(DocumentNotHolder):  # reading twice: the step is already closed
-        act(services.document_mark_read, document_id=document.pk, actor=people.outsider)
+        act(services.document_read, document_id=document.pk, actor=people.outsider)
     read = dict(document.steps.filter(kind="circulate").values_list("holders__username", "state"))
     assert read == {"qianlei": "done", "shenjing": "open"}
     # with no lead department, the office concludes
     act(services.document_conclude, document_id=document.pk, actor=people.office, reply="已传阅")
     assert flow.refresh(document).status == "concluded"
-    act(services.document_mark_read, document_id=document.pk, actor=archivist)  # reading may finish after
+    act(services.document_read, document_id=document.pk, actor=archivist)  # reading may finish after
 
 
 def test_conclusion_needs_a_reply_and_the_lead_department(people: Any) -> None:

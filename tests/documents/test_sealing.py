@@ -157,7 +157,7 @@ def test_custodians_for_another_organisations_seal_is_nobody_even_if_seals_fails
 ) -> None:
     import importlib
 
-    from documents import sealing
+    from documents.services import sealing
     from tests.documents.flow import org
 
     foreign_seal = flow.office_seal_id("浙江省大数据发展管理局")

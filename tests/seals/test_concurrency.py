@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from django.db import connection
+from django.db import connection, transaction
 
 from officehub.audit.services import verify_chain
 from officehub.errors import ApplicationError
@@ -26,7 +26,8 @@ def run_together(*actions: Callable[[], object]) -> list[str]:
     def worker(action: Callable[[], object]) -> None:
         try:
             barrier.wait(timeout=10)
-            action()
+            with transaction.atomic():  # each action is one request's transaction
+                action()
             outcomes.append("ok")
         except ApplicationError as exc:
             outcomes.append(exc.code)

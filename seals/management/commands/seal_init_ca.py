@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from officehub.errors import ApplicationError
 from seals.services import DEFAULT_CA_NAME, DEFAULT_CA_ORGANISATION, ca_init
@@ -19,13 +20,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            ca, created = ca_init(
-                actor=None,
-                force=options["force"],
-                key_type="rsa" if options["rsa"] else "ec",
-                common_name=options["name"],
-                organisation=options["org"],
-            )
+            with transaction.atomic(durable=True):
+                ca, created = ca_init(
+                    actor=None,
+                    force=options["force"],
+                    key_type="rsa" if options["rsa"] else "ec",
+                    common_name=options["name"],
+                    organisation=options["org"],
+                )
         except ApplicationError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from None
         verb = "已创建" if created else "已存在，未改动（需要更换请加 --force）"
