@@ -24,7 +24,7 @@ from documents import selectors, services
 from documents.docx.importing import import_upload
 from documents.edges import DOCX_CONTENT_TYPE, docx_download, request_user
 from documents.errors import DocumentInvalidInput
-from documents.models import DocType, Document, DocumentStatus, SealRequest, Urgency
+from documents.models import DocType, Document, DocumentStatus, SealRequest, Step, Urgency
 from documents.parsing import has_nul, parse_id
 from officehub.directory.models import Clearance
 
@@ -114,7 +114,7 @@ class DocumentDetailOutput(DocumentListOutput):
 
     @extend_schema_field(FeedbackOutput(many=True))
     def get_feedback(self, document: Document) -> list[dict[str, Any]]:
-        return FeedbackOutput(selectors.distribution_feedback(document), many=True).data
+        return list(FeedbackOutput(selectors.distribution_feedback(document), many=True).data)
 
 
 def detail(document: Document, request: Request, status: int = 200) -> Response:
@@ -721,7 +721,7 @@ class OverdueOutput(serializers.Serializer):
     due_at = serializers.DateTimeField()
     holders = serializers.SerializerMethodField()
 
-    def get_holders(self, step: Any) -> list[str]:
+    def get_holders(self, step: Step) -> list[str]:
         return [holder.display_name for holder in step.holders.all()]
 
 

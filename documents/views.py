@@ -150,9 +150,10 @@ def document_new(request: HttpRequest) -> HttpResponse:
     error = None
     if request.method == "POST":
         try:
-            if request.POST.get("import") and request.FILES.get("docx"):
+            upload = request.FILES.get("docx")
+            if request.POST.get("import") and upload:
                 values.update(_fields_from_post(request))
-                imported = import_upload(request.FILES["docx"])
+                imported = import_upload(upload)
                 values.update(title=imported.title, body=imported.body)
                 messages.info(request, "已从 DOCX 导入标题和正文，请核对后保存。")
             else:

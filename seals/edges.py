@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from rest_framework.exceptions import NotAuthenticated
@@ -25,7 +26,7 @@ def request_user(request: HttpRequest) -> User:
     return user
 
 
-def read_verification_upload(upload: object, *, limit: int) -> bytes:
+def read_verification_upload(upload: UploadedFile, *, limit: int) -> bytes:
     """An uploaded DOCX or .p7s to verify, at most ``limit`` bytes (``seal.upload_too_large``, 413)."""
     return read_upload(upload, limit=limit, code="seal.upload_too_large")
 

@@ -14,7 +14,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import Final, TypedDict
 
 from cryptography import x509
 from django.utils import timezone
@@ -809,11 +809,20 @@ def seal_keys_rewrap(*, new_kek: bytes, actor: User | None = None) -> dict[str, 
 # --------------------------------------------------------------------------- demo
 
 
-def seal_seed_demo() -> dict[str, Any]:
+class SeedReport(TypedDict):
+    ca_created: bool
+    ca: str
+    created: list[str]
+    skipped: list[str]
+
+
+def seal_seed_demo() -> SeedReport:
     """Create the CA and one active 公章 per issuing organisation with custodians (idempotent).
 
     An organisation with no ``seal_custodian`` user gets no seal (it is listed under
-    ``skipped``). Needs the KEK. One transaction (the command's): all of it or nothing.
+    ``skipped``). Needs the KEK. One transaction (the command's): all of it or nothing; it
+    holds the CA row while it issues the seals one after another, which only the demo
+    set-up may do.
     """
     from officehub.directory.selectors import users_with_role
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict, TypeVar
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,6 +15,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from officehub.audit.models import AuditEntry
+from officehub.directory.models import User
 from officehub.edges import flash_error
 from officehub.errors import ApplicationError
 from seals import selectors, services
@@ -30,26 +32,47 @@ from seals.edges import (
 from seals.errors import SealNotFound, SealRecordNotFound
 from seals.models import RevocationReason, Seal
 
+T = TypeVar("T")
 
-def _or_404(call: Callable[[], Any]) -> Any:
+
+def _or_404(call: Callable[[], T]) -> T:
     try:
         return call()
     except (SealNotFound, SealRecordNotFound):
         raise Http404 from None
 
 
+class SealRow(TypedDict):
+    """One row of the seal list page."""
+
+    seal: Seal
+    image_data_uri: str
+    custodians: list[User]
+
+
+class EventRow(TypedDict):
+    """One audit event on a seal's usage page."""
+
+    entry: AuditEntry
+    label: str
+
+
 @login_required
 def seal_list(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
-    seals = list(selectors.seals_visible_to(user).prefetch_related("custodians"))
-    for seal in seals:
-        seal.image_data_uri = "data:image/png;base64," + base64.b64encode(bytes(seal.image)).decode()
-        seal.custodian_list = selectors.seal_custodians(seal)
+    rows: list[SealRow] = [
+        {
+            "seal": seal,
+            "image_data_uri": "data:image/png;base64," + base64.b64encode(bytes(seal.image)).decode(),
+            "custodians": selectors.seal_custodians(seal),
+        }
+        for seal in selectors.seals_visible_to(user).prefetch_related("custodians")
+    ]
     return render(
         request,
         "seals/list.html",
         {
-            "seals": seals,
+            "rows": rows,
             "is_admin": services.can_administer_seals(user),
             "reasons": RevocationReason.choices,
             "ca": selectors.active_ca(),
@@ -71,9 +94,10 @@ ACTION_LABELS = {
 @login_required
 def seal_usage(request: HttpRequest, seal_id: int) -> HttpResponse:
     seal = _or_404(lambda: selectors.access_seal(request_user(request), seal_id))
-    events = list(selectors.seal_audit_events(seal)[:500])
-    for event in events:
-        event.label = ACTION_LABELS.get(event.action, event.action)
+    events: list[EventRow] = [
+        {"entry": entry, "label": ACTION_LABELS.get(entry.action, entry.action)}
+        for entry in selectors.seal_audit_events(seal)[:500]
+    ]
     return render(
         request,
         "seals/usage.html",
@@ -86,7 +110,7 @@ def seal_usage(request: HttpRequest, seal_id: int) -> HttpResponse:
     )
 
 
-_TRANSITIONS = {
+_TRANSITIONS: dict[str, Callable[..., Seal]] = {
     "activate": services.seal_activate,
     "suspend": services.seal_suspend,
     "resume": services.seal_resume,

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from docx import Document as _open_document
 from docx.document import Document as DocxDocument
 from docx.oxml.ns import qn
@@ -66,7 +67,7 @@ class ImportedDocx:
     body: str
 
 
-def import_upload(upload: Any) -> ImportedDocx:
+def import_upload(upload: UploadedFile) -> ImportedDocx:
     """Read an uploaded file (at most ``DOCX_IMPORT_MAX_BYTES``, else ``docx.too_large``
     with status 413) and extract title and body (``import_docx``)."""
     data = uploads.read_upload(upload, limit=settings.DOCX_IMPORT_MAX_BYTES, code="docx.too_large")

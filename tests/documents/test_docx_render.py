@@ -337,7 +337,7 @@ def test_attachment_notes_one_line_under_the_body_two_characters_in_names_aligne
 
 def test_unsealed_signature_name_two_in_from_the_right_and_date_two_characters_further(notice):
     _, name = find(notice, lambda p: p.text == NOTICE.issuer_name)
-    index, date_p = find(notice, lambda p: p.text == "2026年1月5日")
+    _index, date_p = find(notice, lambda p: p.text == "2026年1月5日")
     assert effective_alignment(name) == WD_ALIGN_PARAGRAPH.RIGHT
     assert effective_alignment(date_p) == WD_ALIGN_PARAGRAPH.RIGHT
     assert ind(name, "right") == pytest.approx(2 * CHAR_PT * 20, abs=2)

@@ -40,7 +40,9 @@ def at(p: Any, status: str, **overrides: Any) -> Document:
         ("register", lambda: act(services.document_receive, document_id=document.pk, actor=p.office)),
         ("screen", lambda: act(services.document_register, document_id=document.pk, actor=p.office)),
         ("propose", lambda: act(services.document_screen, document_id=document.pk, actor=p.office, accept=True)),
-        ("instruct", lambda: act(services.document_propose, document_id=document.pk, actor=p.office, opinion="拟请数据资源处办理")),
+        ("instruct", lambda: act(
+            services.document_propose, document_id=document.pk, actor=p.office, opinion="拟请数据资源处办理"
+        )),
         ("handle", lambda: act(services.document_instruct, document_id=document.pk, actor=p.bd_leader, opinion="同意",
                                lead_department_id=dept(BIG_DATA, "数据资源处").pk)),
     ]

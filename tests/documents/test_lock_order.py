@@ -77,7 +77,7 @@ def remind_and_approve(personas: Any, document: Document, request: SealRequest) 
 def assert_both_effects(document: Document, request: SealRequest, results: list[Any]) -> None:
     failures = [r for r in results if isinstance(r, Exception)]
     assert failures == [], f"{failures!r}"
-    reminders, approved = results
+    reminders, _approved = results
     assert len(reminders) >= 1 and all(isinstance(r, Reminder) for r in reminders)
     assert Reminder.objects.filter(step__document=document, automatic=False).count() == len(reminders)
     request.refresh_from_db()

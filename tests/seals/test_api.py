@@ -91,7 +91,8 @@ def test_verify_api_and_pages_work_without_the_kek(
     response = as_user(api_client, personas.staff).post("/api/seals/verify/", files(record), format="multipart")
     assert response.status_code == 200 and response.json()["status"] == "valid"
     login(client, personas.custodian)
-    for path in ("/seals/", f"/seals/{record.seal_id}/usage/", f"/seals/records/{record.pk}/", "/seals/ca.pem", "/seals/crl.pem", "/"):
+    paths = ("/seals/", f"/seals/{record.seal_id}/usage/", f"/seals/records/{record.pk}/", "/seals/ca.pem", "/seals/crl.pem", "/")
+    for path in paths:
         assert client.get(path).status_code == 200, path
     assert client.get(f"/seals/records/{record.pk}/package.zip").status_code == 200
     # Sealing itself is refused with the coded error.
@@ -177,7 +178,8 @@ def test_custodian_cannot_issue_or_revoke(api_client: Any, office_seal: Any, per
     assert response.status_code == 403 and response.json()["code"] == "seal.permission_denied"
     assert Seal.objects.get(pk=office_seal.pk).status == "active"
     # ... but may suspend the seal they keep.
-    assert client.post(f"/api/seals/{office_seal.pk}/suspend/", {"note": "U盾遗失"}, format="json").json()["status"] == "suspended"
+    suspended = client.post(f"/api/seals/{office_seal.pk}/suspend/", {"note": "U盾遗失"}, format="json")
+    assert suspended.json()["status"] == "suspended"
 
 
 def test_record_detail_api_reverifies(api_client: Any, record: SealRecord, personas: Any) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -34,7 +34,7 @@ def _user(username: str) -> User:
 class Command(BaseCommand):
     help = "签发一枚电子印章：manage.py seal_issue --org 浙政办发 --kind organisation --custodian huangyan --activate"
 
-    def add_arguments(self, parser: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--org", required=True, help="所属机关：机关代字、名称或编号")
         parser.add_argument(
             "--kind", required=True, choices=SealKind.values, help="organisation 公章 / special 专用章 / personal 个人签名章"
