@@ -446,3 +446,13 @@ def document_docx(document: Document) -> bytes:
     if sealed is not None:
         return sealed
     return render.render_document(document)
+
+
+def signed_pdf(document: Document) -> bytes | None:
+    """The issued 版式 copy — the PDF with the seal signed inside — exactly as sealed, for
+    the outgoing document and every incoming copy of it; None before sealing."""
+    if not document.seal_record_id:
+        return None
+    assert document.seal_record is not None
+    data = document.seal_record.signed_pdf
+    return bytes(data) if data is not None else None

@@ -202,6 +202,9 @@ if SEAL_KEK is not None:
             raise ImproperlyConfiguredEnv("OFFICEHUB_SEAL_KEK must be 32 bytes, base64-encoded")
     except binascii.Error:
         raise ImproperlyConfiguredEnv("OFFICEHUB_SEAL_KEK is not valid base64") from None
+# The address the public (recipients, citizens) reaches this deployment at: seal
+# certificates name its CRL, and the 政务公开 portal links to it.
+PUBLIC_URL = env_url("PUBLIC_URL", "http://127.0.0.1:8000", schemes=("http", "https")) or "http://127.0.0.1:8000"
 SEAL_IMAGE_DIAMETER_MM = env_int("SEAL_IMAGE_DIAMETER_MM", 42, minimum=20, maximum=60)
 # Django's error reports mask names with KEY/SECRET/..., not "KEK": this filter adds it.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "seals.reporting.KekSafeExceptionReporterFilter"

@@ -52,6 +52,7 @@ PdfStatus = Literal[
     "expired_at_signing",
     "revoked",
     "not_a_signature",
+    "unknown_seal",
 ]
 VALID_STATUSES: Final = frozenset({"valid", "valid_when_sealed_since_revoked"})
 MESSAGES_ZH: Final[dict[str, str]] = {
@@ -64,6 +65,7 @@ MESSAGES_ZH: Final[dict[str, str]] = {
     "expired_at_signing": "签章时印章已过期",
     "revoked": "印章已吊销",
     "not_a_signature": "文件中没有有效的电子印章签名",
+    "unknown_seal": "未知印章",
 }
 # A revocation for these reasons voids even earlier signatures: a stolen key can back-date.
 COMPROMISE_REASONS: Final = frozenset({"key_compromise", "ca_compromise"})

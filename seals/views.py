@@ -192,14 +192,12 @@ def record_package(request: HttpRequest, record_id: int) -> HttpResponse:
     return package_download(record)
 
 
-# The CA certificate and CRL are public material; they sit behind the login like every
-# page here, and each sealed package carries its own copies for outside verifiers.
-@login_required
+# The CA certificate and CRL are public material: any organisation a document is sent to,
+# and any citizen, verifies seals against them (every seal certificate names the CRL URL).
 def ca_pem(request: HttpRequest) -> HttpResponse:
     return pem_download(selectors.ca_certificate_pem(), "officehub-seal-ca.pem")
 
 
-@login_required
 def crl_pem(request: HttpRequest) -> HttpResponse:
     ca = selectors.active_ca()
     if ca is not None:

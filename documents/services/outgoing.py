@@ -293,7 +293,8 @@ def document_distribute(*, document_id: int, actor: User) -> Document:
     recipients += [(org, True) for org in document.cc_recipients.order_by("pk") if org.pk not in {o.pk for o, _ in recipients}]
     if not recipients:
         raise DocumentInvalidInput(_("没有收文机关。"), code="document.incomplete")
-    document.printed_on = timezone.localdate(now)
+    # A sealed document's 印发日期 was fixed at sealing (it is in the signed bytes).
+    document.printed_on = document.printed_on or timezone.localdate(now)
     document.printing_office = document.printing_office or document.issuer.name
     close_step(step, actor=actor, now=now, outcome="distributed")
     DOCUMENT_FLOW.move(document, "distribute")

@@ -12,6 +12,7 @@ caller's transaction rolls back and the request stays pending.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Final
 
 from django.utils import timezone
@@ -41,12 +42,13 @@ from documents.services.flow import (
 from officehub.audit.services import audit
 from officehub.directory.models import Department, User
 from officehub.errors import NotFound
+from officehub.office.client import convert_docx
 from officehub.transactions import require_transaction
 from officehub.transitions import Transitions
 from seals import selectors as seal_selectors
 from seals import services as seal_services
 from seals.models import SealRecord
-from seals.services import SealSignature
+from seals.services import SealedCopy, SealSignature
 
 S = DocumentStatus
 R = SealRequestStatus
@@ -124,8 +126,12 @@ def seal_request_decide(*, seal_request_id: int, actor: User, approve: bool, rea
         reason = require_text(reason, _("驳回时请填写理由。"), "reason")
     signed = None
     if approve:
-        # Slow work (render, sign) first, without any lock; it writes nothing.
+        # The 版记's 印发机关 and 印发日期 are fixed now, before sealing: every signed copy
+        # carries them, and 分发 never changes them (a signed DOCX is never re-rendered).
+        issue_fields(document, today=timezone.localdate())
+        # Slow work (render, convert to PDF, sign) first, without any lock; it writes nothing.
         signed = sign(document=document, seal_id=request.seal_id, actor=actor)
+        printed_on, printing_office = document.printed_on, document.printing_office
     document = selectors.access_document(actor, request.document_id, lock=True)
     request = SealRequest.objects.select_for_update().get(pk=seal_request_id)
     DOCUMENT_FLOW.check(document, action)
@@ -151,7 +157,8 @@ def seal_request_decide(*, seal_request_id: int, actor: User, approve: bool, rea
     request.seal_record_id = seal_record.pk
     request.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "seal_record_id"])
     document.seal_record = seal_record
-    save(document, ["status", "seal_record"])
+    document.printed_on, document.printing_office = printed_on, printing_office
+    save(document, ["status", "seal_record", "printed_on", "printing_office"])
     audit(actor=actor, action="document.sealed", target=document,
           data={"seal_request": request.pk, "seal_id": request.seal_id, "seal_record": seal_record.pk})
     return request
@@ -174,14 +181,24 @@ def _refused() -> SealingFailed:
     return SealingFailed(_("用印失败：未能生成盖章签名的公文，用印申请仍待审批。"))
 
 
+def issue_fields(document: Document, *, today: date) -> None:
+    """印发机关 and 印发日期 as the issued copy will carry them (in memory; the caller saves)."""
+    document.printed_on = document.printed_on or today
+    document.printing_office = document.printing_office or document.issuer.name
+
+
 def sign(*, document: Document, seal_id: int | None, actor: User) -> SealSignature:
-    """Render the document with the seal image and sign it: the slow half, which takes
-    no lock and writes nothing. Raises the seals app's codes or document.seal_failed."""
+    """Render the document with the seal image, convert it to the 版式 PDF and sign both
+    (CMS over the DOCX, PAdES inside the PDF): the slow half, which takes no lock and
+    writes nothing. A conversion failure refuses the sealing (pdf.* codes, 503): never an
+    unsigned or half-made copy. Raises the seals app's codes or document.seal_failed."""
     if seal_id is None:
         raise _refused()
 
-    def build_docx(seal_png: bytes) -> bytes:
-        return render.render_document(document, seal_png=seal_png)
+    def build_docx(seal_png: bytes) -> SealedCopy:
+        docx = render.render_document(document, seal_png=seal_png)
+        converted = convert_docx(docx)
+        return SealedCopy(docx=docx, pdf=converted.pdf)
 
     signed = seal_services.seal_sign(
         seal_id=seal_id,

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.django_db
 
 # Endpoints an anonymous caller must reach: the way in.
 ANONYMOUS_API = {"api/auth/token/"}
-ANONYMOUS_PAGES = {"login/", "logout/"}
+# Public on purpose: the seal CA certificate and CRL (every seal certificate names the CRL URL).
+ANONYMOUS_PAGES = {"login/", "logout/", "seals/ca.pem", "seals/crl.pem"}
 
 
 def _concrete(pattern: str) -> str:
