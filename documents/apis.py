@@ -22,8 +22,14 @@ from rest_framework.views import APIView
 
 from documents import selectors, services
 from documents.docx.importing import import_upload
-from documents.edges import DOCX_CONTENT_TYPE, docx_download, request_user
-from documents.errors import DocumentInvalidInput
+from documents.edges import (
+    DOCX_CONTENT_TYPE,
+    docx_download,
+    package_download,
+    pdf_download,
+    request_user,
+)
+from documents.errors import DocumentInvalidInput, DocumentNotSealed
 from documents.models import DocType, Document, DocumentStatus, SealRequest, Step, Urgency
 from documents.parsing import has_nul, parse_id
 from officehub.directory.models import Clearance
@@ -690,6 +696,49 @@ class DocxApi(APIView):
     )
     def get(self, request: Request, document_id: int) -> HttpResponse:
         return docx_download(selectors.access_document(request_user(request), document_id))
+
+
+class PdfApi(APIView):
+    @extend_schema(summary="下载签章版式文件（PDF，印章签名在文件内；收文副本同样可下载）",
+                   responses={(200, "application/pdf"): bytes})
+    def get(self, request: Request, document_id: int) -> HttpResponse:
+        return pdf_download(selectors.access_document(request_user(request), document_id))
+
+
+class PackageApi(APIView):
+    @extend_schema(summary="下载验证文件包（签章 PDF、DOCX + .p7s、ca.pem、crl.pem、说明）",
+                   responses={(200, "application/zip"): bytes})
+    def get(self, request: Request, document_id: int) -> HttpResponse:
+        return package_download(selectors.access_document(request_user(request), document_id))
+
+
+class SealCheckOutput(serializers.Serializer):
+    organisation = serializers.CharField()
+    status = serializers.CharField()
+    message = serializers.CharField()
+    valid = serializers.BooleanField()
+    signed_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
+class SealVerificationOutput(serializers.Serializer):
+    status = serializers.CharField()
+    message = serializers.CharField()
+    valid = serializers.BooleanField()
+    seals = SealCheckOutput(many=True)
+    package_status = serializers.CharField()
+    package_message = serializers.CharField()
+
+
+class SealVerificationApi(APIView):
+    @extend_schema(summary="验证公文的电子印章（从读者所持副本验证：签章 PDF 与 DOCX + .p7s）",
+                   responses=SealVerificationOutput)
+    def get(self, request: Request, document_id: int) -> Response:
+        document = selectors.access_document(request_user(request), document_id)
+        verification = selectors.document_seal_verification(document)
+        if verification is None:
+            raise DocumentNotSealed()
+        return Response(SealVerificationOutput(verification).data)
 
 
 class ImportOutput(serializers.Serializer):

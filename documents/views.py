@@ -22,7 +22,8 @@ from django.views.decorators.http import require_POST
 
 from documents import selectors, services
 from documents.docx.importing import import_upload
-from documents.edges import docx_download, request_user
+from documents.edges import docx_download, package_download, pdf_download, request_user
+from documents.errors import DocumentNotSealed
 from documents.models import DocType, Document, DocumentStatus, Urgency
 from documents.parsing import has_nul, parse_id
 from documents.templates_catalog import DOC_TEMPLATES
@@ -230,6 +231,7 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
         "cc_recipients": document.cc_recipients.all(),
         "countersign_departments": document.countersign_departments.all(),
         "now": timezone.now(),
+        "seal_verification": selectors.document_seal_verification(document),
     }
     if "instruct" in actions and organisation is not None:
         context["org_departments"] = [
@@ -379,4 +381,20 @@ def document_diff(request: HttpRequest, document_id: int) -> HttpResponse:
 @refuse_nul
 def document_docx_download(request: HttpRequest, document_id: int) -> HttpResponse:
     return docx_download(_access(request, document_id))
+
+
+@login_required
+def document_pdf_download(request: HttpRequest, document_id: int) -> HttpResponse:
+    try:
+        return pdf_download(_access(request, document_id))
+    except DocumentNotSealed as exc:
+        raise Http404(exc.message) from None
+
+
+@login_required
+def document_package_download(request: HttpRequest, document_id: int) -> HttpResponse:
+    try:
+        return package_download(_access(request, document_id))
+    except DocumentNotSealed as exc:
+        raise Http404(exc.message) from None
 

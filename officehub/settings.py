@@ -317,6 +317,8 @@ REST_FRAMEWORK = {
         "user": env_str("API_RATE_USER", "2000/min"),
         "anon": env_str("API_RATE_ANON", "60/min"),
         "login": env_str("API_RATE_LOGIN", "20/min"),
+        # The public 验章 API and page, per client address.
+        "verify": env_str("API_RATE_VERIFY", "30/min burst 10"),
     },
 }
 SPECTACULAR_SETTINGS = {

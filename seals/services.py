@@ -15,7 +15,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Final, TypedDict
+from typing import Final, Literal, TypedDict
 
 from cryptography import x509
 from django.conf import settings
@@ -861,6 +861,73 @@ def seal_verify_pdf(*, pdf: bytes) -> pades.PdfVerification:
 
 def _untrusted_count(result: pades.PdfVerification) -> int:
     return sum(1 for check in result.signatures if check.status == "untrusted_certificate")
+
+
+class SealFinding(TypedDict):
+    """One seal found in an uploaded file, as the public 验章 page and API report it."""
+
+    status: str
+    message: str
+    valid: bool
+    organisation: str | None
+    seal: str | None
+    signer: str | None
+    signed_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+class UploadVerification(TypedDict):
+    kind: Literal["pdf", "docx"]
+    status: str
+    message: str
+    valid: bool
+    seals: list[SealFinding]
+    sha256: str
+
+
+def seal_verify_upload(*, pdf: bytes | None = None, docx: bytes | None = None, signature: bytes | None = None) -> UploadVerification:
+    """What the public 验章 page and API answer for an uploaded signed PDF, or a DOCX with
+    its .p7s: the file's verdict and each seal's, with the same reasons as everywhere.
+    Reads and stores nothing else. Raises ``verify.unsupported_type`` (415) for anything
+    that is not a PDF, or a DOCX with a DER signature; ``verify.missing_file`` (400)."""
+    if pdf is not None:
+        if not pdf.startswith(b"%PDF-"):
+            raise _unsupported(_("请上传 PDF 格式的签章版式文件。"))
+        result = seal_verify_pdf(pdf=pdf)
+        return UploadVerification(
+            kind="pdf", status=result.status, message=result.message_zh, valid=result.is_valid,
+            seals=[_finding(c.status, c.message_zh, c.is_valid, c.signer_subject, c.signer_serial, c.signing_time, c.revoked_at)
+                   for c in result.signatures],
+            sha256=hashlib.sha256(pdf).hexdigest(),
+        )
+    if docx is None or signature is None:
+        raise SealInvalidInput(_("请上传签章 PDF，或同时上传用印后的 DOCX 与 .p7s 签名文件。"), code="verify.missing_file")
+    if not docx.startswith(b"PK\x03\x04"):
+        raise _unsupported(_("用印文件须为 DOCX 格式。"))
+    if not signature.startswith(b"\x30"):
+        raise _unsupported(_("签名文件须为 DER 编码的 .p7s。"))
+    checked = seal_verify(docx=docx, signature=signature)
+    finding = _finding(checked.status, checked.message_zh, checked.is_valid, checked.signer_subject, checked.signer_serial,
+                       checked.signing_time, checked.revoked_at)
+    return UploadVerification(kind="docx", status=checked.status, message=checked.message_zh, valid=checked.is_valid,
+                              seals=[finding] if checked.status != "not_a_signature" else [], sha256=checked.content_sha256)
+
+
+def _unsupported(message: str) -> SealInvalidInput:
+    return SealInvalidInput(message, code="verify.unsupported_type", status=415)
+
+
+def _finding(status: str, message: str, valid: bool, signer: str | None, serial: int | None,
+             signed_at: dt.datetime | None, revoked_at: dt.datetime | None) -> SealFinding:
+    seal = (
+        Seal.objects.filter(serial=serial_hex(serial)).select_related("owner_organisation").only(
+            "name", "owner_organisation__name").first()
+        if serial is not None and status != "untrusted_certificate" else None
+    )
+    return SealFinding(
+        status=status, message=message, valid=valid, signer=signer, signed_at=signed_at, revoked_at=revoked_at,
+        organisation=seal.owner_organisation.name if seal else None, seal=seal.name if seal else None,
+    )
 
 
 def seal_record_verify(*, record_id: int) -> crypto.VerificationResult:
