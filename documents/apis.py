@@ -94,8 +94,9 @@ class DocumentDetailOutput(DocumentListOutput):
     note = serializers.CharField()
     printing_office = serializers.CharField()
     printed_on = serializers.DateField(allow_null=True)
-    primary_recipients = RefOutput(many=True)
-    cc_recipients = RefOutput(many=True)
+    # In the order the drafter entered them.
+    primary_recipients = serializers.SerializerMethodField()
+    cc_recipients = serializers.SerializerMethodField()
     countersign_departments = RefOutput(many=True)
     needs_seal = serializers.BooleanField()
     drafting_department = RefOutput()
@@ -111,6 +112,14 @@ class DocumentDetailOutput(DocumentListOutput):
     actions = serializers.SerializerMethodField()
     seal_requests = SealRequestOutput(many=True)
     feedback = serializers.SerializerMethodField()
+
+    @extend_schema_field(RefOutput(many=True))
+    def get_primary_recipients(self, document: Document) -> list[dict[str, Any]]:
+        return list(RefOutput(selectors.recipients(document, "primary"), many=True).data)
+
+    @extend_schema_field(RefOutput(many=True))
+    def get_cc_recipients(self, document: Document) -> list[dict[str, Any]]:
+        return list(RefOutput(selectors.recipients(document, "cc"), many=True).data)
 
     def get_current_holders(self, document: Document) -> list[str]:
         return [user.display_name for user in selectors.current_holders(document)]
@@ -696,6 +705,20 @@ class DocxApi(APIView):
     )
     def get(self, request: Request, document_id: int) -> HttpResponse:
         return docx_download(selectors.access_document(request_user(request), document_id))
+
+
+class SealOptionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+
+
+class SealOptionsApi(APIView):
+    @extend_schema(summary="用印申请可选的印章（发文机关当前可用、有印章管理员的印章）",
+                   responses=SealOptionOutput(many=True))
+    def get(self, request: Request, document_id: int) -> Response:
+        document = selectors.access_document(request_user(request), document_id)
+        return Response(SealOptionOutput(selectors.seal_options(document), many=True).data)
 
 
 class PdfApi(APIView):

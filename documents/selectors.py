@@ -12,7 +12,7 @@ import difflib
 import html
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -516,3 +516,29 @@ def _organisation_of(subject: str | None) -> str:
         if key == "Organization":
             return value
     return subject or ""
+
+
+def recipients(document: Document, kind: Literal["primary", "cc"]) -> list[Department]:
+    """主送 or 抄送 organisations in the order the drafter entered them."""
+    related = document.primary_recipients if kind == "primary" else document.cc_recipients
+    found = {organisation.pk: organisation for organisation in related.all()}
+    order = [pk for pk in (document.recipient_order or {}).get(kind, []) if pk in found]
+    return [found[pk] for pk in order] + [found[pk] for pk in sorted(found) if pk not in order]
+
+
+class SealOption(TypedDict):
+    id: int
+    name: str
+    kind: str
+
+
+def seal_options(document: Document) -> list[SealOption]:
+    """The issuing organisation's seals a 用印申请 may name now: usable, and kept by a
+    custodian who can approve it."""
+    from seals.selectors import seal_custodian_ids, seals_for_organisation
+
+    return [
+        SealOption(id=seal.pk, name=seal.name, kind=seal.kind)
+        for seal in seals_for_organisation(document.issuer)
+        if seal_custodian_ids(seal.pk)
+    ]

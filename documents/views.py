@@ -185,8 +185,8 @@ def document_edit(request: HttpRequest, document_id: int) -> HttpResponse:
         "urgency": document.urgency, "classification": document.classification,
         "secrecy_period": document.secrecy_period, "copy_number": document.copy_number, "note": document.note,
         "attachments": document.attachments,
-        "primary_recipient_ids": [d.pk for d in document.primary_recipients.all()],
-        "cc_recipient_ids": [d.pk for d in document.cc_recipients.all()],
+        "primary_recipient_ids": [d.pk for d in selectors.recipients(document, "primary")],
+        "cc_recipient_ids": [d.pk for d in selectors.recipients(document, "cc")],
         "countersign_department_ids": [d.pk for d in document.countersign_departments.all()],
     }
     error = None
@@ -227,8 +227,8 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
         "seal_requests": document.seal_requests.select_related("requested_by", "decided_by"),
         "pending_seal_request": selectors.pending_seal_request(document),
         "feedback": selectors.distribution_feedback(document) if document.direction == "outgoing" else [],
-        "primary_recipients": document.primary_recipients.all(),
-        "cc_recipients": document.cc_recipients.all(),
+        "primary_recipients": selectors.recipients(document, "primary"),
+        "cc_recipients": selectors.recipients(document, "cc"),
         "countersign_departments": document.countersign_departments.all(),
         "now": timezone.now(),
         "seal_verification": selectors.document_seal_verification(document),
@@ -242,14 +242,8 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
     if "review" in actions:
         context["departments"] = _form_choices(request_user(request))["departments"]
     if "seal_request" in actions:
-        context["seals"] = _seal_choices(document)
+        context["seals"] = [(option["id"], option["name"]) for option in selectors.seal_options(document)]
     return render(request, "documents/detail.html", context)
-
-
-def _seal_choices(document: Document) -> list[tuple[int, str]]:
-    from seals.selectors import seals_for_organisation
-
-    return [(seal.pk, str(seal)) for seal in seals_for_organisation(document.issuer)]
 
 
 def _decision(request: HttpRequest) -> bool:

@@ -590,6 +590,26 @@ def _check_usable(seal: Seal, actor: User | None, *, at: dt.datetime) -> None:
         raise SealUnusable(_("该印章尚未启用，不能用印。"), code="seal.not_active")
 
 
+def seal_refuse_if_unusable(*, seal_id: int, organisation: Department) -> None:
+    """For a 用印申请: if ``seal_id`` is one of ``organisation``'s own organisation seals
+    that cannot be applied now, raise the true reason (seal.revoked, seal.suspended,
+    seal.expired, seal.not_active). Returns for a usable seal and for any seal that is not
+    the organisation's (the caller answers those as unknown, leaking nothing)."""
+    seal = Seal.objects.filter(pk=seal_id, owner_organisation=organisation,
+                               kind__in=[SealKind.ORGANISATION, SealKind.SPECIAL]).first()
+    if seal is None:
+        return
+    now = timezone.now()
+    if seal.status == SealStatus.REVOKED:
+        raise SealUnusable(_("该印章已吊销，不能用印。"), code="seal.revoked")
+    if seal.status == SealStatus.SUSPENDED:
+        raise SealUnusable(_("该印章已暂停使用，不能用印。"), code="seal.suspended")
+    if now >= seal.valid_until:
+        raise SealUnusable(_("该印章已超过有效期，不能用印。"), code="seal.expired")
+    if now < seal.valid_from or seal.status != SealStatus.ACTIVE:
+        raise SealUnusable(_("该印章尚未启用，不能用印。"), code="seal.not_active")
+
+
 @dataclass(frozen=True)
 class SealSignature:
     """A sealed DOCX and its detached signature, made but not yet recorded.

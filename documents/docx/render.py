@@ -44,7 +44,7 @@ from docx.text.run import Run
 
 from documents import models as document_models
 from documents.docx import oxml
-from officehub.directory.models import Clearance
+from officehub.directory.models import Clearance, Department
 
 __all__ = [
     "DOC_TYPES",
@@ -976,8 +976,8 @@ def render_input_for(document: document_models.Document, *, seal_png: bytes | No
         issuer_name=document.signature_name or document.issuer.name,
         doc_number=document.doc_number or None,
         issued_on=document.issued_on,
-        primary_recipients=[org.name for org in document.primary_recipients.order_by("pk")],
-        cc_recipients=[org.name for org in document.cc_recipients.order_by("pk")],
+        primary_recipients=[org.name for org in ordered_recipients(document, "primary")],
+        cc_recipients=[org.name for org in ordered_recipients(document, "cc")],
         copy_number=document.copy_number or None,
         classification_label=classification_label,
         urgency_label=urgency_label,
@@ -999,3 +999,10 @@ def render_document(document: document_models.Document, *, seal_png: bytes | Non
 def docx_filename(document: document_models.Document) -> str:
     name = document.doc_number or f"草稿{document.pk}"
     return f"{name} {document.title}"[:120] + ".docx"
+
+
+def ordered_recipients(document: Document, kind: str) -> list[Department]:
+    # documents.selectors imports this module (to render), hence the late import.
+    from documents.selectors import recipients
+
+    return recipients(document, "primary" if kind == "primary" else "cc")

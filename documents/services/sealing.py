@@ -84,6 +84,9 @@ def seal_request_create(*, document_id: int, actor: User, seal_id: int | None, r
     step = holder_step(document, actor, StepKind.SEAL, role="request")
     custodians = custodians_for(seal_id=seal_id, organisation=document.issuer)
     if not custodians:
+        if seal_id is not None:
+            # The organisation's own seal, suspended or revoked: say so (seal.suspended …).
+            seal_services.seal_refuse_if_unusable(seal_id=seal_id, organisation=document.issuer)
         raise DocumentInvalidInput(
             _("印章不存在、不属于本机关或没有印章管理员。"), code="document.unknown_seal", extra={"field": "seal_id"}
         )
@@ -220,3 +223,4 @@ def record(*, signed: SealSignature, actor: User) -> SealRecord:
     if not isinstance(stored, SealRecord) or stored.pk is None:
         raise _refused()
     return stored
+
