@@ -56,7 +56,6 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.shared import Mm, Pt, RGBColor, Twips
-from docx.table import _Cell
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
@@ -951,7 +950,7 @@ def _add_colophon(document: Document, doc: RenderInput, *, placement: ColophonPl
             f'<w:tcW w:w="{width}" w:type="dxa"/></w:tcPr></w:tc></w:tr>'
         )
         tbl.append(tr)
-        p = _Cell(tr.find(qn("w:tc")), document._body).add_paragraph()
+        p = Paragraph(tr.find(qn("w:tc")).add_p(), document._body)
         p.paragraph_format.line_spacing = Pt(LINE_PT)
         p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
         oxml.ppr_child(p, "w:snapToGrid").set(qn("w:val"), "0")

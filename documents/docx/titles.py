@@ -55,7 +55,7 @@ class _Segmenter:
         if self._tokenizer is None:
             with self._lock:
                 if self._tokenizer is None:
-                    import jieba
+                    import jieba  # type: ignore[import-untyped]  # no type hints
 
                     jieba.setLogLevel(logging.WARNING)  # jieba sets DEBUG on its logger at import
                     tokenizer = jieba.Tokenizer()
@@ -64,7 +64,9 @@ class _Segmenter:
                     for term in terms:
                         # Frequent enough that jieba keeps the term whole where it can; the
                         # protected spans below hold it whole where it cannot.
-                        tokenizer.add_word(term, freq=tokenizer.suggest_freq(term, tune=False) or 1000)
+                        tokenizer.add_word(
+                            term, freq=tokenizer.suggest_freq(term, tune=False) or 1000
+                        )
                     self.terms = terms
                     self._tokenizer = tokenizer
         return self._tokenizer

@@ -326,12 +326,20 @@ def test_a_long_title_is_broken_between_words_into_lines_that_fit(notice):
 @pytest.mark.parametrize(
     ("title", "whole"),
     [
-        ("浙江省人民政府办公厅关于进一步推进政务数据共享和政务服务“一网通办”的通知", ["政务数据", "“一网通办”"]),
+        (
+            "浙江省人民政府办公厅关于进一步推进政务数据共享和政务服务“一网通办”的通知",
+            ["政务数据", "“一网通办”"],
+        ),
         ("国务院办公厅关于印发政务数据共享开放条例实施细则的通知", ["政务数据"]),
         ("国务院关于印发《新一代人工智能发展规划》的通知", ["《新一代人工智能发展规划》"]),
-        ("关于召开全省数字政府建设工作推进会暨政务服务“一网通办”改革经验交流会议有关事项的通知",
-         ["数字政府", "政务服务", "“一网通办”", "有关事项"]),
-        ("浙江省人民政府办公厅关于做好2026年全省政务公开和政务数据管理工作的通知", ["2026年", "政务公开", "政务数据"]),
+        (
+            "关于召开全省数字政府建设工作推进会暨政务服务“一网通办”改革经验交流会议有关事项的通知",
+            ["数字政府", "政务服务", "“一网通办”", "有关事项"],
+        ),
+        (
+            "浙江省人民政府办公厅关于做好2026年全省政务公开和政务数据管理工作的通知",
+            ["2026年", "政务公开", "政务数据"],
+        ),
     ],
 )
 def test_titles_never_break_inside_a_word_a_quotation_or_a_number(title, whole):
@@ -348,7 +356,10 @@ def test_titles_never_break_inside_a_word_a_quotation_or_a_number(title, whole):
 def test_a_drafter_sets_title_breaks_with_newlines(notice):
     title = "浙江省人民政府办公厅关于印发\n浙江省政务数据共享管理办法的通知"
     document = open_docx(dataclasses.replace(NOTICE, title=title))
-    assert title_lines_of(document, title) == ["浙江省人民政府办公厅关于印发", "浙江省政务数据共享管理办法的通知"]
+    assert title_lines_of(document, title) == [
+        "浙江省人民政府办公厅关于印发",
+        "浙江省政务数据共享管理办法的通知",
+    ]
     # the break only shapes the printed title: the file's title and its text are one line
     assert document.core_properties.title == plain_title(title)
     assert "浙江省人民政府办公厅关于印发浙江省政务数据共享管理办法的通知" in docx_to_text(
