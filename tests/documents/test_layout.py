@@ -665,3 +665,25 @@ def test_issue_copy_of_a_stored_document_prints_the_fixed_printing_date_and_stor
         document, seal_png=png, printed_on=PRINTED, modified=SEALED_AT, colophon=copy.placement
     )
     assert Document.objects.get(pk=document.pk).printed_on is None  # nothing was written
+
+
+@pytest.mark.django_db
+def test_a_drafter_sets_title_breaks_with_a_newline_through_the_api(personas):
+    from rest_framework.test import APIClient
+
+    from documents.docx.render import docx_filename, render_document
+    from documents.models import Document
+
+    client = APIClient()
+    client.force_authenticate(personas.drafter)
+    title = "浙江省人民政府办公厅关于印发\n浙江省政务数据共享管理办法的通知"
+    response = client.post("/api/documents/", {"doc_type": "notice", "title": title, "body": "正文。"}, format="json")
+    assert response.status_code == 201, response.content.decode()
+    document = Document.objects.get(pk=response.json()["id"])
+    assert document.title == title  # the break is kept as the drafter set it
+    docx = open_docx(io.BytesIO(render_document(document)))
+    printed = next(p.text for p in docx.paragraphs if p.style.name == "Title")
+    assert printed.split("\n") == ["浙江省人民政府办公厅关于印发", "浙江省政务数据共享管理办法的通知"]
+    # everywhere else the title is one line
+    assert docx.core_properties.title == title.replace("\n", "")
+    assert "\n" not in docx_filename(document)
