@@ -31,6 +31,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from seals.crypto.pki import SIGNATURE_HASH, PrivateKey, crl_to_der
 
+# asn1crypto.tsp adds signingCertificateV2 to CMSAttributeType's OID map when it is
+# imported, but the name -> OID map is built once, on first use: if any CMS attribute was
+# read before tsp's import (pyHanko, a test), the name stays unknown. Rebuild it now.
+asn1_cms.CMSAttributeType._reverse_map = None
+
 
 def sign_detached(
     data: bytes,
