@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from documents import selectors
-from documents.docx import render
+from documents.docx.issue import issue_copy
 from documents.errors import DocumentInvalidInput, DocumentInvalidTransition, SealingFailed
 from documents.models import (
     Document,
@@ -42,7 +42,6 @@ from documents.services.flow import (
 from officehub.audit.services import audit
 from officehub.directory.models import Department, User
 from officehub.errors import NotFound
-from officehub.office.client import convert_docx
 from officehub.transactions import require_transaction
 from officehub.transitions import Transitions
 from seals import selectors as seal_selectors
@@ -198,10 +197,13 @@ def sign(*, document: Document, seal_id: int | None, actor: User) -> SealSignatu
     if seal_id is None:
         raise _refused()
 
+    printed_on = document.printed_on or timezone.localdate()
+    now = timezone.now()
+
     def build_docx(seal_png: bytes) -> SealedCopy:
-        docx = render.render_document(document, seal_png=seal_png)
-        converted = convert_docx(docx)
-        return SealedCopy(docx=docx, pdf=converted.pdf)
+        # The DOCX and the PDF made from exactly those bytes, the 版记 on an even page.
+        copy = issue_copy(document, seal_png=seal_png, printed_on=printed_on, created=now)
+        return SealedCopy(docx=copy.docx, pdf=copy.pdf, seal_page=copy.seal_page, seal_box=copy.seal_box)
 
     signed = seal_services.seal_sign(
         seal_id=seal_id,

@@ -68,7 +68,7 @@ def test_a_conversion_failure_refuses_the_sealing_and_changes_nothing(personas: 
     def broken(docx: bytes, **kwargs: Any) -> Any:
         raise client.PdfConversionFailed("版式文件转换服务不可用", code="pdf.converter_unavailable")
 
-    monkeypatch.setattr("documents.services.sealing.convert_docx", broken)
+    monkeypatch.setattr("documents.docx.issue.convert_docx", broken)
     with pytest.raises(ApplicationError) as caught:
         act(services.seal_request_decide, seal_request_id=request.pk, actor=personas.custodian, approve=True)
     assert (caught.value.code, caught.value.status) == ("pdf.converter_unavailable", 503)
