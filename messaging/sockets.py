@@ -1,8 +1,9 @@
 """What the two sockets (``/ws/``, ``/ws/meetings/<id>/``) share: they end with the
 session that opened them, and they answer a refused frame with the API's error body.
 
-Sockets end with the session that opened them (officehub.accounts.sessions). A socket is authenticated once, at its handshake. ``SessionBoundMixin`` keeps that true
-for its whole life, in three ways, so that no single lost message keeps it open:
+Sockets end with the session that opened them (officehub.accounts.sessions). A socket
+is authenticated once, at its handshake. ``SessionBoundMixin`` keeps that true for its
+whole life, in three ways, so that no single lost message keeps it open:
 
 - it joins ``auth.<user id>`` and handles ``auth.revoke``: a logout names its session (by
   digest) and ends it at once; a password change or deactivation makes every socket of

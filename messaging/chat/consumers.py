@@ -66,6 +66,7 @@ MAX_FRAME_BYTES = 64 * 1024
 MAX_RESUME_CONVERSATIONS = 1000
 MAX_PRESENCE_QUERY = 200
 TYPING_MIN_INTERVAL = 2.0
+ReplyFrame = AckFrame | ResumeBatchFrame | ResumeDoneFrame | PresenceFrame | PongFrame
 # The fields of a client frame that an error frame repeats, so the client can tell which
 # of its frames failed.
 ECHOED_FIELDS = ("client_id", "conversation_id", "message_id", "ding_id")
@@ -339,7 +340,8 @@ class UserSocketConsumer(SessionBoundMixin, AsyncJsonWebsocketConsumer):
             frame["ref"] = ref
         await self._frame(frame)
 
-    async def _reply(self, frame: AckFrame | ResumeBatchFrame | ResumeDoneFrame | PresenceFrame | PongFrame, content: dict[str, Any]) -> None:
+    async def _reply(self, frame: ReplyFrame, content: dict[str, Any]) -> None:
+        """A reply to a client frame carries that frame's ``ref`` (when it had one)."""
         if "ref" in content:
             frame["ref"] = content["ref"]
         await self._frame(frame)

@@ -37,8 +37,9 @@ def ding_open(*, message: Message, sender: User, recipients: Sequence[User], now
         [DingRecipient(ding=ding, user=user, last_notified_at=now, next_notify_at=next_at) for user in recipients]
     )
     title = _("DING：%(sender)s：%(body)s") % {"sender": sender.display_name, "body": message.body[:60]}
+    url = _message_url(message)
     for user in recipients:
-        todo_open(user=user, kind=TodoKind.DING, target=ding, step="confirm", title=title, url=_message_url(message), notify="ding")
+        todo_open(user=user, kind=TodoKind.DING, target=ding, step="confirm", title=title, url=url, notify="ding")
     audit(
         actor=sender,
         action="ding.sent",

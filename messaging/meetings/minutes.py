@@ -35,7 +35,8 @@ def minutes_prefill(
     if end.date() != start.date():
         when = f"{local_time(start_at)}—{local_time(end_at)}"
     lines = [f"时间：{when}", f"主持：{host_name}"]
-    for names, label in ((attendance["attended"], "出席"), (attendance["absent_with_leave"], "请假"), (attendance["observer"], "列席")):
+    listed = ((attendance["attended"], "出席"), (attendance["absent_with_leave"], "请假"), (attendance["observer"], "列席"))
+    for names, label in listed:
         if names:
             lines.append(f"{label}：{'、'.join(names)}")
     if agenda.strip():
