@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from elasticsearch import ApiError, Elasticsearch
+from elasticsearch import ApiError, BadRequestError, Elasticsearch
 
 MAPPING_VERSION = 1
 
@@ -115,10 +115,12 @@ def existing_versions(es: Elasticsearch) -> list[int]:
 
 
 def current_index(es: Elasticsearch) -> str | None:
-    """The index the alias points to, or None when there is no alias yet."""
-    if not es.indices.exists_alias(name=alias_name()):
+    """The index the alias points to, or None when there is no alias yet (one request: every
+    drain asks)."""
+    found = es.options(ignore_status=404).indices.get_alias(name=alias_name())
+    if found.meta.status == 404:
         return None
-    return next(iter(es.indices.get_alias(name=alias_name())))
+    return next(iter(found.body))
 
 
 def ensure_index(es: Elasticsearch) -> str:
@@ -128,7 +130,12 @@ def ensure_index(es: Elasticsearch) -> str:
         return existing
     versions = existing_versions(es)
     name = index_name((versions[-1] + 1) if versions else 1)
-    es.indices.create(index=name, **index_body())
+    try:
+        es.indices.create(index=name, **index_body())
+    except BadRequestError as exc:
+        # Two drains starting at once both create the first version: one of them wins.
+        if exc.error != "resource_already_exists_exception":
+            raise
     try:
         es.indices.put_alias(index=name, name=alias_name())
     except ApiError:
