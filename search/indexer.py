@@ -1,28 +1,34 @@
 """From ArchiveRecord rows to Elasticsearch documents, and ``_bulk`` writes of them.
 
-This is the indexer's hot path (``index_drain`` and ``search_reindex``): rows are read as
-plain tuples (no model instances), ids are passed to PostgreSQL as one array, and the
-NDJSON is encoded with orjson. jieba is not here: words are cut once at archive time
-(``ArchiveText``) and only re-cut when the dictionary version changed.
+This is the indexer's hot path (``index_drain`` and ``search_reindex``). Nothing costly
+is repeated per write: an archived record never changes, so its words (jieba) and its
+part of the document are built once at archive time and kept in ``ArchiveText``; a write
+reads that JSON and the permission ids (three queries per chunk, ids passed to
+PostgreSQL as one array), and encodes the NDJSON with orjson.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from typing import Any, NamedTuple, TypedDict
+from typing import Any, NamedTuple, Protocol, TypedDict
 
 import orjson
 from django.db.models import F
 from django.db.models.lookups import In
 from elasticsearch import Elasticsearch
 
+from search.es import MAPPING_VERSION
 from search.models import ArchiveRecord, ArchiveText
 from search.text import DICTIONARY_VERSION, fold, normalise_code, normalise_doc_number, segment
 
 
-class IndexDoc(TypedDict):
+class RecordDoc(TypedDict):
+    """The part of the index document that depends only on the (immutable) record and its
+    segmentation: built once and kept in ``ArchiveText.document``."""
+
     record_id: int
     title_seg: str
     body_seg: str
@@ -41,8 +47,18 @@ class IndexDoc(TypedDict):
     page_count: int
     analysis_version: str
     org_id: int
+
+
+class IndexDoc(RecordDoc):
+    """What is sent: the record's part plus who may see it, read at every write."""
+
     scope_dept_ids: list[int]
     reader_ids: list[int]
+
+
+# The version of what ``record_document`` builds: bump the second part whenever it
+# changes, so every kept document is rebuilt on its next write (a reindex rebuilds all).
+DOCUMENT_VERSION = f"m{MAPPING_VERSION}.1"
 
 
 class IdIn(In):
@@ -55,6 +71,41 @@ class IdIn(In):
     def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         return f"{lhs} = ANY(%s)", (*lhs_params, list(self.rhs))
+
+
+class RecordFields(Protocol):
+    """What ``record_document`` reads: an ArchiveRecord, or a row of its values."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def content_text(self) -> str: ...
+    @property
+    def archive_code(self) -> str: ...
+    @property
+    def doc_number(self) -> str: ...
+    @property
+    def responsible_party(self) -> str: ...
+    @property
+    def doc_type(self) -> str: ...
+    @property
+    def year(self) -> int: ...
+    @property
+    def retention(self) -> str: ...
+    @property
+    def classification(self) -> int: ...
+    @property
+    def unit_code(self) -> str: ...
+    @property
+    def fonds_code(self) -> str: ...
+    @property
+    def record_date(self) -> dt.date: ...
+    @property
+    def page_count(self) -> int: ...
+    @property
+    def organisation_id(self) -> int: ...
 
 
 class _Row(NamedTuple):
@@ -70,7 +121,7 @@ class _Row(NamedTuple):
     classification: int
     unit_code: str
     fonds_code: str
-    record_date: Any
+    record_date: dt.date
     page_count: int
     organisation_id: int
     seg_version: str | None
@@ -85,80 +136,106 @@ _ROW_FIELDS = (
 )
 
 
-def _rows(record_ids: Collection[int]) -> tuple[list[_Row], dict[int, list[int]], dict[int, list[int]]]:
-    """The records with their cached segmentation, and their scope departments and explicit
-    readers by record id: three queries per chunk."""
-    ids = list(record_ids)
-    rows = [
-        _Row._make(values)
-        for values in ArchiveRecord.objects.filter(IdIn(F("pk"), ids)).order_by("pk").values_list(*_ROW_FIELDS)
-    ]
-    scopes: dict[int, list[int]] = defaultdict(list)
-    scope_links = ArchiveRecord.scope_departments.through.objects.filter(IdIn(F("archiverecord_id"), ids))
-    for record_id, department_id in scope_links.values_list("archiverecord_id", "department_id"):
-        scopes[record_id].append(department_id)
-    readers: dict[int, list[int]] = defaultdict(list)
-    reader_links = ArchiveRecord.readers.through.objects.filter(IdIn(F("archiverecord_id"), ids))
-    for record_id, user_id in reader_links.values_list("archiverecord_id", "user_id"):
-        readers[record_id].append(user_id)
-    return rows, scopes, readers
+def record_document(record: RecordFields, *, title_seg: str, body_seg: str) -> RecordDoc:
+    return {
+        "record_id": record.id,
+        "title_seg": title_seg,
+        "body_seg": body_seg,
+        "title_std": fold(record.title),
+        "body_std": fold(record.content_text),
+        "archive_code": normalise_code(record.archive_code),
+        "doc_number": normalise_doc_number(record.doc_number) if record.doc_number else "",
+        "issuer": record.responsible_party,
+        "doc_type": record.doc_type,
+        "year": record.year,
+        "retention": record.retention,
+        "classification": record.classification,
+        "unit_code": record.unit_code,
+        "fonds_code": record.fonds_code,
+        "record_date": record.record_date.isoformat(),
+        "page_count": record.page_count,
+        "analysis_version": DICTIONARY_VERSION,
+        "org_id": record.organisation_id,
+    }
 
 
-def store_segmented(texts: list[ArchiveText]) -> None:
+def analysed_text(record: RecordFields, *, title_seg: str | None = None, body_seg: str | None = None) -> ArchiveText:
+    """The record's ArchiveText row (unsaved): its segmentation (cut now unless given) and
+    its document. The archive service calls this at archive time, inside its transaction."""
+    if title_seg is None or body_seg is None:
+        title_seg, body_seg = segment(fold(record.title)), segment(fold(record.content_text))
+    document = record_document(record, title_seg=title_seg, body_seg=body_seg)
+    return ArchiveText(
+        record_id=record.id,
+        dictionary_version=DICTIONARY_VERSION,
+        title_seg=title_seg,
+        body_seg=body_seg,
+        document_version=DOCUMENT_VERSION,
+        document=orjson.dumps(document).decode(),
+    )
+
+
+def store_analysed(texts: list[ArchiveText]) -> None:
     if texts:
         ArchiveText.objects.bulk_create(
             texts,
             update_conflicts=True,
             unique_fields=["record"],
-            update_fields=["dictionary_version", "title_seg", "body_seg"],
+            update_fields=["dictionary_version", "title_seg", "body_seg", "document_version", "document"],
         )
 
 
+def _analyse(record_ids: list[int]) -> dict[int, str]:
+    """Build (and keep) the documents of records whose kept one is missing or stale: reuse
+    the segmentation when it is of the current dictionary, else cut again."""
+    texts = []
+    for values in ArchiveRecord.objects.filter(IdIn(F("pk"), record_ids)).values_list(*_ROW_FIELDS):
+        row = _Row._make(values)
+        if row.seg_version == DICTIONARY_VERSION and row.title_seg is not None and row.body_seg is not None:
+            texts.append(analysed_text(row, title_seg=row.title_seg, body_seg=row.body_seg))
+        else:
+            texts.append(analysed_text(row))
+    store_analysed(texts)
+    return {text.record_id: text.document for text in texts}
+
+
+def _permissions(record_ids: list[int]) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+    """Scope departments and explicit readers by record id."""
+    scopes: dict[int, list[int]] = defaultdict(list)
+    scope_links = ArchiveRecord.scope_departments.through.objects.filter(IdIn(F("archiverecord_id"), record_ids))
+    for record_id, department_id in scope_links.values_list("archiverecord_id", "department_id"):
+        scopes[record_id].append(department_id)
+    readers: dict[int, list[int]] = defaultdict(list)
+    reader_links = ArchiveRecord.readers.through.objects.filter(IdIn(F("archiverecord_id"), record_ids))
+    for record_id, user_id in reader_links.values_list("archiverecord_id", "user_id"):
+        readers[record_id].append(user_id)
+    return scopes, readers
+
+
 def build_docs(record_ids: Collection[int], versions: dict[int, int] | int) -> list[tuple[IndexDoc, int]]:
-    """Documents with their external versions. Uses the segmentation cached at archive
-    time when it is of the current dictionary; cuts (and re-caches) the others. Ids of
-    records that no longer exist are left out."""
-    if not record_ids:
+    """Documents with their external versions, in record id order: the kept record
+    documents (built now for records whose kept one is missing or stale) plus the current
+    permission ids. Three queries per call when every document is kept; ids of records
+    that no longer exist are left out."""
+    ids = sorted(record_ids)
+    if not ids:
         return []
+    kept = ArchiveText.objects.filter(
+        IdIn(F("record_id"), ids), dictionary_version=DICTIONARY_VERSION, document_version=DOCUMENT_VERSION
+    )
+    documents: dict[int, str] = dict(kept.values_list("record_id", "document"))
+    missing = [record_id for record_id in ids if record_id not in documents]
+    if missing:
+        documents.update(_analyse(missing))
+    scopes, readers = _permissions(ids)
     docs: list[tuple[IndexDoc, int]] = []
-    stale: list[ArchiveText] = []
-    rows, scopes, readers = _rows(record_ids)
-    for row in rows:
-        title = fold(row.title)
-        body = fold(row.content_text)
-        title_seg, body_seg = row.title_seg, row.body_seg
-        if row.seg_version != DICTIONARY_VERSION or title_seg is None or body_seg is None:
-            title_seg, body_seg = segment(title), segment(body)
-            stale.append(
-                ArchiveText(
-                    record_id=row.id, dictionary_version=DICTIONARY_VERSION, title_seg=title_seg, body_seg=body_seg
-                )
-            )
-        version = versions if isinstance(versions, int) else versions[row.id]
-        doc: IndexDoc = {
-            "record_id": row.id,
-            "title_seg": title_seg,
-            "body_seg": body_seg,
-            "title_std": title,
-            "body_std": body,
-            "archive_code": normalise_code(row.archive_code),
-            "doc_number": normalise_doc_number(row.doc_number) if row.doc_number else "",
-            "issuer": row.responsible_party,
-            "doc_type": row.doc_type,
-            "year": row.year,
-            "retention": row.retention,
-            "classification": row.classification,
-            "unit_code": row.unit_code,
-            "fonds_code": row.fonds_code,
-            "record_date": row.record_date.isoformat(),
-            "page_count": row.page_count,
-            "analysis_version": DICTIONARY_VERSION,
-            "org_id": row.organisation_id,
-            "scope_dept_ids": sorted(scopes.get(row.id, ())),
-            "reader_ids": sorted(readers.get(row.id, ())),
-        }
-        docs.append((doc, version))
-    store_segmented(stale)
+    for record_id in ids:
+        if record_id not in documents:
+            continue
+        doc: IndexDoc = orjson.loads(documents[record_id])
+        doc["scope_dept_ids"] = sorted(scopes.get(record_id, ()))
+        doc["reader_ids"] = sorted(readers.get(record_id, ()))
+        docs.append((doc, versions if isinstance(versions, int) else versions[record_id]))
     return docs
 
 

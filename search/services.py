@@ -37,20 +37,19 @@ from search.errors import (
     ArchiveNotAllowed,
     DocumentNotArchivable,
 )
-from search.indexer import BulkResult, IdIn, build_docs, bulk_body, send_bulk
+from search.indexer import BulkResult, IdIn, analysed_text, build_docs, bulk_body, send_bulk
 from search.models import (
     DOC_TYPES,
     ArchiveRecord,
     ArchiveSequence,
     ArchiveSource,
-    ArchiveText,
     Category,
     IndexOutbox,
     Retention,
     compose_archive_code,
 )
 from search.selectors import access_archive_record
-from search.text import DICTIONARY_VERSION, fold, segment
+from search.text import fold, segment
 
 logger = logging.getLogger(__name__)
 
@@ -207,9 +206,8 @@ def _archive_create(
     except ValidationError as exc:
         raise ArchiveInvalid("；".join(exc.messages), extra={"fields": exc.message_dict}) from None
     record.save(force_insert=True)
-    ArchiveText.objects.create(
-        record=record, dictionary_version=DICTIONARY_VERSION, title_seg=title_seg, body_seg=body_seg
-    )
+    # The record's part of its index document, built once: the record never changes.
+    analysed_text(record, title_seg=title_seg, body_seg=body_seg).save(force_insert=True)
     record.scope_departments.set(scope_departments)
     record.readers.set(readers)
     outbox = IndexOutbox.objects.create(record=record, available_at=timezone.now())

@@ -187,3 +187,33 @@ def test_two_drains_at_once_take_disjoint_rows_and_index_each_record_once(person
     assert not IndexOutbox.objects.filter(done_at__isnull=True).exists()
     refresh()
     assert es.client().count(index=es.alias_name())["count"] == 6
+
+
+def test_the_record_document_is_built_at_archive_time_and_rebuilt_when_stale(personas, archive, clean_index):
+    from search.indexer import DOCUMENT_VERSION
+    from search.models import ArchiveText
+
+    record = archive("关于数据共享的通知", "推进数据共享。", index=False)
+    kept = ArchiveText.objects.get(record=record)
+    assert kept.document_version == DOCUMENT_VERSION
+    assert orjson.loads(kept.document)["title_std"] == "关于数据共享的通知"
+    assert index_drain(refresh=True) == 1
+    source = es_doc(record.pk)["_source"]
+    assert source == {**orjson.loads(kept.document), "scope_dept_ids": source["scope_dept_ids"], "reader_ids": []}
+    # A document built by an older indexer is rebuilt (and kept) on the next write.
+    ArchiveText.objects.filter(record=record).update(document_version="m0.0", document="{}")
+    IndexOutbox.objects.create(record=record, available_at=timezone.now())
+    assert index_drain(refresh=True) == 1
+    kept.refresh_from_db()
+    assert kept.document_version == DOCUMENT_VERSION and orjson.loads(kept.document)["record_id"] == record.pk
+    assert es_doc(record.pk)["_source"]["title_std"] == "关于数据共享的通知"
+
+
+def test_permission_ids_are_read_at_every_write_not_kept_with_the_document(personas, archive, clean_index):
+    record = archive("关于人事任免的通知", "正文。")
+    assert es_doc(record.pk)["_source"]["reader_ids"] == []
+    # No service changes readers yet; one that does writes an outbox row, as here.
+    record.readers.add(personas.outsider)
+    IndexOutbox.objects.create(record=record, available_at=timezone.now())
+    assert index_drain(refresh=True) == 1
+    assert es_doc(record.pk)["_source"]["reader_ids"] == [personas.outsider.pk]
