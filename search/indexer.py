@@ -50,7 +50,8 @@ class RecordDoc(TypedDict):
 
 
 class IndexDoc(RecordDoc):
-    """What is sent: the record's part plus who may see it, read at every write."""
+    """What is sent (``EncodedDoc.source``): the record's part plus who may see it, read
+    at every write."""
 
     scope_dept_ids: list[int]
     reader_ids: list[int]
@@ -62,15 +63,16 @@ DOCUMENT_VERSION = f"m{MAPPING_VERSION}.1"
 
 
 class IdIn(In):
-    """``field IN (ids)``, written ``field = ANY(%s)`` with one array parameter on
-    PostgreSQL. For the thousand ids of an indexer chunk, one array literal instead of a
-    thousand placeholders halves the cost of reading the rows (measured: 21 → 12 µs per
-    record). Use it as an expression: ``.filter(IdIn(F("pk"), ids))``; ids must not be
-    empty."""
+    """``field IN (ids)`` for integer ids, written ``field = ANY(%s::bigint[])`` with the
+    ids as one text parameter on PostgreSQL. For the thousand ids of an indexer chunk,
+    one parameter instead of a thousand placeholders (or a list psycopg adapts id by id)
+    cuts the cost of reading the rows by more than half. Use it as an expression:
+    ``.filter(IdIn(F("pk"), ids))``; ids must not be empty."""
 
     def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        return f"{lhs} = ANY(%s)", (*lhs_params, list(self.rhs))
+        ids = "{" + ",".join(str(int(value)) for value in self.rhs) + "}"
+        return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, ids)
 
 
 class RecordFields(Protocol):
@@ -212,11 +214,28 @@ def _permissions(record_ids: list[int]) -> tuple[dict[int, list[int]], dict[int,
     return scopes, readers
 
 
-def build_docs(record_ids: Collection[int], versions: dict[int, int] | int) -> list[tuple[IndexDoc, int]]:
+class EncodedDoc(NamedTuple):
+    """One document ready for ``_bulk``: its JSON (an ``IndexDoc``) and external version."""
+
+    record_id: int
+    version: int
+    source: str
+
+
+def _ids_json(ids: Iterable[int]) -> str:
+    return "[" + ",".join(str(value) for value in sorted(ids)) + "]"
+
+
+def build_docs(record_ids: Collection[int], versions: dict[int, int] | int) -> list[EncodedDoc]:
     """Documents with their external versions, in record id order: the kept record
-    documents (built now for records whose kept one is missing or stale) plus the current
-    permission ids. Three queries per call when every document is kept; ids of records
-    that no longer exist are left out."""
+    documents (built now for records whose kept one is missing or stale) with the current
+    permission ids appended. Three queries per call when every document is kept; ids of
+    records that no longer exist are left out.
+
+    The kept JSON is not parsed: decoding and re-encoding 2 KB of Chinese text per record
+    cost more than everything else here. It is one flat object written by orjson (so it
+    ends with ``}``), and the permission fields are appended before that brace.
+    """
     ids = sorted(record_ids)
     if not ids:
         return []
@@ -228,26 +247,28 @@ def build_docs(record_ids: Collection[int], versions: dict[int, int] | int) -> l
     if missing:
         documents.update(_analyse(missing))
     scopes, readers = _permissions(ids)
-    docs: list[tuple[IndexDoc, int]] = []
+    docs: list[EncodedDoc] = []
     for record_id in ids:
-        if record_id not in documents:
+        document = documents.get(record_id)
+        if document is None:
             continue
-        doc: IndexDoc = orjson.loads(documents[record_id])
-        doc["scope_dept_ids"] = sorted(scopes.get(record_id, ()))
-        doc["reader_ids"] = sorted(readers.get(record_id, ()))
-        docs.append((doc, versions if isinstance(versions, int) else versions[record_id]))
+        source = (
+            f'{document[:-1]},"scope_dept_ids":{_ids_json(scopes.get(record_id, ()))},'
+            f'"reader_ids":{_ids_json(readers.get(record_id, ()))}}}'
+        )
+        docs.append(EncodedDoc(record_id, versions if isinstance(versions, int) else versions[record_id], source))
     return docs
 
 
-def bulk_body(docs: Iterable[tuple[IndexDoc, int]]) -> bytes:
-    """NDJSON for ``_bulk``: one ``index`` action per document, external version each.
-    orjson writes UTF-8 directly, several times faster than ``json.dumps`` here."""
-    lines: list[bytes] = []
-    for doc, version in docs:
-        lines.append(b'{"index":{"_id":"%d","version":%d,"version_type":"external"}}' % (doc["record_id"], version))
-        lines.append(orjson.dumps(doc))
-    lines.append(b"")  # _bulk wants a final newline
-    return b"\n".join(lines)
+def bulk_body(docs: Iterable[EncodedDoc]) -> bytes:
+    """NDJSON for ``_bulk``: one ``index`` action per document, external version each,
+    encoded to UTF-8 once for the whole body."""
+    lines: list[str] = []
+    for doc in docs:
+        lines.append(f'{{"index":{{"_id":"{doc.record_id}","version":{doc.version},"version_type":"external"}}}}')
+        lines.append(doc.source)
+    lines.append("")  # _bulk wants a final newline
+    return "\n".join(lines).encode()
 
 
 class BulkResult(TypedDict):
@@ -255,7 +276,7 @@ class BulkResult(TypedDict):
     failed: dict[int, str]
 
 
-def bulk_write(es: Elasticsearch, index: str, docs: list[tuple[IndexDoc, int]], *, refresh: bool = False) -> BulkResult:
+def bulk_write(es: Elasticsearch, index: str, docs: list[EncodedDoc], *, refresh: bool = False) -> BulkResult:
     if not docs:
         return {"ok": [], "failed": {}}
     return send_bulk(es, index, bulk_body(docs), refresh=refresh)
