@@ -2,9 +2,10 @@
 
 This is the indexer's hot path (``index_drain`` and ``search_reindex``). Nothing costly
 is repeated per write: an archived record never changes, so its words (jieba) and its
-part of the document are built once at archive time and kept in ``ArchiveText``; a write
-reads that JSON and the permission ids (three queries per chunk, ids passed to
-PostgreSQL as one array), and encodes the NDJSON with orjson.
+part of the document (JSON written by orjson) are built once at archive time and kept in
+``ArchiveText``; a write reads that JSON and the permission ids (three queries per chunk,
+ids passed to PostgreSQL as one array) and sends the JSON as it is, with the permission
+ids appended.
 """
 
 from __future__ import annotations

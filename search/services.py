@@ -366,7 +366,7 @@ def archive_record_delete(*, record_id: int, actor: User) -> None:
 
 def index_kick(*, outbox_ids: list[int] | None = None) -> None:
     """Best-effort immediate indexing after commit. Never raises: the outbox row stays
-    and the worker's ``index_drain`` picks it up."""
+    and the worker's ``index_drain_backlog`` picks it up."""
     try:
         index_drain(limit=100, outbox_ids=outbox_ids)
     except Exception:  # a side effect after commit must not fail the request
@@ -507,7 +507,7 @@ def index_drain(*, limit: int = DRAIN_BATCH, outbox_ids: list[int] | None = None
         return done
 
 
-def index_drain_backlog(*, batch: int = DRAIN_BATCH, budget_seconds: float = 20.0) -> int:
+def index_drain_backlog(*, batch: int = DRAIN_BATCH, budget_seconds: float = 10.0) -> int:
     """The worker's job: drain claim after claim while full batches come back, for at most
     about ``budget_seconds`` so the worker's other jobs keep their turn. Returns how many
     rows were indexed."""
