@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from elasticsearch import ApiError, BadRequestError, Elasticsearch
+from elasticsearch import BadRequestError, Elasticsearch
 
 MAPPING_VERSION = 1
 
@@ -124,23 +124,25 @@ def current_index(es: Elasticsearch) -> str | None:
 
 
 def ensure_index(es: Elasticsearch) -> str:
-    """Create ``v1`` and the alias when neither exists; return the alias's index."""
+    """Return the alias's index, creating ``v1`` with the alias when there is no index yet.
+
+    Safe when drains start at once: ``v1`` is created together with its alias in one
+    request, so every racer asks for the same name and all but one are told it exists.
+    Versions without the alias (it was removed by hand, or an older release crashed
+    between creating and aliasing) get the alias back on the newest one, which every
+    racer also agrees on; no new empty version is made while data sits in an old one.
+    """
     existing = current_index(es)
     if existing:
         return existing
     versions = existing_versions(es)
-    name = index_name((versions[-1] + 1) if versions else 1)
-    try:
-        es.indices.create(index=name, **index_body())
-    except BadRequestError as exc:
-        # Two drains starting at once both create the first version: one of them wins.
-        if exc.error != "resource_already_exists_exception":
-            raise
-    try:
+    name = index_name(versions[-1] if versions else 1)
+    if versions:
         es.indices.put_alias(index=name, name=alias_name())
-    except ApiError:
-        # Another worker may have won the race: the alias then exists; ours is spare.
-        if current_index(es) is None:
-            raise
-        es.indices.delete(index=name, ignore_unavailable=True)
+    else:
+        try:
+            es.indices.create(index=name, aliases={alias_name(): {}}, **index_body())
+        except BadRequestError as exc:
+            if exc.error != "resource_already_exists_exception":
+                raise
     return current_index(es) or name
