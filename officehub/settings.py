@@ -240,7 +240,7 @@ WORKER_JOBS: list[tuple[str, float]] = [
     ("messaging.services.ding_renotify_due", env_int("WORKER_DING_SECONDS", 15, minimum=1)),
     ("messaging.services.department_groups_sync_all", env_int("WORKER_DEPARTMENT_GROUPS_SECONDS", 600, minimum=10)),
     ("messaging.meetings_services.meeting_remind_upcoming", env_int("WORKER_MEETING_SECONDS", 30, minimum=1)),
-    ("search.services.index_drain", env_int("WORKER_INDEX_SECONDS", 5, minimum=1)),
+    ("search.services.index_drain_backlog", env_int("WORKER_INDEX_SECONDS", 5, minimum=1)),
 ]
 
 # --- Auth -----------------------------------------------------------------------------
