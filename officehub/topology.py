@@ -51,6 +51,7 @@ class Topology:
     static_root: Path
     run_dir: Path
     proxy: bool
+    asgi_application: str = "officehub.asgi:application"
 
     @property
     def http_port(self) -> int:
@@ -257,7 +258,7 @@ def build_children(topology: Topology, *, python: str, manage: Path, base_env: d
     if not topology.proxy:
         children.append(
             Child("daphne", [str(bin_dir / "daphne"), "-b", topology.host, "-p", str(topology.port),
-                             "officehub.asgi:application"], env, ready_port=topology.port)
+                             topology.asgi_application], env, ready_port=topology.port)
         )
     else:
         env["OFFICEHUB_BEHIND_PROXY"] = "true"
@@ -266,7 +267,7 @@ def build_children(topology: Topology, *, python: str, manage: Path, base_env: d
                 Child(
                     f"daphne-{index}",
                     [str(bin_dir / "daphne"), "--proxy-headers", "-b", "127.0.0.1", "-p", str(port),
-                     "--application-close-timeout", "5", "officehub.asgi:application"],
+                     "--application-close-timeout", "5", topology.asgi_application],
                     env,
                     ready_port=port,
                 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -34,6 +35,7 @@ class Command(BaseCommand):
         parser.add_argument("--backend-port", type=int, default=None,
                             help="first loopback port of the backends (default: port + 100)")
         parser.add_argument("--no-proxy", action="store_true", help="one Daphne serving everything on --port")
+        parser.add_argument("--asgi", default="officehub.asgi:application", help=argparse.SUPPRESS)  # bench/ only
 
     def handle(self, *args: Any, **options: Any) -> None:
         database = settings.DATABASES["default"]["ENGINE"]
@@ -59,6 +61,7 @@ class Command(BaseCommand):
             static_root=Path(settings.STATIC_ROOT),
             run_dir=run_dir,
             proxy=not reasons,
+            asgi_application=options["asgi"],
         )
         if topology.proxy:
             (run_dir / "nginx.conf").write_text(nginx_config(topology), encoding="utf-8")
