@@ -189,7 +189,7 @@ def user_create(
 # function ``f(*, user)`` here by dotted path (the core imports no feature app, as with
 # WORKER_JOBS and the socket routes). It runs in the transaction of the change; an import
 # error fails the change rather than silently leaving the derived data stale.
-USER_CHANGED_HOOKS = ["messaging.services.department_groups_sync_for_user"]
+USER_CHANGED_HOOKS = ["messaging.chat.department_groups.department_groups_sync_for_user"]
 
 USER_CHANGE_FIELDS = frozenset({"department", "roles", "is_active", "password"})
 

@@ -276,8 +276,8 @@ def _private_objects(personas: Any) -> None:
     from django.utils import timezone
 
     from documents.services import document_create_draft
-    from messaging.meetings_services import meeting_schedule
-    from messaging.services import conversation_group_create
+    from messaging.chat.services import conversation_group_create
+    from messaging.meetings.services import meeting_schedule
     from seals.services import ca_init
 
     p = personas

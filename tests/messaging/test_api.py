@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from messaging import services
+from messaging.chat import attachments, jobs, services
 from messaging.models import Attachment, Message
 from tests.messaging.conftest import new_client_id, send
 
@@ -62,7 +62,7 @@ def test_send_over_http_is_idempotent_and_validated(personas: Any, group: Any, a
 
 
 def test_conversation_list_shows_unread_and_marks_read(personas: Any, group: Any, api_client: Any) -> None:
-    services.department_groups_sync_all()  # the worker's job (a GET writes nothing)
+    jobs.department_groups_sync_all()  # the worker's job (a GET writes nothing)
     send(personas.drafter, group, "一")
     send(personas.drafter, group, "二")
     client = _client(api_client, personas.head)
@@ -181,16 +181,16 @@ def test_attachment_rejections_store_nothing(
 
 
 def test_office_and_text_files_are_recognised_by_content() -> None:
-    assert services.sniff_content_type("报告.docx", _docx()).startswith("application/vnd.openxmlformats-officedocument.wordprocessingml")
-    assert services.sniff_content_type("名单.txt", "张三\n李四".encode()) == "text/plain; charset=utf-8"
-    assert services.sniff_content_type("照片.JPG", b"\xff\xd8\xff\xe0rest") == "image/jpeg"
+    assert attachments.sniff_content_type("报告.docx", _docx()).startswith("application/vnd.openxmlformats-officedocument.wordprocessingml")
+    assert attachments.sniff_content_type("名单.txt", "张三\n李四".encode()) == "text/plain; charset=utf-8"
+    assert attachments.sniff_content_type("照片.JPG", b"\xff\xd8\xff\xe0rest") == "image/jpeg"
 
 
 def test_outsider_gets_404_on_every_http_path(personas: Any, group: Any, api_client: Any, settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path
     upload = io.BytesIO(PNG)
     upload.name = "图.png"
-    attachment_message = services.attachment_send(
+    attachment_message = attachments.attachment_send(
         actor=personas.drafter, conversation_id=group.pk, client_id=new_client_id(), name="图.png", data=PNG
     ).message
     message = send(personas.drafter, group, "内部")

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from messaging import services
+from messaging.chat import services
+from officehub.transactions import in_transaction
 from tests.conftest import browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -45,7 +46,7 @@ def _say(page: Any, text: str) -> None:
 
 
 def test_two_browsers_exchange_messages_and_survive_a_dropped_connection(personas: Any, live_daphne: str, chromium: Any) -> None:
-    conversation = services.conversation_direct_open(actor=personas.drafter, peer_id=personas.drafter2.pk)
+    conversation = in_transaction(services.conversation_direct_open)(actor=personas.drafter, peer_id=personas.drafter2.pk)
     alice = browser_login(chromium, live_daphne, "wangfang")
     bob = browser_login(chromium, live_daphne, "lijun")
     try:
@@ -89,17 +90,17 @@ def test_two_browsers_exchange_messages_and_survive_a_dropped_connection(persona
 
 
 def test_unread_badge_and_live_todo_toast(personas: Any, live_daphne: str, chromium: Any) -> None:
-    conversation = services.conversation_direct_open(actor=personas.head, peer_id=personas.drafter.pk)
+    conversation = in_transaction(services.conversation_direct_open)(actor=personas.head, peer_id=personas.drafter.pk)
     page = browser_login(chromium, live_daphne, "wangfang")
     try:
         page.goto(f"{live_daphne}/messages/")
         page.wait_for_selector("#conn-state.online", timeout=15000)
-        _in_thread(lambda: services.message_send(actor=personas.head, conversation_id=conversation.pk, client_id="b-1", body="王芳，请回电话"))
+        _in_thread(lambda: in_transaction(services.message_send)(actor=personas.head, conversation_id=conversation.pk, client_id="b-1", body="王芳，请回电话"))
         badge = f"#conversation-list li[data-conversation='{conversation.pk}'] .unread-badge"
         page.wait_for_selector(badge, timeout=10000)
         assert page.inner_text(badge) == "1"
         _in_thread(
-            lambda: services.ding_send(
+            lambda: in_transaction(services.ding_send)(
                 actor=personas.head, conversation_id=conversation.pk, client_id="b-2", body="速回", recipient_ids=[personas.drafter.pk]
             )
         )
@@ -130,7 +131,7 @@ def test_unread_badge_and_live_todo_toast(personas: Any, live_daphne: str, chrom
 
 
 def test_group_mention_receipts_dialog_and_recall(personas: Any, live_daphne: str, chromium: Any) -> None:
-    group = services.conversation_group_create(
+    group = in_transaction(services.conversation_group_create)(
         actor=personas.drafter, title="秘书处专班", member_ids=[personas.drafter2.pk, personas.head.pk]
     )
     alice = browser_login(chromium, live_daphne, "wangfang")
@@ -165,7 +166,7 @@ def test_group_mention_receipts_dialog_and_recall(personas: Any, live_daphne: st
 
 def _send_in_thread(user: Any, conversation_id: int, body: str) -> None:
     _in_thread(
-        lambda: services.message_send(actor=user, conversation_id=conversation_id, client_id=f"b-{_next_id()}", body=body)
+        lambda: in_transaction(services.message_send)(actor=user, conversation_id=conversation_id, client_id=f"b-{_next_id()}", body=body)
     )
 
 
@@ -179,7 +180,7 @@ def _next_id() -> int:
 def test_plain_member_sees_no_add_members_and_load_older_only_when_there_is_more(
     personas: Any, live_daphne: str, chromium: Any
 ) -> None:
-    group = services.conversation_group_create(
+    group = in_transaction(services.conversation_group_create)(
         actor=personas.drafter, title="专班通知群", member_ids=[personas.drafter2.pk, personas.head.pk]
     )
     for i in range(3):
@@ -211,7 +212,7 @@ def test_plain_member_sees_no_add_members_and_load_older_only_when_there_is_more
 
 
 def test_workbench_toasts_a_new_message_and_badges_the_messages_tab(personas: Any, live_daphne: str, chromium: Any) -> None:
-    conversation = services.conversation_direct_open(actor=personas.head, peer_id=personas.drafter.pk)
+    conversation = in_transaction(services.conversation_direct_open)(actor=personas.head, peer_id=personas.drafter.pk)
     page = browser_login(chromium, live_daphne, "wangfang")  # lands on the 工作台
     try:
         assert page.locator("h1").inner_text() == "工作台"
@@ -261,7 +262,7 @@ EMOJI_PROBE = """(selector) => {
 
 
 def test_emoji_render_as_colour_glyphs_not_empty_boxes(personas: Any, live_daphne: str, chromium: Any) -> None:
-    conversation = services.conversation_direct_open(actor=personas.head, peer_id=personas.drafter.pk)
+    conversation = in_transaction(services.conversation_direct_open)(actor=personas.head, peer_id=personas.drafter.pk)
     _send_in_thread(personas.head, conversation.pk, "收到👍😀")
     page = browser_login(chromium, live_daphne, "wangfang")
     try:

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from messaging import services
+from messaging.chat import services
 from messaging.models import Message
+from officehub.transactions import in_transaction
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,7 +43,7 @@ def test_concurrent_senders_get_dense_unique_sequence_numbers(personas: Any, gro
 
     def burst(user: Any) -> list[int]:
         return [
-            services.message_send(actor=user, conversation_id=group.pk, client_id=f"cc-{user.pk}-{i}", body=str(i)).message.seq
+            in_transaction(services.message_send)(actor=user, conversation_id=group.pk, client_id=f"cc-{user.pk}-{i}", body=str(i)).message.seq
             for i in range(8)
         ]
 
@@ -57,7 +58,7 @@ def test_concurrent_senders_get_dense_unique_sequence_numbers(personas: Any, gro
 
 def test_simultaneous_resends_store_one_message(personas: Any, group: Any) -> None:
     def resend() -> Any:
-        return services.message_send(actor=personas.drafter, conversation_id=group.pk, client_id="twice", body="只存一次")
+        return in_transaction(services.message_send)(actor=personas.drafter, conversation_id=group.pk, client_id="twice", body="只存一次")
 
     results = _run_all([resend, resend, resend])
     assert not [r for r in results if isinstance(r, Exception)], results

@@ -11,8 +11,9 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import connection, transaction
 
-from messaging import services
+from messaging.chat import services
 from messaging.models import Membership
+from officehub.transactions import in_transaction
 from tests.messaging.conftest import new_client_id
 from tests.messaging.sockets import drain, expect, of_type, open_socket, resume
 
@@ -27,7 +28,7 @@ def _generous_rate(settings: Any) -> None:
 
 @database_sync_to_async
 def _send(user: Any, conversation: Any, body: str) -> Any:
-    return services.message_send(actor=user, conversation_id=conversation.pk, client_id=new_client_id(), body=body).message
+    return in_transaction(services.message_send)(actor=user, conversation_id=conversation.pk, client_id=new_client_id(), body=body).message
 
 
 async def test_send_is_acked_with_seq_and_fanned_out_to_members(personas: Any, group: Any) -> None:
@@ -80,7 +81,7 @@ async def test_a_socket_that_falls_behind_is_told_to_resync_and_resume_recovers_
 
     def burst() -> None:
         for i in range(20):
-            services.message_send(actor=personas.drafter, conversation_id=group.pk, client_id=new_client_id(), body=f"#{i + 1}")
+            in_transaction(services.message_send)(actor=personas.drafter, conversation_id=group.pk, client_id=new_client_id(), body=f"#{i + 1}")
         connection.close()
 
     # Send while the consumer cannot read: the thread is joined on the event loop's thread.
@@ -104,12 +105,12 @@ async def test_a_socket_that_falls_behind_is_told_to_resync_and_resume_recovers_
 
 
 async def test_resume_pages_through_a_long_gap(personas: Any, group: Any, monkeypatch: Any) -> None:
-    monkeypatch.setattr("messaging.selectors.RESUME_BATCH", 10)
+    monkeypatch.setattr("messaging.chat.selectors.RESUME_BATCH", 10)
 
     @database_sync_to_async
     def many() -> None:
         for i in range(25):
-            services.message_send(actor=personas.drafter, conversation_id=group.pk, client_id=new_client_id(), body=str(i))
+            in_transaction(services.message_send)(actor=personas.drafter, conversation_id=group.pk, client_id=new_client_id(), body=str(i))
 
     await many()
     head = await open_socket(personas.head)
@@ -184,7 +185,7 @@ async def test_recall_and_typing_reach_the_other_members(personas: Any, group: A
 
 
 async def test_presence_is_announced_to_direct_peers(personas: Any) -> None:
-    await database_sync_to_async(services.conversation_direct_open)(actor=personas.drafter, peer_id=personas.head.pk)
+    await database_sync_to_async(in_transaction(services.conversation_direct_open))(actor=personas.drafter, peer_id=personas.head.pk)
     drafter = await open_socket(personas.drafter)
     head = await open_socket(personas.head)
     online = await expect(drafter, of_type("presence"))
@@ -234,7 +235,7 @@ async def test_rate_limit_is_answered_with_an_error_frame(personas: Any, group: 
 async def test_outsider_is_refused_on_every_socket_path(personas: Any, group: Any) -> None:
     message = await _send(personas.drafter, group, "内部事项")
     ding = await database_sync_to_async(
-        lambda: services.ding_send(actor=personas.drafter, conversation_id=group.pk, client_id=new_client_id(), body="急", recipient_ids=[personas.head.pk]).message.ding
+        lambda: in_transaction(services.ding_send)(actor=personas.drafter, conversation_id=group.pk, client_id=new_client_id(), body="急", recipient_ids=[personas.head.pk]).message.ding
     )()
     outsider = await open_socket(personas.outsider)
     attempts = [
@@ -277,7 +278,7 @@ async def test_bad_frames_get_coded_errors_and_the_socket_stays_open(personas: A
 async def test_anonymous_socket_is_closed_with_4401() -> None:
     from django.contrib.auth.models import AnonymousUser
 
-    from messaging.consumers.chat import UserSocketConsumer
+    from messaging.chat.consumers import UserSocketConsumer
 
     communicator = WebsocketCommunicator(UserSocketConsumer.as_asgi(), "/ws/")
     communicator.scope["user"] = AnonymousUser()

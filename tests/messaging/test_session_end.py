@@ -22,9 +22,10 @@ from django.contrib.sessions.models import Session
 from django.db import connections
 from django.test import Client
 
-from messaging import services
+from messaging.chat import jobs, services
 from messaging.models import Conversation, Membership, Message
 from officehub.directory.models import Department, Role, User
+from officehub.transactions import in_transaction
 from tests.admin_forms import admin_user_change, admin_user_set_password
 from tests.messaging.conftest import new_client_id
 from tests.messaging.sockets import drain, expect, of_type
@@ -90,7 +91,7 @@ async def still_open(communicator: WebsocketCommunicator) -> bool:
 
 @database_sync_to_async
 def _send(user: Any, conversation: Any, body: str) -> Message:
-    return services.message_send(actor=user, conversation_id=conversation.pk, client_id=new_client_id(), body=body).message
+    return in_transaction(services.message_send)(actor=user, conversation_id=conversation.pk, client_id=new_client_id(), body=body).message
 
 
 # ---------------------------------------------------------------------- the push
@@ -135,7 +136,7 @@ async def test_password_change_by_the_administrator_closes_every_socket_of_the_u
 async def test_deactivation_closes_the_sockets_and_empties_the_department_groups(
     user_ws: Connect, personas: Any
 ) -> None:
-    await database_sync_to_async(services.department_groups_sync_all)()
+    await database_sync_to_async(jobs.department_groups_sync_all)()
     admin = await login(personas.admin)
     socket = await user_ws(await login(personas.drafter))
     response = await database_sync_to_async(admin_user_change)(admin, personas.drafter, is_active=False)
@@ -151,7 +152,7 @@ async def test_deactivation_closes_the_sockets_and_empties_the_department_groups
 
 
 async def test_moving_to_another_department_leaves_the_old_group_at_once(user_ws: Connect, personas: Any) -> None:
-    await database_sync_to_async(services.department_groups_sync_all)()
+    await database_sync_to_async(jobs.department_groups_sync_all)()
 
     @database_sync_to_async
     def places() -> tuple[Conversation, Department, Conversation]:
@@ -184,7 +185,7 @@ async def test_losing_the_department_head_role_takes_the_group_admin_rights_at_o
 ) -> None:
     """Roles grant no conversation here (department groups follow departments); what the
     head role grants is admin rights in the department group, e.g. @所有人."""
-    await database_sync_to_async(services.department_groups_sync_all)()
+    await database_sync_to_async(jobs.department_groups_sync_all)()
     secretariat = await database_sync_to_async(Conversation.objects.get)(kind="department", department=personas.head.department)
     admin = await login(personas.admin)
     socket = await user_ws(await login(personas.head))
