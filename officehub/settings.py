@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -34,8 +35,10 @@ HTTPS = env_bool("HTTPS", not DEBUG)
 SECRET_KEY = env_secret("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfiguredEnv("OFFICEHUB_SECRET_KEY (or OFFICEHUB_SECRET_KEY_FILE) is required when OFFICEHUB_DEBUG is off")
-    SECRET_KEY = "debug-only-insecure-key-" + "x" * 40  # noqa: S105 - only reachable with DEBUG on
+        raise ImproperlyConfiguredEnv(
+            "OFFICEHUB_SECRET_KEY (or OFFICEHUB_SECRET_KEY_FILE) is required when OFFICEHUB_DEBUG is off"
+        )
+    SECRET_KEY = "debug-only-insecure-key-" + "x" * 40  # only reachable with DEBUG on
 elif len(SECRET_KEY) < 50:
     raise ImproperlyConfiguredEnv("OFFICEHUB_SECRET_KEY must be at least 50 characters")
 
@@ -122,6 +125,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channels and cache ---------------------------------------------------------------
 REDIS_URL = env_url("REDIS_URL", None, schemes=("redis", "rediss", "unix"))
+CHANNEL_LAYERS: dict[str, dict[str, Any]]
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {

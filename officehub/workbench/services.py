@@ -9,13 +9,15 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
+from officehub.directory.models import User
 from officehub.realtime import publish_on_commit, user_group
+from officehub.transactions import require_transaction
 from officehub.workbench.models import TodoItem
 
 
 def todo_open(
     *,
-    user: Any,
+    user: User,
     kind: str,
     target: models.Model,
     step: str,
@@ -25,6 +27,7 @@ def todo_open(
     notify: str = "todo.new",
 ) -> TodoItem:
     """Open (or refresh) the user's todo for this target and step, and push it after commit."""
+    require_transaction()
     item, created = TodoItem.objects.get_or_create(
         user=user,
         target_type=target._meta.label_lower,
@@ -52,9 +55,10 @@ def todo_open(
 
 
 def todo_close(
-    *, target: models.Model, users: Iterable[Any] | None = None, step: str | None = None, outcome: str = ""
+    *, target: models.Model, users: Iterable[User] | None = None, step: str | None = None, outcome: str = ""
 ) -> int:
     """Mark open todos on a target done (optionally only some users or one step)."""
+    require_transaction()
     items = TodoItem.objects.filter(
         target_type=target._meta.label_lower, target_id=str(target.pk), done_at__isnull=True
     )

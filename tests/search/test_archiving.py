@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import threading
 import zipfile
 
 import pytest
@@ -17,19 +16,22 @@ from search.errors import ArchiveImmutable
 from search.files import read_stamp, sha256_hex
 from search.models import ArchiveRecord, ArchiveSequence, IndexOutbox
 from search.services import archive_legacy_upload, archive_record_update
+from tests.concurrency import run_at_once
 from tests.search.conftest import make_docx
 
 
 def upload(actor, title="关于做好档案工作的通知", **fields):
+    """As an entry point does: the service in a transaction of its own."""
     fields.setdefault("record_date", dt.date(2026, 3, 1))
     fields.setdefault("retention", "Y")
-    return archive_legacy_upload(
-        actor=actor,
-        file_name=fields.pop("file_name", "a.docx"),
-        file_bytes=fields.pop("file_bytes", None) or make_docx(title, "正文第一段。"),
-        title=title,
-        **fields,
-    )
+    with transaction.atomic():
+        return archive_legacy_upload(
+            actor=actor,
+            file_name=fields.pop("file_name", "a.docx"),
+            file_bytes=fields.pop("file_bytes", None) or make_docx(title, "正文第一段。"),
+            title=title,
+            **fields,
+        )
 
 
 def test_archive_code_follows_dat22_and_numbers_are_gapless_per_class(personas):
@@ -69,9 +71,9 @@ def test_records_are_immutable_in_services_models_and_database(personas):
     with pytest.raises(ArchiveImmutable):
         record.delete()
     # Bypassing the ORM altogether: the trigger refuses.
-    with pytest.raises(DatabaseError, match="archive.immutable"), transaction.atomic(), connection.cursor() as cursor:
+    with pytest.raises(DatabaseError, match=r"archive\.immutable"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE search_archiverecord SET title = 'x' WHERE id = %s", [record.pk])
-    with pytest.raises(DatabaseError, match="archive.immutable"), transaction.atomic(), connection.cursor() as cursor:
+    with pytest.raises(DatabaseError, match=r"archive\.immutable"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM search_archiverecord WHERE id = %s", [record.pk])
     assert ArchiveRecord.objects.get(pk=record.pk).title == "关于做好档案工作的通知"
 
@@ -145,25 +147,8 @@ def test_concurrent_archivists_get_consecutive_numbers(demo):
 
     archivist = User.objects.get(username="xuhui")
     files = [make_docx(f"并发归档 {i}", "正文") for i in range(4)]
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
-
-    def work(data: bytes) -> None:
-        try:
-            barrier.wait(timeout=10)
-            with transaction.atomic():
-                upload(archivist, file_bytes=data)
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work, args=(data,)) for data in files]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    # upload() opens each call's transaction, as the API would; any exception fails the test.
+    run_at_once([lambda data=data: upload(archivist, file_bytes=data) for data in files], expected=())
     assert sorted(ArchiveRecord.objects.values_list("item_number", flat=True)) == [1, 2, 3, 4]
 
 

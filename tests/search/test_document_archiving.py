@@ -26,7 +26,9 @@ def search(api_client, user, **params):
     return response.json()
 
 
-def test_archivist_archives_the_distributed_notice_and_staff_find_it(api_client, personas, clean_index, django_capture_on_commit_callbacks):
+def test_archivist_archives_the_distributed_notice_and_staff_find_it(
+    api_client, personas, clean_index, django_capture_on_commit_callbacks
+):
     document = distributed(personas)
     year = document.issued_on.year
     with django_capture_on_commit_callbacks(execute=True):
@@ -137,10 +139,9 @@ def test_archiving_a_document_and_a_legacy_upload_into_one_class_at_once_do_not_
     import threading
     import time
 
-    from django.db import connection, transaction
-
     from documents import services as document_services
     from search import services as search_services
+    from tests.concurrency import run_at_once
     from tests.search.conftest import make_docx
 
     document = distributed(personas)
@@ -177,24 +178,7 @@ def test_archiving_a_document_and_a_legacy_upload_into_one_class_at_once_do_not_
         assert sequence_taken.wait(timeout=20)
         return search_services.archive_document(document_id=document.pk, actor=personas.archivist, retention="Y", unit_code="BGS")
 
-    results = [None, None]
-
-    def worker(index, call):
-        try:
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL lock_timeout = '10s'")
-                results[index] = call()
-        except Exception as exc:  # noqa: BLE001 - inspected below
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate([upload, archive])]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = run_at_once([upload, archive], lock_timeout="10s")
     assert [r for r in results if isinstance(r, Exception)] == []
     assert sorted(record.item_number for record in results) == [1, 2]
     assert Document.objects.get(pk=document.pk).status == DocumentStatus.ARCHIVED
