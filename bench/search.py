@@ -11,7 +11,8 @@ What is measured, in the same run, against the real PostgreSQL and Elasticsearch
   service does once per record at archive time (reported as characters/s).
 * indexing — batch by batch, interleaved so machine noise hits both alike:
   raw: the ready NDJSON of the batch sent with one ``_bulk`` to a plain index with the
-  same mapping (which of the two goes first alternates per batch); ours: ``search.services.index_drain(limit=batch)`` — claim outbox rows,
+  same mapping (which of the two goes first alternates per batch);
+  ours: ``search.services.index_drain(limit=batch)`` — claim outbox rows,
   read the records, build the documents, ``_bulk`` with external versions, mark rows done.
   Reported as documents/s; aim: ours ≥ 0.7 × raw.
 * queries — a mix of Chinese words, phrases, 发文字号, filters, facets and date sorting,
@@ -299,12 +300,14 @@ def main() -> None:
     try:
         for name in list(client.indices.get(index=f"{es.alias_name()}*", allow_no_indices=True)):
             client.indices.delete(index=name)
-        seed_demo()
+        with transaction.atomic():
+            seed_demo()
         print(f"OfficeHub archive search benchmark — {args.records} records, batch {args.batch}, {args.queries} queries")
         t0 = time.perf_counter()
         rows = generate(args.records)
         chars = sum(len(r["title"]) + len(r["body"]) for r in rows)
-        print(f"  generated {len(rows)} records, {chars / len(rows):.0f} characters each on average ({time.perf_counter() - t0:.1f} s)")
+        elapsed = time.perf_counter() - t0
+        print(f"  generated {len(rows)} records, {chars / len(rows):.0f} characters each on average ({elapsed:.1f} s)")
         seg_rate = insert(rows)
         print(f"  jieba segmentation (archive time, once per record): {seg_rate:,.0f} characters/s")
         raw_rate, ours_rate, done = bench_indexing(args.batch)

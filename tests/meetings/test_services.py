@@ -437,25 +437,13 @@ def test_a_seat_left_by_a_dead_worker_is_swept_by_the_next_join(personas: Any, s
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_reminding_at_once_remind_each_meeting_once(personas: Any) -> None:
-    import threading
-
-    from django.db import connection
+    from tests.concurrency import run_at_once
 
     with time_machine.travel(at(8, 0), tick=False):
         services.meeting_schedule(actor=personas.head, title="会", start_at=at(9, 0), end_at=at(10, 0))
-    barrier = threading.Barrier(2)
-    results: list[int] = []
 
-    def worker() -> None:
-        try:
-            barrier.wait(timeout=10)
-            results.append(services.meeting_remind_upcoming(now=at(8, 50)))
-        finally:
-            connection.close()
+    def remind() -> int:
+        return services.meeting_remind_upcoming(now=at(8, 50))
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    results = run_at_once([remind, remind], expected=())
     assert sorted(results) == [0, 1]
