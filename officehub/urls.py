@@ -42,7 +42,7 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     path("archives/", include("search.api_urls")),
 ]
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.workbench, name="workbench"),
     path(
         "login/",

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _exchange(base_url: str, raw: bytes, timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
     """Send raw bytes, read until the server closes; parse status, headers and body."""
     address = urlsplit(base_url)
-    with socket.create_connection((address.hostname, address.port), timeout=timeout) as sock:
+    with socket.create_connection((address.hostname or "127.0.0.1", address.port or 80), timeout=timeout) as sock:
         sock.sendall(raw)
         data = b""
         while True:

@@ -27,7 +27,7 @@ def _test_index_prefix(settings: Any) -> None:
     settings.ELASTICSEARCH_INDEX_PREFIX = TEST_INDEX_PREFIX
 
 
-def make_docx(title: str, paragraphs: list[str] | str = ()) -> bytes:
+def make_docx(title: str, paragraphs: list[str] | tuple[str, ...] | str = ()) -> bytes:
     if isinstance(paragraphs, str):
         paragraphs = [paragraphs]
     doc = Document()

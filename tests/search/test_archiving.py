@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import zipfile
 
@@ -12,26 +13,20 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
 from officehub.audit.models import AuditEntry
+from officehub.errors import ApplicationError
 from search.errors import ArchiveImmutable
 from search.files import read_stamp, sha256_hex
 from search.models import ArchiveRecord, ArchiveSequence, IndexOutbox
-from search.services import archive_legacy_upload, archive_record_update
+from search.services import archive_record_update
 from tests.concurrency import run_at_once
+from tests.factories import ArchiveRecordFactory
 from tests.search.conftest import make_docx
 
 
 def upload(actor, title="关于做好档案工作的通知", **fields):
-    """As an entry point does: the service in a transaction of its own."""
-    fields.setdefault("record_date", dt.date(2026, 3, 1))
-    fields.setdefault("retention", "Y")
-    with transaction.atomic():
-        return archive_legacy_upload(
-            actor=actor,
-            file_name=fields.pop("file_name", "a.docx"),
-            file_bytes=fields.pop("file_bytes", None) or make_docx(title, "正文第一段。"),
-            title=title,
-            **fields,
-        )
+    """A legacy DOCX filed through the service, in a transaction of its own as the API's."""
+    fields.setdefault("file_name", "a.docx")
+    return ArchiveRecordFactory(actor=actor, title=title, body="正文第一段。", **fields)
 
 
 def test_archive_code_follows_dat22_and_numbers_are_gapless_per_class(personas):
@@ -112,7 +107,7 @@ def test_zip_bomb_is_refused_before_parsing(personas):
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("word/document.xml", "0" * (50 * 1024 * 1024))
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(ApplicationError) as caught:
         upload(personas.archivist, file_bytes=out.getvalue())
     assert caught.value.code == "archive.file_invalid"
     assert "压缩炸弹" in caught.value.message
@@ -148,7 +143,7 @@ def test_concurrent_archivists_get_consecutive_numbers(demo):
     archivist = User.objects.get(username="xuhui")
     files = [make_docx(f"并发归档 {i}", "正文") for i in range(4)]
     # upload() opens each call's transaction, as the API would; any exception fails the test.
-    run_at_once([lambda data=data: upload(archivist, file_bytes=data) for data in files], expected=())
+    run_at_once([functools.partial(upload, archivist, file_bytes=data) for data in files], expected=())
     assert sorted(ArchiveRecord.objects.values_list("item_number", flat=True)) == [1, 2, 3, 4]
 
 
