@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from officehub.audit.models import AuditEntry
@@ -95,13 +96,28 @@ def seal_audit_events(seal: Seal) -> QuerySet[AuditEntry]:
 
 # --------------------------------------------------------------------------- records
 
+RecordAccessHook = Callable[[Any, SealRecord], bool]
+_record_access_hooks: list[RecordAccessHook] = []
+
+
+def register_record_access_hook(hook: RecordAccessHook) -> None:
+    """Let another app grant access to records (e.g. documents: the document's readers).
+
+    Called once at start-up (``AppConfig.ready``); seals imports no app above it.
+    """
+    if hook not in _record_access_hooks:
+        _record_access_hooks.append(hook)
+
+
 def can_download_record(user: Any, record: SealRecord) -> bool:
-    """The actor, the seal's custodians and administrators."""
+    """The actor, the seal's custodians, administrators, and whoever a hook admits."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     if record.actor_id == user.pk or can_administer_seals(user):
         return True
-    return record.seal.custodians.filter(pk=user.pk).exists()
+    if record.seal.custodians.filter(pk=user.pk).exists():
+        return True
+    return any(hook(user, record) for hook in _record_access_hooks)
 
 
 def access_seal_record(user: Any, record_id: int) -> SealRecord:
@@ -113,6 +129,13 @@ def access_seal_record(user: Any, record_id: int) -> SealRecord:
     if record is None or not can_download_record(user, record):
         raise SealRecordNotFound()
     return record
+
+
+def records_visible_to(user: Any) -> QuerySet[SealRecord]:
+    records = SealRecord.objects.select_related("seal", "actor").defer(*_RECORD_HEAVY)
+    if can_administer_seals(user):
+        return records
+    return records.filter(Q(actor=user) | Q(seal__custodians=user)).distinct()
 
 
 # --------------------------------------------------------------------------- CA material

@@ -129,6 +129,7 @@ class ConversationFactory(factory.django.DjangoModelFactory[Conversation]):
 
     class Meta:
         model = "messaging.Conversation"
+        skip_postgeneration_save = True  # the memberships are rows of their own
 
     kind = "group"
     title = factory.Sequence(lambda n: f"第{n}工作群")

@@ -137,6 +137,21 @@ def test_outsiders_get_the_same_404_for_seals_and_records_they_cannot_see(
     assert Seal.objects.get(pk=seal_id).status == "active"
 
 
+def test_record_access_hook_lets_another_app_admit_readers(client: Any, record: SealRecord, personas: Any) -> None:
+    from seals import selectors
+
+    def document_readers(user: Any, rec: SealRecord) -> bool:
+        return rec.document_ref == "document:9" and user.username == "heli"
+
+    login(client, personas.staff)
+    assert client.get(f"/seals/records/{record.pk}/").status_code == 404
+    selectors.register_record_access_hook(document_readers)
+    try:
+        assert client.get(f"/seals/records/{record.pk}/").status_code == 200
+    finally:
+        selectors._record_access_hooks.remove(document_readers)
+
+
 def test_admin_issues_activates_and_revokes_through_the_api(api_client: Any, ca: Any, personas: Any, office: Any) -> None:
     client = as_user(api_client, personas.admin)
     created = client.post(

@@ -19,8 +19,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run_together(*actions: Callable[[], object]) -> list[str]:
-    """Each action's outcome: "ok" or its error code, sorted."""
-    results = run_at_once(list(actions), expected=ApplicationError)
+    """Each action's outcome, in its own transaction as one request's: "ok" or its error code, sorted."""
+    results = run_at_once(list(actions), atomic=True, expected=ApplicationError)
     return sorted(result.code if isinstance(result, ApplicationError) else "ok" for result in results)
 
 
