@@ -30,10 +30,11 @@ class RateLimited(ApplicationError):
     default_code = "message.rate_limited"
     default_status = 429
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, retry_after: float) -> None:
         super().__init__(
-            _("发送过于频繁：每分钟最多 %(limit)d 条，请稍后再试。") % {"limit": limit},
-            extra={"limit_per_minute": limit},
+            _("发送过于频繁：每分钟最多 %(limit)d 条，请 %(seconds)s 秒后再试。")
+            % {"limit": limit, "seconds": f"{retry_after:.1f}".rstrip("0").rstrip(".")},
+            extra={"limit_per_minute": limit, "retry_after": retry_after},
         )
 
 

@@ -33,7 +33,9 @@ def _client() -> Any | None:
     if client is None:
         import redis.asyncio as aioredis
 
-        client = aioredis.from_url(url)
+        from officehub.layers import redis_pool
+
+        client = aioredis.Redis(connection_pool=redis_pool(url, max_connections=10))
         _clients[loop] = client
     return client
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import time
 import uuid
 import zipfile
 from collections.abc import Iterable
@@ -26,7 +25,6 @@ from pathlib import PurePath
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -58,6 +56,7 @@ from messaging.models import (
 )
 from messaging.payloads import MessagePayload, message_event, message_payload
 from messaging.selectors import access_ding, access_message, membership_of
+from officehub import ratelimit
 from officehub.audit.services import audit
 from officehub.directory.models import Department, Role, User
 from officehub.realtime import conversation_group, publish_on_commit, user_group
@@ -128,18 +127,13 @@ def _existing(actor: Any, client_id: str, conversation_id: int | None) -> Messag
 
 
 def rate_limit_check(actor: Any) -> None:
-    """Count the actor's sends in a per-minute window kept in the shared cache (Redis in
-    production), so the limit holds across Daphne processes. Raises message.rate_limited."""
+    """A token bucket per user shared by every process (officehub/ratelimit.py): bursts of
+    up to MESSAGE_BURST, MESSAGE_RATE_PER_MINUTE in the long run. Raises
+    message.rate_limited with ``retry_after`` seconds."""
     limit = settings.MESSAGE_RATE_PER_MINUTE
-    key = f"messaging:rate:{actor.pk}:{int(time.time() // 60)}"
-    cache.add(key, 0, timeout=90)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=90)
-        count = 1
-    if count > limit:
-        raise RateLimited(limit)
+    decision = ratelimit.take(f"message:{actor.pk}", rate_per_second=limit / 60, burst=settings.MESSAGE_BURST)
+    if not decision.allowed:
+        raise RateLimited(limit, decision.retry_after)
 
 
 def _is_manager(membership: Membership) -> bool:

@@ -80,6 +80,26 @@ def publish_now(group: str, payload: dict[str, Any]) -> None:
         logger.warning("channel layer publish to %s failed", group, exc_info=True)
 
 
+async def join_groups(layer: Any, groups: list[str], channel: str) -> None:
+    """Add ``channel`` to every group at once: one confirmed SUBSCRIBE on OfficeHub's layer
+    (officehub/layers.py), one call per group on layers without ``group_add_many``."""
+    add_many = getattr(layer, "group_add_many", None)
+    if add_many is not None:
+        await add_many(groups, channel)
+    else:
+        for group in groups:
+            await layer.group_add(group, channel)
+
+
+async def leave_groups(layer: Any, groups: list[str], channel: str) -> None:
+    discard_many = getattr(layer, "group_discard_many", None)
+    if discard_many is not None:
+        await discard_many(groups, channel)
+    else:
+        for group in groups:
+            await layer.group_discard(group, channel)
+
+
 def publish_on_commit(group: str, payload: dict[str, Any]) -> None:
     """Register a push that happens only if and when the current transaction commits."""
     transaction.on_commit(lambda: publish_now(group, payload))

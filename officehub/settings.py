@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "officehub.urls"
 ASGI_APPLICATION = "officehub.asgi.application"
-WSGI_APPLICATION = None
+WSGI_APPLICATION = "officehub.wsgi.application"
 
 TEMPLATES = [
     {
@@ -110,14 +111,33 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------
 DATABASE_URL = env_url("DATABASE_URL", None, schemes=("postgres", "postgresql", "sqlite"))
+# scripts/run.sh sets EMBEDDED_FALLBACK when PostgreSQL could not be started on a
+# newcomer's machine: the demo then runs on SQLite, in one process, and says so.
+EMBEDDED_FALLBACK = env_bool("EMBEDDED_FALLBACK", False)
 if DATABASE_URL is None:
-    if not DEBUG:
+    if not (DEBUG or EMBEDDED_FALLBACK):
         raise ImproperlyConfiguredEnv("OFFICEHUB_DATABASE_URL is required when OFFICEHUB_DEBUG is off")
     DATABASE_URL = f"sqlite:///{VAR_DIR / 'officehub.sqlite3'}"
-if DATABASE_URL.startswith("sqlite") and not DEBUG:
-    raise ImproperlyConfiguredEnv("SQLite is only for a first run with OFFICEHUB_DEBUG=true; use PostgreSQL")
+if DATABASE_URL.startswith("sqlite") and not (DEBUG or EMBEDDED_FALLBACK):
+    raise ImproperlyConfiguredEnv("SQLite is only for a first run (OFFICEHUB_DEBUG or OFFICEHUB_EMBEDDED_FALLBACK); use PostgreSQL")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASE_URL.startswith("postgres"):
+    # psycopg's pool, one per process: a request or socket call borrows a connection and
+    # returns it when Django "closes" it, so no request pays for a new PostgreSQL session
+    # (~35 ms here) and a process never holds more than DB_POOL_MAX. Health checks drop
+    # connections the server closed (restart, idle timeout) before they are handed out.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DB_POOL_MIN", 1, minimum=0),
+        "max_size": env_int("DB_POOL_MAX", 12, minimum=1),
+        # Waiting longer than this for a free connection is an error, not a hang.
+        "timeout": env_int("DB_POOL_TIMEOUT", 10, minimum=1),
+        "max_idle": 300,
+        "name": "officehub",
+    }
+    # Each process names its connections (pg_stat_activity), see officehub.layers.process_name.
+    DATABASES["default"]["OPTIONS"]["application_name"] = f"officehub-{os.getpid()}"
 # Parallel developers and CI jobs may each need their own throw-away test database.
 if env_str("TEST_DB_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DB_NAME")}
@@ -129,14 +149,21 @@ CHANNEL_LAYERS: dict[str, dict[str, Any]]
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # Redis pub/sub, one subscription connection per process (officehub/layers.py
+            # says why, and what it adds to channels_redis).
+            "BACKEND": "officehub.layers.OfficeHubChannelLayer",
             "CONFIG": {
-                # redis-py 8 defaults socket_timeout to 5 s, the same as channels_redis's
-                # BZPOPMIN timeout: an idle receive then raises "Timeout reading" and the
-                # consumer dies (close 1011). Read timeout must exceed the 5 s block.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # The publish pool per process and event loop: bounded, waits for a
+                        # free connection rather than failing.
+                        "max_connections": env_int("REDIS_POOL_MAX", 20, minimum=2),
+                        "health_check_interval": 15,
+                    }
+                ],
+                # Frames queued per socket before a slow one is told to resync instead.
                 "capacity": env_int("CHANNEL_CAPACITY", 1000, minimum=10),
-                "expiry": 60,
                 "prefix": env_str("CHANNEL_PREFIX", "officehub") or "officehub",
             },
         }
@@ -146,6 +173,16 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CHANNEL_PREFIX", "officehub") or "officehub",
+            # Bounded and health-checked like the channel layer's pool: a thread waits for
+            # a free connection, and a connection Redis dropped is replaced, not raised.
+            "OPTIONS": {
+                "pool_class": "redis.BlockingConnectionPool",
+                "max_connections": env_int("REDIS_POOL_MAX", 20, minimum=2),
+                "timeout": 5,
+                "health_check_interval": 15,
+                "socket_keepalive": True,
+                "client_name": f"officehub-{os.getpid()}",
+            },
         }
     }
 else:
@@ -187,7 +224,9 @@ DOCUMENT_REMIND_INTERVAL_SECONDS = env_int("DOCUMENT_REMIND_INTERVAL_SECONDS", 3
 MESSAGE_RECALL_SECONDS = env_int("MESSAGE_RECALL_SECONDS", 120, minimum=0)
 DING_RENOTIFY_SECONDS = env_int("DING_RENOTIFY_SECONDS", 300, minimum=10)
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+# Per user: a burst of MESSAGE_BURST sends at once, MESSAGE_RATE_PER_MINUTE in the long run.
 MESSAGE_RATE_PER_MINUTE = env_int("MESSAGE_RATE_PER_MINUTE", 120, minimum=1)
+MESSAGE_BURST = env_int("MESSAGE_BURST", 60, minimum=1)
 MEETING_CAPACITY = env_int("MEETING_CAPACITY", 6, minimum=2, maximum=50)
 # Every open socket re-checks its session (exists, user active, password unchanged) and its
 # memberships this often, in case the on-commit push that ends it was lost.
@@ -225,6 +264,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
+# Sessions read from the cache (Redis) and written through to the database: a page view
+# or socket connect does not pay a session query, and a logout deletes both.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
@@ -247,7 +289,7 @@ X_FRAME_OPTIONS = "DENY"
 REST_FRAMEWORK = {
     # Token first, so an anonymous request gets 401 with a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "officehub.accounts.authentication.OfficeHubTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -264,9 +306,11 @@ REST_FRAMEWORK = {
     # Throttles key anonymous callers by address: without a proxy X-Forwarded-For is the
     # caller's own words (DRF would use it whole), behind ours its last entry counts.
     "NUM_PROXIES": 1 if BEHIND_PROXY else 0,
+    # Token buckets (officehub/ratelimit.py): one Redis round trip per request, bursts
+    # allowed up to the per-minute count, retry_after exact.
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.UserRateThrottle",
-        "rest_framework.throttling.AnonRateThrottle",
+        "officehub.ratelimit.UserBucketThrottle",
+        "officehub.ratelimit.AnonBucketThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "user": env_str("API_RATE_USER", "2000/min"),

@@ -16,8 +16,8 @@ cd "$ROOT"
 started=$SECONDS
 
 # chromium + fonts: end-to-end tests and seal images (CJK), emoji in chat (colour emoji);
-# openssl: cross-checks CMS signatures.
-apt_ensure postgresql redis-server chromium fonts-wqy-zenhei fonts-noto-color-emoji openssl unzip curl \
+# openssl: cross-checks CMS signatures; nginx-light: the served topology (tests/scale).
+apt_ensure postgresql redis-server nginx-light chromium fonts-wqy-zenhei fonts-noto-color-emoji openssl unzip curl \
     || die "could not install the Debian packages the tests need"
 ensure_venv
 

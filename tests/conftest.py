@@ -69,8 +69,31 @@ def reset_api_throttles() -> None:
     if cache.key_prefix != TEST_REDIS_PREFIX:
         raise RuntimeError(f"refusing to delete Redis keys under {cache.key_prefix!r}: not the tests' prefix")
     redis = client_getter(write=True)
-    for key in redis.scan_iter(match=f"{TEST_REDIS_PREFIX}:*throttle_*", count=1000):
-        redis.delete(key)
+    # DRF's history throttles (login scope) and the token buckets (officehub/ratelimit.py).
+    for pattern in (f"{TEST_REDIS_PREFIX}:*throttle_*", f"{TEST_REDIS_PREFIX}:rl:*"):
+        for key in redis.scan_iter(match=pattern, count=1000):
+            redis.delete(key)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _consumer_threads_return_their_connections() -> Iterator[None]:
+    """Channels' test communicator swaps ``close_old_connections`` for a no-op while an
+    application runs, so the test's own (main-thread) connection survives. With the
+    connection pool that also keeps every worker thread's connection checked out until
+    the pool runs dry; closing only non-main-thread connections keeps both promises."""
+    import threading
+
+    import channels.testing.application as communicator_module
+    from django.db import close_old_connections
+
+    def close_worker_thread_connections() -> None:
+        if threading.current_thread() is not threading.main_thread():
+            close_old_connections()
+
+    original = communicator_module.no_op
+    communicator_module.no_op = close_worker_thread_connections
+    yield
+    communicator_module.no_op = original
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,6 @@ it leave that conversation.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import time
@@ -31,7 +30,7 @@ from messaging.errors import ApplicationError, InvalidInput, NotFound
 from messaging.models import ConversationKind, Membership
 from messaging.payloads import message_payload
 from officehub import jsonsafe
-from officehub.realtime import conversation_group, user_group
+from officehub.realtime import conversation_group, join_groups, leave_groups, user_group
 
 logger = logging.getLogger(__name__)
 
@@ -51,16 +50,14 @@ def _int_field(content: dict[str, Any], name: str) -> int:
 
 # ----------------------------------------------------------------- sync parts (worker thread)
 
-# Reads and pointer moves are self-contained transactions with no thread-local state
-# carried between calls, so they run on any worker thread instead of queueing behind the
-# process's one thread-sensitive executor.
+# Every call is a self-contained transaction with no thread-local state carried between
+# calls, so it runs on any worker thread (with a pooled connection) instead of queueing
+# behind the process's one thread-sensitive executor. Sends too: the sequence comes from
+# the database (the conversation row lock), and two sends committing on two threads — or
+# two processes — may publish in either order; clients order by seq, hold a frame that
+# arrives early and ask ``resume`` only for a gap that does not fill (chat.js).
 db_call = functools.partial(database_sync_to_async, thread_sensitive=False)
-# Sends stay on the single thread-sensitive executor: the fan-out is registered on commit,
-# and two sends committing on two threads may publish in the opposite order of their
-# seqs. One thread per process keeps live frames in seq order (clients would recover by
-# resume, but every reorder would cost them a round trip). Across processes the order
-# is not guaranteed anyway; resume covers it.
-send_call = database_sync_to_async
+send_call = db_call
 
 
 def _ack(result: services.SendResult) -> dict[str, Any]:
@@ -200,9 +197,14 @@ class UserSocketConsumer(SessionBoundMixin, AsyncJsonWebsocketConsumer):
         self.direct_ids: set[int] = set()
         self.typing_sent: dict[int, float] = {}
         await self.session_bind(user.pk)
-        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
-        # One round trip per group, all in flight together (a user may be in hundreds).
-        await asyncio.gather(*(self._join(cid, kind) for cid, kind in await _memberships(user.pk)))
+        for conversation_id, kind in await _memberships(user.pk):
+            self._remember(conversation_id, kind)
+        # All groups in one confirmed subscription (a user may be in a thousand).
+        await join_groups(
+            self.channel_layer,
+            [user_group(user.pk), *(conversation_group(cid) for cid in sorted(self.conversation_ids))],
+            self.channel_name,
+        )
         await self.accept()
         # Joined every group before hello: anything committed from now on reaches this
         # socket live, and anything earlier is fetched by the client's resume.
@@ -220,9 +222,11 @@ class UserSocketConsumer(SessionBoundMixin, AsyncJsonWebsocketConsumer):
             return
         self.user_id = None
         await self.session_unbind()
-        await self.channel_layer.group_discard(user_group(user_id), self.channel_name)
-        await asyncio.gather(
-            *(self.channel_layer.group_discard(conversation_group(cid), self.channel_name) for cid in list(self.conversation_ids))
+        # Also done by the layer if this handler never runs (officehub/layers.py).
+        await leave_groups(
+            self.channel_layer,
+            [user_group(user_id), *(conversation_group(cid) for cid in self.conversation_ids)],
+            self.channel_name,
         )
         if await presence.leave(user_id, self.channel_name):
             await self._announce_presence(False, user_id=user_id)
@@ -243,11 +247,14 @@ class UserSocketConsumer(SessionBoundMixin, AsyncJsonWebsocketConsumer):
             await self._join(conversation_id, current[conversation_id])
             await self.send_json({"type": "conversation.joined", "conversation_id": conversation_id})
 
-    async def _join(self, conversation_id: int, kind: str) -> None:
-        await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
+    def _remember(self, conversation_id: int, kind: str) -> None:
         self.conversation_ids.add(conversation_id)
         if kind == ConversationKind.DIRECT:
             self.direct_ids.add(conversation_id)
+
+    async def _join(self, conversation_id: int, kind: str) -> None:
+        await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
+        self._remember(conversation_id, kind)
 
     async def _leave(self, conversation_id: int) -> None:
         await self.channel_layer.group_discard(conversation_group(conversation_id), self.channel_name)
@@ -433,6 +440,11 @@ class UserSocketConsumer(SessionBoundMixin, AsyncJsonWebsocketConsumer):
         if await _is_member(self.user_id, conversation_id):
             return  # re-added since
         await self._leave(conversation_id)
+
+    async def layer_resync(self, event: dict[str, Any]) -> None:
+        """The layer may have lost frames (Redis reconnect, this socket fell behind): the
+        client resumes from its last seq per conversation, as after a reconnect."""
+        await self.send_json({"type": "resync"})
 
     async def notify(self, event: dict[str, Any]) -> None:
         """待办 and DING notifications published by officehub.workbench.services."""

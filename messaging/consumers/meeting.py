@@ -59,6 +59,7 @@ except ImportError:  # pragma: no cover - in-memory layer only
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_RESYNC = 4503  # frames may be lost: reconnect and renegotiate
 CLOSE_NOT_FOUND = 4404
 CLOSE_REFUSED = 4403
 CLOSE_GONE = 4000  # replaced / removed / ended / seat lost
@@ -352,6 +353,13 @@ class MeetingConsumer(SessionBoundMixin, AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_discard(self.group, self.channel_name)
         await self.send_json(frame)
         await self.close(code=CLOSE_GONE)
+
+    async def layer_resync(self, event: dict[str, Any]) -> None:
+        """Signaling frames may have been lost (Redis reconnect, a slow socket): offer,
+        answer and ICE cannot be replayed, so the page reconnects and renegotiates (its
+        rejoin replaces this seat)."""
+        await self.send_json({"type": "resync"})
+        await self.close(code=CLOSE_RESYNC)
 
     async def meeting_peer_joined(self, event: dict[str, Any]) -> None:
         peer = event["peer"]

@@ -69,7 +69,9 @@ def user_sessions_revoke(*, user_id: int, reason: RevokeReason) -> None:
     publish_on_commit(auth_group(user_id), dict(event))
 
 
-DB_SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Engines whose database row is the truth (cached_db writes through and reads the row on a
+# cache miss): the one-query check below applies to both.
+DB_SESSION_ENGINES = ("django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db")
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
@@ -88,11 +90,11 @@ def session_is_current(*, session_key: str | None, user_id: int) -> bool:
     if not session_key:
         return False
     engine = import_module(settings.SESSION_ENGINE)
-    if settings.SESSION_ENGINE == DB_SESSION_ENGINE:
+    if settings.SESSION_ENGINE in DB_SESSION_ENGINES:
         row = _session_row_with_active_password(session_key, user_id)
         if row is None:
             return False
-        data: dict[str, Any] = engine.SessionStore().decode(row[0])
+        data: dict[str, Any] = import_module(DB_SESSION_ENGINES[0]).SessionStore().decode(row[0])
         if data.get(BACKEND_SESSION_KEY) == MODEL_BACKEND and MODEL_BACKEND in settings.AUTHENTICATION_BACKENDS:
             if row[1] is None or str(data.get(SESSION_KEY, "")) != str(user_id):
                 return False  # inactive or missing user, or another user's session

@@ -26,7 +26,7 @@ def test_elasticsearch_answers_with_the_pinned_major_version() -> None:
 
 def test_redis_channel_layer_round_trips_a_message() -> None:
     layer = get_channel_layer()
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "officehub.layers.OfficeHubChannelLayer"
     group = f"smoke.{uuid.uuid4().hex}"
     payload = {"type": "smoke.test", "text": "消息必达"}
 

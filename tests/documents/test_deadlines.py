@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 import time_machine
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 
 from documents import selectors, services
 from documents.errors import DocumentNotHolder
@@ -17,6 +15,7 @@ from officehub.errors import NotFound
 from officehub.realtime import user_group
 from tests.documents import flow
 from tests.documents.flow import act
+from tests.layer_inbox import LayerInbox
 
 pytestmark = pytest.mark.django_db
 
@@ -61,15 +60,13 @@ def test_overdue_reminder_is_pushed_to_the_holder_after_commit(
 ) -> None:
     with time_machine.travel(T0, tick=False):
         flow.to_review(personas, urgency="urgent")
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(user_group(personas.reviewer.pk), channel)
+    listener = LayerInbox(user_group(personas.reviewer.pk))
     try:
         with django_capture_on_commit_callbacks(execute=True):
             assert act(services.document_remind_overdue, now=T0 + dt.timedelta(days=2)) == 1
-        frame = async_to_sync(layer.receive)(channel)
+        frame = listener.wait_for(lambda frame: frame.get("type") == "notify")
     finally:
-        async_to_sync(layer.group_discard)(user_group(personas.reviewer.pk), channel)
+        listener.close()
     assert frame["type"] == "notify" and frame["event"] == "todo.overdue"
     assert frame["title"].startswith("【逾期】") and frame["step"] == "核稿"
 

@@ -6,16 +6,13 @@ his whole bureau is invited.
 
 from __future__ import annotations
 
-import asyncio
-import uuid
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from asgiref.sync import async_to_sync
-from channels.layers import channel_layers, get_channel_layer
 from django.utils import timezone
 
 from messaging import meetings_selectors as selectors
@@ -33,39 +30,23 @@ from officehub.directory.models import Department
 from officehub.errors import ApplicationError, NotFound
 from officehub.realtime import user_group
 from officehub.workbench.models import TodoItem
+from tests.layer_inbox import LayerInbox
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-class Inbox:
-    """Subscribes a plain channel to users' groups on the real Redis layer and reads
-    what the services pushed (each read in a fresh loop, hence a fresh layer)."""
+@pytest.fixture
+def inbox() -> Iterator[Callable[..., LayerInbox]]:
+    """``inbox(user, ...)`` listens to those users' groups on the real Redis layer."""
+    opened: list[LayerInbox] = []
 
-    def __init__(self, *users: Any) -> None:
-        self.channel = f"meetings-test-inbox-{uuid.uuid4().hex}"
-        self.users = {user.pk: user.username for user in users}
+    def open_inbox(*users: Any) -> LayerInbox:
+        opened.append(LayerInbox(*(user_group(user.pk) for user in users)))
+        return opened[-1]
 
-        async def subscribe() -> None:
-            channel_layers.backends.clear()
-            layer = get_channel_layer()
-            for user_id in self.users:
-                await layer.group_add(user_group(user_id), self.channel)
-
-        async_to_sync(subscribe)()
-
-    def read(self) -> list[dict[str, Any]]:
-        async def drain() -> list[dict[str, Any]]:
-            channel_layers.backends.clear()
-            layer = get_channel_layer()
-            frames = []
-            while True:
-                try:
-                    async with asyncio.timeout(0.4):
-                        frames.append(await layer.receive(self.channel))
-                except TimeoutError:
-                    return frames
-
-        return async_to_sync(drain)()
+    yield open_inbox
+    for listener in opened:
+        listener.close()
 
 
 def events(frames: list[dict[str, Any]]) -> list[str]:
@@ -85,10 +66,10 @@ def at(hour: int, minute: int = 0, day: int = 5) -> datetime:
 
 def test_schedule_invites_named_users_whole_department_subtrees_and_observers(
     personas: Any, django_capture_on_commit_callbacks: Any
-) -> None:
+, inbox: Any) -> None:
     bureau = Department.objects.get(name="浙江省大数据发展管理局")
     division = personas.head2.department  # 综合处
-    inbox = Inbox(personas.drafter, personas.staff)
+    listener = inbox(personas.drafter, personas.staff)
     start = timezone.now() + timedelta(days=1)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         meeting = services.meeting_schedule(
@@ -101,7 +82,7 @@ def test_schedule_invites_named_users_whole_department_subtrees_and_observers(
             department_ids=[bureau.pk, division.pk],
             observer_ids=[personas.leader.pk],
         )
-        assert inbox.read() == []  # nothing leaves before the commit
+        assert listener.read() == []  # nothing leaves before the commit
     assert callbacks
     assert meeting.title == "数据共享专题会"
     assert meeting.status == MeetingStatus.SCHEDULED
@@ -121,7 +102,7 @@ def test_schedule_invites_named_users_whole_department_subtrees_and_observers(
     todos = TodoItem.objects.filter(target_id=str(meeting.pk), kind="meeting", done_at__isnull=True)
     assert todos.count() == 11
     assert set(todos.values_list("url", flat=True)) == {f"/messages/meetings/{meeting.pk}/"}
-    pushed = inbox.read()
+    pushed = listener.read()
     assert events(pushed) == ["todo.new", "todo.new"]
     assert all("数据共享专题会" in frame["title"] for frame in pushed)
     assert AuditEntry.objects.filter(action="meeting.scheduled", target_id=str(meeting.pk)).count() == 1
@@ -192,16 +173,16 @@ def test_upcoming_meetings_are_mine_and_not_over(personas: Any, schedule: Any) -
 
 def test_decline_is_recorded_as_leave_and_the_host_is_told_after_commit(
     personas: Any, schedule: Any, django_capture_on_commit_callbacks: Any
-) -> None:
+, inbox: Any) -> None:
     meeting = schedule(invitees=(personas.drafter, personas.reviewer))
-    inbox = Inbox(personas.head)
+    listener = inbox(personas.head)
     with django_capture_on_commit_callbacks(execute=True):
         services.invitation_respond(meeting_id=meeting.pk, actor=personas.reviewer, response="declined", note="出差")
         services.invitation_respond(meeting_id=meeting.pk, actor=personas.drafter, response="accepted")
     declined = Invitation.objects.get(meeting=meeting, user=personas.reviewer)
     assert (declined.response, declined.attendance, declined.note) == ("declined", Attendance.ABSENT_WITH_LEAVE, "出差")
     assert Invitation.objects.get(meeting=meeting, user=personas.drafter).response == "accepted"
-    pushed = inbox.read()
+    pushed = listener.read()
     assert events(pushed) == ["meeting.response", "meeting.response"]
     assert any("赵敏" in frame["title"] and "请假" in frame["title"] for frame in pushed)
     assert not TodoItem.objects.filter(target_id=str(meeting.pk), user=personas.reviewer, done_at__isnull=True).exists()
@@ -220,11 +201,11 @@ def test_invalid_response_and_the_host_responding_are_refused(personas: Any, sch
 
 def test_reschedule_resets_answers_rearms_the_reminder_and_notifies(
     personas: Any, schedule: Any, django_capture_on_commit_callbacks: Any
-) -> None:
+, inbox: Any) -> None:
     meeting = schedule(invitees=(personas.drafter, personas.reviewer))
     services.invitation_respond(meeting_id=meeting.pk, actor=personas.drafter, response="accepted")
     Meeting.objects.filter(pk=meeting.pk).update(reminded_at=timezone.now())
-    inbox = Inbox(personas.drafter, personas.reviewer)
+    listener = inbox(personas.drafter, personas.reviewer)
     new_start = timezone.now() + timedelta(days=3)
     with django_capture_on_commit_callbacks(execute=True):
         services.meeting_reschedule(
@@ -233,7 +214,7 @@ def test_reschedule_resets_answers_rearms_the_reminder_and_notifies(
     meeting.refresh_from_db()
     assert (meeting.start_at, meeting.end_at, meeting.reminded_at) == (new_start, new_start + timedelta(hours=2), None)
     assert set(Invitation.objects.filter(meeting=meeting).values_list("response", flat=True)) == {"pending"}
-    assert events(inbox.read()) == ["meeting.rescheduled", "meeting.rescheduled"]
+    assert events(listener.read()) == ["meeting.rescheduled", "meeting.rescheduled"]
     assert TodoItem.objects.filter(target_id=str(meeting.pk), done_at__isnull=True).count() == 2
 
 
@@ -252,12 +233,12 @@ def test_only_the_host_reschedules_or_cancels(personas: Any, schedule: Any) -> N
 
 def test_cancel_tells_every_invitee_closes_their_todos_and_is_final(
     personas: Any, schedule: Any, django_capture_on_commit_callbacks: Any
-) -> None:
+, inbox: Any) -> None:
     meeting = schedule(invitees=(personas.drafter, personas.reviewer))
-    inbox = Inbox(personas.drafter, personas.reviewer)
+    listener = inbox(personas.drafter, personas.reviewer)
     with django_capture_on_commit_callbacks(execute=True):
         services.meeting_cancel(meeting_id=meeting.pk, actor=personas.head, reason="与省委会议冲突")
-    pushed = inbox.read()
+    pushed = listener.read()
     assert events(pushed) == ["meeting.cancelled", "meeting.cancelled"]
     assert all("会议已取消" in frame["title"] for frame in pushed)
     assert not TodoItem.objects.filter(target_id=str(meeting.pk), done_at__isnull=True).exists()
@@ -272,15 +253,15 @@ def test_cancel_tells_every_invitee_closes_their_todos_and_is_final(
         assert refused.value.status == 409
 
 
-def test_a_rolled_back_schedule_pushes_nothing(personas: Any, django_capture_on_commit_callbacks: Any) -> None:
-    inbox = Inbox(personas.drafter)
+def test_a_rolled_back_schedule_pushes_nothing(personas: Any, django_capture_on_commit_callbacks: Any, inbox: Any) -> None:
+    listener = inbox(personas.drafter)
     start = timezone.now() + timedelta(hours=1)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.meeting_schedule(
             actor=personas.head, title="会", start_at=start, end_at=start + timedelta(hours=1), user_ids=[personas.drafter.pk]
         )
     assert callbacks  # registered, but never run: the test transaction rolls back
-    assert inbox.read() == []
+    assert listener.read() == []
 
 
 # --------------------------------------------------------------------------- reminders
@@ -288,7 +269,7 @@ def test_a_rolled_back_schedule_pushes_nothing(personas: Any, django_capture_on_
 
 def test_reminders_go_out_once_per_meeting_fifteen_minutes_before(
     personas: Any, django_capture_on_commit_callbacks: Any
-) -> None:
+, inbox: Any) -> None:
     with time_machine.travel(at(8, 0), tick=False):
         meeting = services.meeting_schedule(
             actor=personas.head,
@@ -298,12 +279,12 @@ def test_reminders_go_out_once_per_meeting_fifteen_minutes_before(
             user_ids=[personas.drafter.pk, personas.reviewer.pk],
         )
         services.invitation_respond(meeting_id=meeting.pk, actor=personas.reviewer, response="declined")
-    inbox = Inbox(personas.head, personas.drafter, personas.reviewer)
+    listener = inbox(personas.head, personas.drafter, personas.reviewer)
     with django_capture_on_commit_callbacks(execute=True):
         assert services.meeting_remind_upcoming(now=at(8, 44)) == 0
         assert services.meeting_remind_upcoming(now=at(8, 46)) == 1
         assert services.meeting_remind_upcoming(now=at(8, 50)) == 0
-    pushed = inbox.read()
+    pushed = listener.read()
     assert events(pushed) == ["meeting.reminder", "meeting.reminder"]  # host and wangfang, not the one on leave
     assert {frame["title"] for frame in pushed} == {"会议提醒：周一例会 将于 2026年1月5日 09:00 开始"}
     assert all(frame["url"] == f"/messages/meetings/{meeting.pk}/" for frame in pushed)

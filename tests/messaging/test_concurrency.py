@@ -15,6 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_concurrent_senders_get_dense_unique_sequence_numbers(personas: Any, group: Any, settings: Any) -> None:
     settings.MESSAGE_RATE_PER_MINUTE = 100000
+    settings.MESSAGE_BURST = 100000
     senders = [personas.drafter, personas.drafter2, personas.head, personas.reviewer]
 
     def burst(user: Any) -> list[int]:

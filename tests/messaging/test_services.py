@@ -282,23 +282,32 @@ def test_ding_confirmation_is_pushed_to_the_sender(personas: Any, group: Any, dj
     assert updates and updates[-1]["confirmed_ids"] == [personas.head.pk] and updates[-1]["total"] == 1
 
 
-def test_rate_limit_per_user(personas: Any, group: Any, settings: Any) -> None:
-    import time
-
-    from django.core.cache import cache
-
-    settings.MESSAGE_RATE_PER_MINUTE = 3
-    with time_machine.travel(timezone.now().replace(second=5), tick=False):
-        window = int(time.time() // 60)
-        cache.delete_many([f"messaging:rate:{u.pk}:{window}" for u in (personas.drafter, personas.head)])
+def test_rate_limit_is_a_bucket_per_user_with_retry_after(personas: Any, group: Any, settings: Any) -> None:
+    settings.MESSAGE_RATE_PER_MINUTE = 6  # one token every 10 s
+    settings.MESSAGE_BURST = 3
+    with time_machine.travel(timezone.now(), tick=False) as clock:
         for _ in range(3):
             send(personas.drafter, group)
         with pytest.raises(ApplicationError) as exc:
             send(personas.drafter, group)
         send(personas.head, group)  # the limit is per user
-    assert exc.value.code == "message.rate_limited" and exc.value.status == 429
+        assert exc.value.code == "message.rate_limited" and exc.value.status == 429
+        assert exc.value.extra["retry_after"] == pytest.approx(10, abs=0.01)
+        clock.shift(9)
+        with pytest.raises(ApplicationError):
+            send(personas.drafter, group)
+        clock.shift(1.01)
+        send(personas.drafter, group)  # a token has come back
     group.refresh_from_db()
-    assert group.last_seq == 4
+    assert group.last_seq == 5
+
+
+def test_default_limit_admits_a_program_posting_a_burst_of_50(personas: Any, group: Any) -> None:
+    with time_machine.travel(timezone.now(), tick=False):
+        for _ in range(50):
+            send(personas.drafter, group)
+    group.refresh_from_db()
+    assert group.last_seq == 50
 
 
 def test_group_membership_rules(personas: Any, group: Any) -> None:

@@ -2,7 +2,8 @@
 //
 // Delivery rules the page keeps:
 // - every message carries a per-conversation seq; `seen[c]` is the highest seq received
-//   without a gap. A frame with seq > seen+1 means frames were lost: ask `resume`.
+//   without a gap. A frame with seq > seen+1 is held: if the frames in front of it do
+//   not arrive within GAP_WAIT_MS (they were lost, not just late), ask `resume`.
 // - on every (re)connect the page sends `resume` with `seen` for all conversations,
 //   and re-sends unacknowledged messages with the same client_id (the server dedups).
 // - user text is only ever set with textContent, never innerHTML.
@@ -158,6 +159,7 @@ function handleFrame(frame) {
       if (frame.has_more) sendFrame({ type: "resume", conversations: { [frame.conversation_id]: state.seen.get(frame.conversation_id) || 0 } });
       break;
     case "resume.done": break;
+    case "resync": resumeAll(); break; // the server may have lost live frames
     case "ack": onAck(frame); break;
     case "read.self": onReadSelf(frame); break;
     case "read": onOthersRead(frame); break;
@@ -284,16 +286,47 @@ async function refreshNewestPage(conversationId) {
 
 // ------------------------------------------------------------------ messages
 
+// Frames that arrived before the seq in front of them, per conversation. Sends committed
+// on different threads or processes may be published out of order: hold a later one
+// briefly, and ask `resume` only if the gap has not filled by then (frames were lost).
+const early = new Map(); // conversation id -> Map(seq -> message)
+const gapTimers = new Map();
+const GAP_WAIT_MS = 500;
+
 function receiveMessage(message) {
   const cid = message.conversation_id;
   const seen = state.seen.get(cid) || 0;
-  const conversation = state.conversations.get(cid);
-  if (!conversation) { refreshConversations(); return; }
+  if (!state.conversations.get(cid)) { refreshConversations(); return; }
   if (message.seq > seen + 1) {
-    // A gap: frames were dropped on the way. The database has them; ask again.
-    sendFrame({ type: "resume", conversations: { [cid]: seen } });
+    if (!early.has(cid)) early.set(cid, new Map());
+    early.get(cid).set(message.seq, message);
+    if (!gapTimers.has(cid)) {
+      gapTimers.set(cid, setTimeout(() => {
+        gapTimers.delete(cid);
+        if (early.get(cid) && early.get(cid).size) {
+          sendFrame({ type: "resume", conversations: { [cid]: state.seen.get(cid) || 0 } });
+        }
+      }, GAP_WAIT_MS));
+    }
     return;
   }
+  applyMessage(message);
+  const held = early.get(cid);
+  if (!held) return;
+  for (;;) {
+    const next = held.get((state.seen.get(cid) || 0) + 1);
+    if (!next) break;
+    held.delete(next.seq);
+    applyMessage(next);
+  }
+  for (const seq of [...held.keys()]) if (seq <= (state.seen.get(cid) || 0)) held.delete(seq);
+  if (!held.size) { early.delete(cid); clearTimeout(gapTimers.get(cid)); gapTimers.delete(cid); }
+}
+
+function applyMessage(message) {
+  const cid = message.conversation_id;
+  const seen = state.seen.get(cid) || 0;
+  const conversation = state.conversations.get(cid);
   if (message.seq === seen + 1) state.seen.set(cid, message.seq);
   if (message.seq > conversation.last_seq) {
     conversation.last_seq = message.seq;
@@ -336,6 +369,13 @@ function onAck(frame) {
 }
 
 function onError(frame) {
+  if (frame.code === "message.rate_limited" && frame.client_id && state.pending.has(frame.client_id)) {
+    // Refused for speed, not content: send it again (same client_id) once a token is back.
+    const entry = state.pending.get(frame.client_id);
+    const wait = Math.max(0.2, Number((frame.extra || {}).retry_after) || 1);
+    setTimeout(() => { if (state.pending.get(frame.client_id) === entry) sendFrame(entry.frame); }, wait * 1000);
+    return;
+  }
   if (frame.client_id && state.pending.has(frame.client_id)) {
     const entry = state.pending.get(frame.client_id);
     state.pending.delete(frame.client_id);
