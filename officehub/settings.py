@@ -119,7 +119,9 @@ if DATABASE_URL is None:
         raise ImproperlyConfiguredEnv("OFFICEHUB_DATABASE_URL is required when OFFICEHUB_DEBUG is off")
     DATABASE_URL = f"sqlite:///{VAR_DIR / 'officehub.sqlite3'}"
 if DATABASE_URL.startswith("sqlite") and not (DEBUG or EMBEDDED_FALLBACK):
-    raise ImproperlyConfiguredEnv("SQLite is only for a first run (OFFICEHUB_DEBUG or OFFICEHUB_EMBEDDED_FALLBACK); use PostgreSQL")
+    raise ImproperlyConfiguredEnv(
+        "SQLite is only for a first run (OFFICEHUB_DEBUG or OFFICEHUB_EMBEDDED_FALLBACK); use PostgreSQL"
+    )
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASE_URL.startswith("postgres"):
@@ -286,7 +288,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # --- DRF ------------------------------------------------------------------------------
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     # Token first, so an anonymous request gets 401 with a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "officehub.accounts.authentication.OfficeHubTokenAuthentication",
