@@ -17,7 +17,7 @@ from officehub.errors import ApplicationError
 from search.errors import ArchiveImmutable
 from search.files import read_stamp, sha256_hex
 from search.models import ArchiveRecord, ArchiveSequence, IndexOutbox
-from search.services import archive_record_update
+from search.services import archive_legacy_upload, archive_record_update
 from tests.concurrency import run_at_once
 from tests.factories import ArchiveRecordFactory
 from tests.search.conftest import make_docx
@@ -110,6 +110,7 @@ def test_zip_bomb_is_refused_before_parsing(personas):
     with pytest.raises(ApplicationError) as caught:
         upload(personas.archivist, file_bytes=out.getvalue())
     assert caught.value.code == "archive.file_invalid"
+    assert caught.value.extra["reason"] == "file.suspicious_compression"  # the platform's one check
     assert "压缩炸弹" in caught.value.message
 
 
@@ -184,3 +185,17 @@ def test_check_archives_notices_a_replaced_file_without_the_stamp(personas, caps
     out = capsys.readouterr().out
     assert "Z109-WS·2026-Y-0001: 归档章缺失或与元数据不符" in out
     assert "摘要不符" not in out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_archiving_services_refuse_to_run_outside_a_transaction(personas):
+    from search.services import archive_document
+
+    with pytest.raises(transaction.TransactionManagementError):
+        archive_legacy_upload(
+            actor=personas.archivist, file_name="a.docx", file_bytes=make_docx("题名", "正文"), title="题名",
+            record_date=dt.date(2026, 3, 1), retention="Y",
+        )
+    with pytest.raises(transaction.TransactionManagementError):
+        archive_document(document_id=1, actor=personas.archivist, retention="Y")
+    assert not ArchiveRecord.objects.exists() and not ArchiveSequence.objects.exists()

@@ -237,6 +237,23 @@ def test_legacy_upload_api(api_client, personas, clean_index):
     assert ArchiveRecord.objects.count() == 1
 
 
+def test_an_oversized_legacy_upload_is_a_413_with_the_archive_code_and_files_nothing(api_client, personas, settings):
+    settings.DOCX_IMPORT_MAX_BYTES = 4096
+    api_client.force_authenticate(personas.archivist)
+    big = make_docx("二〇一九年工作总结", ["工作总结正文" * 50] * 40)
+    assert len(big) > 4096
+    response = api_client.post(
+        "/api/archives/records/",
+        {"file": SimpleUploadedFile("旧档.docx", big), "title": "二〇一九年工作总结", "record_date": "2019-12-30",
+         "retention": "D30"},
+        format="multipart",
+    )
+    assert response.status_code == 413, response.content
+    assert response.json()["code"] == "archive.file_too_large"
+    assert response.json()["extra"]["max_bytes"] == 4096
+    assert not ArchiveRecord.objects.exists()
+
+
 def test_search_costs_three_queries_whatever_the_number_of_hits(api_client, personas, corpus, django_assert_num_queries):
     api_client.force_authenticate(personas.archivist)
     personas.archivist._role_codes = None  # as fresh as a request's user
