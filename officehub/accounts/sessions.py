@@ -58,7 +58,7 @@ def session_end_publish(*, user_id: int, session_key: str | None) -> None:
     if not session_key:
         return
     event: AuthRevokeEvent = {"type": "auth.revoke", "reason": "logout", "session": session_digest(session_key)}
-    publish_on_commit(auth_group(user_id), dict(event))
+    publish_on_commit(auth_group(user_id), event)
 
 
 def user_sessions_revoke(*, user_id: int, reason: RevokeReason) -> None:
@@ -66,7 +66,7 @@ def user_sessions_revoke(*, user_id: int, reason: RevokeReason) -> None:
     still authenticates (a password change keeps the session that made it, as Django
     does for HTTP)."""
     event: AuthRevokeEvent = {"type": "auth.revoke", "reason": reason, "session": ""}
-    publish_on_commit(auth_group(user_id), dict(event))
+    publish_on_commit(auth_group(user_id), event)
 
 
 # Engines whose database row is the truth (cached_db writes through and reads the row on a

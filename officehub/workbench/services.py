@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from django.db import models
 from django.utils import timezone
@@ -13,6 +13,18 @@ from officehub.directory.models import User
 from officehub.realtime import publish_on_commit, user_group
 from officehub.transactions import require_transaction
 from officehub.workbench.models import TodoItem
+
+
+class TodoNotification(TypedDict):
+    """The user socket's ``notify`` event for a new (or refreshed) 待办."""
+
+    type: Literal["notify"]
+    event: str  # "todo.new" unless the caller names another
+    todo_id: int
+    title: str
+    step: str
+    url: str
+    due_at: str | None
 
 
 def todo_open(
@@ -39,18 +51,16 @@ def todo_open(
     if not created:
         item.title, item.url, item.due_at = title, url, due_at
         item.save(update_fields=["title", "url", "due_at"])
-    publish_on_commit(
-        user_group(user.pk),
-        {
-            "type": "notify",
-            "event": notify,
-            "todo_id": item.pk,
-            "title": title,
-            "step": step,
-            "url": url,
-            "due_at": due_at.isoformat() if due_at else None,
-        },
-    )
+    event: TodoNotification = {
+        "type": "notify",
+        "event": notify,
+        "todo_id": item.pk,
+        "title": title,
+        "step": step,
+        "url": url,
+        "due_at": due_at.isoformat() if due_at else None,
+    }
+    publish_on_commit(user_group(user.pk), event)
     return item
 
 
