@@ -1,12 +1,13 @@
-"""REST API of the document flow: parse, access, one service call, serialise.
+"""REST API of the document flow. Each view is thin: parse the input, call one service (which
+checks access) or one selector, serialise.
 
-Every write opens its transaction here (``atomic(durable=True)``) and calls the same
-service the pages call.
+Every write opens its transaction here (``atomic(durable=True)``, officehub/transactions.py)
+and calls the same service the pages call; each transition is one ``POST`` named after
+the service's verb (``countersign`` → ``services.document_countersign``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -20,11 +21,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from documents import selectors, services
+from documents.docx.importing import import_upload
+from documents.edges import DOCX_CONTENT_TYPE, docx_download, request_user
 from documents.errors import DocumentInvalidInput
-from documents.importing import import_upload
-from documents.models import DocType, Document, DocumentStatus, SealRequest, Urgency
+from documents.models import DocType, Document, DocumentStatus, SealRequest, Step, Urgency
 from documents.parsing import has_nul, parse_id
-from documents.rendering import docx_filename
 from officehub.directory.models import Clearance
 
 # --- output -----------------------------------------------------------------------------
@@ -113,12 +114,17 @@ class DocumentDetailOutput(DocumentListOutput):
 
     @extend_schema_field(FeedbackOutput(many=True))
     def get_feedback(self, document: Document) -> list[dict[str, Any]]:
-        return FeedbackOutput(selectors.distribution_feedback(document), many=True).data
+        return list(FeedbackOutput(selectors.distribution_feedback(document), many=True).data)
 
 
 def detail(document: Document, request: Request, status: int = 200) -> Response:
     document.refresh_from_db()
-    return Response(DocumentDetailOutput(document, context={"user": request.user}).data, status=status)
+    return Response(DocumentDetailOutput(document, context={"user": request_user(request)}).data, status=status)
+
+
+def detail_after_action(request: Request, document_id: int) -> Response:
+    """The document as the actor sees it once the transition has committed."""
+    return detail(selectors.access_document(request_user(request), document_id), request)
 
 
 # --- list, create, read, update ------------------------------------------------------
@@ -168,7 +174,8 @@ class DocumentListApi(APIView):
         for key, value in filters.items():
             if has_nul(value):
                 raise DocumentInvalidInput("查询条件中含有不允许的字符（NUL）。", extra={"field": key})
-        documents = selectors.outgoing_list(request.user) if box == "outgoing" else selectors.incoming_inbox(request.user)
+        user = request_user(request)
+        documents = selectors.outgoing_list(user) if box == "outgoing" else selectors.incoming_inbox(user)
         documents = selectors.filter_documents(
             documents, query=filters["q"], doc_type=filters["doc_type"], status=filters["status"]
         ).select_related("issuer", "recipient_organisation", "drafter")
@@ -182,14 +189,14 @@ class DocumentListApi(APIView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         with transaction.atomic(durable=True):
-            document = services.document_create_draft(actor=request.user, **values)
+            document = services.document_create_draft(actor=request_user(request), **values)
         return detail(document, request, status=201)
 
 
 class DocumentDetailApi(APIView):
     @extend_schema(summary="公文详情", responses=DocumentDetailOutput)
     def get(self, request: Request, document_id: int) -> Response:
-        return detail(selectors.access_document(request.user, document_id), request)
+        return detail(selectors.access_document(request_user(request), document_id), request)
 
     @extend_schema(summary="修改公文（拟稿、核稿、复核环节）", request=DocumentFieldsInput, responses=DocumentDetailOutput)
     def patch(self, request: Request, document_id: int) -> Response:
@@ -197,7 +204,7 @@ class DocumentDetailApi(APIView):
         data.is_valid(raise_exception=True)
         fields = services.DraftFields(**data.validated_data)
         with transaction.atomic(durable=True):
-            document = services.document_update(document_id=document_id, actor=request.user, fields=fields)
+            document = services.document_update(document_id=document_id, actor=request_user(request), fields=fields)
         return detail(document, request)
 
 
@@ -237,7 +244,9 @@ class ScreenInput(serializers.Serializer):
 class InstructInput(serializers.Serializer):
     opinion = serializers.CharField(max_length=2000)
     lead_department_id = serializers.IntegerField(required=False, allow_null=True, default=None)
-    assisting_department_ids = serializers.ListField(child=serializers.IntegerField(), required=False, default=list, max_length=50)
+    assisting_department_ids = serializers.ListField(
+        child=serializers.IntegerField(), required=False, default=list, max_length=50
+    )
     reader_ids = serializers.ListField(child=serializers.IntegerField(), required=False, default=list, max_length=500)
 
 
@@ -264,42 +273,254 @@ class ShareInput(serializers.Serializer):
     user_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=200)
 
 
-def _action_api(
-    name: str, summary: str, input_class: type[serializers.Serializer], call: Callable[..., Any]
-) -> type[APIView]:
-    """One POST endpoint per transition, documented in the OpenAPI schema."""
+class SubmitApi(APIView):
+    @extend_schema(
+        summary="送审（拟稿 → 核稿）",
+        request=EmptyInput,
+        responses=DocumentDetailOutput,
+        operation_id="documents_submit",
+    )
+    def post(self, request: Request, document_id: int) -> Response:
+        EmptyInput(data=request.data).is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            services.document_submit(document_id=document_id, actor=request_user(request))
+        return detail_after_action(request, document_id)
 
-    @extend_schema(summary=summary, request=input_class, responses=DocumentDetailOutput, operation_id=f"documents_{name}")
-    def post(self: APIView, request: Request, document_id: int) -> Response:
-        data = input_class(data=request.data)
+
+class ReviewApi(APIView):
+    @extend_schema(
+        summary="核稿：同意或退回",
+        request=ReviewInput,
+        responses=DocumentDetailOutput,
+        operation_id="documents_review",
+    )
+    def post(self, request: Request, document_id: int) -> Response:
+        data = ReviewInput(data=request.data)
         data.is_valid(raise_exception=True)
         with transaction.atomic(durable=True):
-            call(document_id=document_id, actor=request.user, **data.validated_data)
-        return detail(selectors.access_document(request.user, document_id), request)
-
-    return type(f"Document{name.title().replace('_', '')}Api", (APIView,), {"post": post})
+            services.document_review(document_id=document_id, actor=request_user(request), **data.validated_data)
+        return detail_after_action(request, document_id)
 
 
-SubmitApi = _action_api("submit", "送审（拟稿 → 核稿）", EmptyInput, services.document_submit)
-ReviewApi = _action_api("review", "核稿：同意或退回", ReviewInput, services.document_review)
-CountersignApi = _action_api(
-    "countersign", "会签：同意或退回", DecisionInput,
-    lambda *, approve, **kw: services.document_countersign(concur=approve, **kw),
-)
-SignOffApi = _action_api("sign_off", "签发：同意（圈阅）或退回", DecisionInput, services.document_sign_off)
-RecheckApi = _action_api("recheck", "复核：通过或退回", DecisionInput, services.document_recheck)
-AssignNumberApi = _action_api("assign_number", "编号（发文字号）", EmptyInput, services.document_assign_number)
-DistributeApi = _action_api("distribute", "分发：为每个主送、抄送机关生成收文", EmptyInput, services.document_distribute)
-ReceiveApi = _action_api("receive", "签收", EmptyInput, services.document_receive)
-RegisterApi = _action_api("register", "登记（办理时限、催办人）", RegisterInput, services.document_register)
-ScreenApi = _action_api("screen", "初审：通过或退回来文单位", ScreenInput, services.document_screen)
-ProposeApi = _action_api("propose", "拟办", OpinionInput, services.document_propose)
-InstructApi = _action_api("instruct", "批办：主办、协办部门与传阅人员", InstructInput, services.document_instruct)
-HandleApi = _action_api("handle", "协办部门办理", OpinionInput, services.document_handle)
-ReadApi = _action_api("read", "传阅：标记已阅", EmptyInput, services.document_mark_read)
-ConcludeApi = _action_api("conclude", "办结并答复来文单位", ConcludeInput, services.document_conclude)
-RemindApi = _action_api("remind", "催办当前办理人", RemindInput, services.document_remind)
-ShareApi = _action_api("share", "共享给指定人员", ShareInput, services.document_share)
+class CountersignApi(APIView):
+    @extend_schema(
+        summary="会签：同意或退回",
+        request=DecisionInput,
+        responses=DocumentDetailOutput,
+        operation_id="documents_countersign",
+    )
+    def post(self, request: Request, document_id: int) -> Response:
+        data = DecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            services.document_countersign(document_id=document_id, actor=request_user(request), **data.validated_data)
+        return detail_after_action(request, document_id)
+
+
+class SignOffApi(APIView):
+    @extend_schema(
+        summary="签发：同意（圈阅）或退回",
+        request=DecisionInput,
+        responses=DocumentDetailOutput,
+        operation_id="documents_sign_off",
+    )
+    def post(self, request: Request, document_id: int) -> Response:
+        data = DecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            services.document_sign_off(document_id=document_id, actor=request_user(request), **data.validated_data)
+        return detail_after_action(request, document_id)
+
+
+class RecheckApi(APIView):
+    @extend_schema(
+        summary="复核：通过或退回",
+        request=DecisionInput,
+        responses=DocumentDetailOutput,
+        operation_id="documents_recheck",
+    )
+    def post(self, request: Request, document_id: int) -> Response:
+        data = DecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            services.document_recheck(document_id=document_id, actor=request_user(request), **data.validated_data)
+        return detail_after_action(request, document_id)
+
+
+class AssignNumberApi(APIView):
+    @extend_schema(
+        summary="编号（发文字号）",
+        request=EmptyInput,
+        responses=DocumentDetailOutput,
+        operation_id="documents_assign_number",
+    )
+    def post(self, request: Request, document_id: int) -> Response:
+        EmptyInput(data=request.data).is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            services.document_assign_number(document_id=document_id, actor=request_user(request))
+        return detail_after_action(request, document_id)
+
+
+class DistributeApi(APIView):
+    @extend_schema(
+        summary="分发：为每个主送、抄送机关生成收文",
+        request=EmptyInput,
+        responses=DocumentDetailOutput,
+        operation_id="documents_distribute",
+    )
+    def post(self, request: Request, document_id: int) -> Response:
+        EmptyInput(data=request.data).is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            services.document_distribute(document_id=document_id, actor=request_user(request))
+        return detail_after_action(request, document_id)
+
+
+class ReceiveApi(APIView):
+    @extend_schema(
+        summary="签收",
+        request=EmptyInput,
+        responses=DocumentDetailOutput,
+        operation_id="documents_receive",
+    )
+    def post(self, request: Request, document_id: int) -> Response:
+        EmptyInput(data=request.data).is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            services.document_receive(document_id=document_id, actor=request_user(request))
+        return detail_after_action(request, document_id)
+
+
+class RegisterApi(APIView):
+    @extend_schema(
+        summary="登记（办理时限、催办人）",
+        request=RegisterInput,
+        responses=DocumentDetailOutput,
+        operation_id="documents_register",
+    )
+    def post(self, request: Request, document_id: int) -> Response:
+        data = RegisterInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            services.document_register(document_id=document_id, actor=request_user(request), **data.validated_data)
+        return detail_after_action(request, document_id)
+
+
+class ScreenApi(APIView):
+    @extend_schema(
+        summary="初审：通过或退回来文单位",
+        request=ScreenInput,
+        responses=DocumentDetailOutput,
+        operation_id="documents_screen",
+    )
+    def post(self, request: Request, document_id: int) -> Response:
+        data = ScreenInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            services.document_screen(document_id=document_id, actor=request_user(request), **data.validated_data)
+        return detail_after_action(request, document_id)
+
+
+class ProposeApi(APIView):
+    @extend_schema(
+        summary="拟办",
+        request=OpinionInput,
+        responses=DocumentDetailOutput,
+        operation_id="documents_propose",
+    )
+    def post(self, request: Request, document_id: int) -> Response:
+        data = OpinionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            services.document_propose(document_id=document_id, actor=request_user(request), **data.validated_data)
+        return detail_after_action(request, document_id)
+
+
+class InstructApi(APIView):
+    @extend_schema(
+        summary="批办：主办、协办部门与传阅人员",
+        request=InstructInput,
+        responses=DocumentDetailOutput,
+        operation_id="documents_instruct",
+    )
+    def post(self, request: Request, document_id: int) -> Response:
+        data = InstructInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            services.document_instruct(document_id=document_id, actor=request_user(request), **data.validated_data)
+        return detail_after_action(request, document_id)
+
+
+class HandleApi(APIView):
+    @extend_schema(
+        summary="协办部门办理",
+        request=OpinionInput,
+        responses=DocumentDetailOutput,
+        operation_id="documents_handle",
+    )
+    def post(self, request: Request, document_id: int) -> Response:
+        data = OpinionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            services.document_handle(document_id=document_id, actor=request_user(request), **data.validated_data)
+        return detail_after_action(request, document_id)
+
+
+class ReadApi(APIView):
+    @extend_schema(
+        summary="传阅：标记已阅",
+        request=EmptyInput,
+        responses=DocumentDetailOutput,
+        operation_id="documents_read",
+    )
+    def post(self, request: Request, document_id: int) -> Response:
+        EmptyInput(data=request.data).is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            services.document_read(document_id=document_id, actor=request_user(request))
+        return detail_after_action(request, document_id)
+
+
+class ConcludeApi(APIView):
+    @extend_schema(
+        summary="办结并答复来文单位",
+        request=ConcludeInput,
+        responses=DocumentDetailOutput,
+        operation_id="documents_conclude",
+    )
+    def post(self, request: Request, document_id: int) -> Response:
+        data = ConcludeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            services.document_conclude(document_id=document_id, actor=request_user(request), **data.validated_data)
+        return detail_after_action(request, document_id)
+
+
+class RemindApi(APIView):
+    @extend_schema(
+        summary="催办当前办理人",
+        request=RemindInput,
+        responses=DocumentDetailOutput,
+        operation_id="documents_remind",
+    )
+    def post(self, request: Request, document_id: int) -> Response:
+        data = RemindInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            services.document_remind(document_id=document_id, actor=request_user(request), **data.validated_data)
+        return detail_after_action(request, document_id)
+
+
+class ShareApi(APIView):
+    @extend_schema(
+        summary="共享给指定人员",
+        request=ShareInput,
+        responses=DocumentDetailOutput,
+        operation_id="documents_share",
+    )
+    def post(self, request: Request, document_id: int) -> Response:
+        data = ShareInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            services.document_share(document_id=document_id, actor=request_user(request), **data.validated_data)
+        return detail_after_action(request, document_id)
 
 
 class SealRequestCreateApi(APIView):
@@ -308,7 +529,9 @@ class SealRequestCreateApi(APIView):
         data = SealRequestInput(data=request.data)
         data.is_valid(raise_exception=True)
         with transaction.atomic(durable=True):
-            seal_request = services.seal_request_create(document_id=document_id, actor=request.user, **data.validated_data)
+            seal_request = services.seal_request_create(
+                document_id=document_id, actor=request_user(request), **data.validated_data
+            )
         return Response(SealRequestOutput(seal_request).data, status=201)
 
 
@@ -319,7 +542,7 @@ class SealRequestDecideApi(APIView):
         data.is_valid(raise_exception=True)
         with transaction.atomic(durable=True):
             seal_request = services.seal_request_decide(
-                seal_request_id=seal_request_id, actor=request.user, **data.validated_data
+                seal_request_id=seal_request_id, actor=request_user(request), **data.validated_data
             )
         seal_request = SealRequest.objects.select_related("requested_by", "decided_by").get(pk=seal_request.pk)
         return Response(SealRequestOutput(seal_request).data)
@@ -359,7 +582,7 @@ class TimelineOutput(serializers.Serializer):
 class TimelineApi(APIView):
     @extend_schema(summary="流转跟踪（时间线）", responses=TimelineOutput)
     def get(self, request: Request, document_id: int) -> Response:
-        document = selectors.access_document(request.user, document_id)
+        document = selectors.access_document(request_user(request), document_id)
         return Response(
             TimelineOutput(
                 {
@@ -384,7 +607,7 @@ class VersionOutput(serializers.Serializer):
 class VersionsApi(APIView):
     @extend_schema(summary="版本列表", responses=VersionOutput(many=True))
     def get(self, request: Request, document_id: int) -> Response:
-        document = selectors.access_document(request.user, document_id)
+        document = selectors.access_document(request_user(request), document_id)
         return Response(VersionOutput(selectors.document_versions(document), many=True).data)
 
 
@@ -408,7 +631,7 @@ class DiffApi(APIView):
         responses=DiffOutput,
     )
     def get(self, request: Request, document_id: int) -> Response:
-        document = selectors.access_document(request.user, document_id)
+        document = selectors.access_document(request_user(request), document_id)
         numbers = []
         for key in ("from", "to"):
             number = parse_id(request.query_params.get(key, ""))
@@ -444,7 +667,7 @@ class CommentInput(serializers.Serializer):
 class CommentsApi(APIView):
     @extend_schema(summary="某版本的批注", responses=CommentOutput(many=True))
     def get(self, request: Request, document_id: int, number: int) -> Response:
-        document = selectors.access_document(request.user, document_id)
+        document = selectors.access_document(request_user(request), document_id)
         version = selectors.version_of(document, number)
         comments = version.comments.select_related("author", "version")
         return Response(CommentOutput(comments, many=True).data)
@@ -455,27 +678,18 @@ class CommentsApi(APIView):
         data.is_valid(raise_exception=True)
         with transaction.atomic(durable=True):
             comment = services.document_comment_add(
-                document_id=document_id, actor=request.user, version_number=number, **data.validated_data
+                document_id=document_id, actor=request_user(request), version_number=number, **data.validated_data
             )
         return Response(CommentOutput(comment).data, status=201)
 
 
 class DocxApi(APIView):
-    @extend_schema(summary="下载 DOCX（GB/T 9704 版式；已用印时为盖章签名版）", responses={(200, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"): bytes})
-    def get(self, request: Request, document_id: int) -> HttpResponse:
-        document = selectors.access_document(request.user, document_id)
-        return docx_response(document)
-
-
-def docx_response(document: Document) -> HttpResponse:
-    from urllib.parse import quote
-
-    content = selectors.document_docx(document)
-    response = HttpResponse(
-        content, content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    @extend_schema(
+        summary="下载 DOCX（GB/T 9704 版式；已用印时为盖章签名版）",
+        responses={(200, DOCX_CONTENT_TYPE): bytes},
     )
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(docx_filename(document))}"
-    return response
+    def get(self, request: Request, document_id: int) -> HttpResponse:
+        return docx_download(selectors.access_document(request_user(request), document_id))
 
 
 class ImportOutput(serializers.Serializer):
@@ -507,11 +721,11 @@ class OverdueOutput(serializers.Serializer):
     due_at = serializers.DateTimeField()
     holders = serializers.SerializerMethodField()
 
-    def get_holders(self, step: Any) -> list[str]:
+    def get_holders(self, step: Step) -> list[str]:
         return [holder.display_name for holder in step.holders.all()]
 
 
 class OverdueApi(APIView):
     @extend_schema(summary="本机关逾期事项", responses=OverdueOutput(many=True))
     def get(self, request: Request) -> Response:
-        return Response(OverdueOutput(selectors.overdue_steps(request.user)[:500], many=True).data)
+        return Response(OverdueOutput(selectors.overdue_steps(request_user(request))[:500], many=True).data)

@@ -12,9 +12,18 @@ class DocumentInvalidTransition(InvalidTransition):
 
     default_code = "document.invalid_transition"
 
-    def __init__(self, message: str, *, status: str = "", action: str = "", **kwargs: Any) -> None:
-        extra = kwargs.pop("extra", None) or {}
-        extra.update({"status": status, "action": action})
+    def __init__(
+        self, message: str, *, status: str | None = None, action: str | None = None, **kwargs: Any
+    ) -> None:
+        # ``officehub.transitions.Transitions`` passes ``extra={"status", "action"}``; a
+        # guard outside the table passes ``status=`` and ``action=`` instead.
+        extra = dict(kwargs.pop("extra", None) or {})
+        if status is not None:
+            extra["status"] = status
+        if action is not None:
+            extra["action"] = action
+        extra.setdefault("status", "")
+        extra.setdefault("action", "")
         super().__init__(message, extra=extra, **kwargs)
 
 
@@ -36,10 +45,6 @@ class ClassifiedRefused(InvalidInput):
 
 class UnknownRecipient(InvalidInput):
     default_code = "document.unknown_recipient"
-
-
-class DocumentConflict(ConflictError):
-    default_code = "document.conflict"
 
 
 class SealingFailed(ConflictError):

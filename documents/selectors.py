@@ -12,11 +12,12 @@ import difflib
 import html
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from documents.docx import render
 from documents.models import (
     Direction,
     DocType,
@@ -78,7 +79,7 @@ def department_heads(department: Department) -> list[User]:
     return heads
 
 
-def organisation_of_user(user: Any) -> Department | None:
+def organisation_of_user(user: User) -> Department | None:
     department = getattr(user, "department", None)
     return department.organisation() if department is not None else None
 
@@ -86,7 +87,7 @@ def organisation_of_user(user: Any) -> Department | None:
 # --- visibility -------------------------------------------------------------------------
 
 
-def _visibility_q(user: Any) -> Q:
+def _visibility_q(user: User) -> Q:
     steps = Step.objects.filter(document=OuterRef("pk"))
     # The drafter and the drafting division see the outgoing document; an incoming copy
     # belongs to the recipient organisation, whose internal handling the sender does not
@@ -94,13 +95,13 @@ def _visibility_q(user: Any) -> Q:
     outgoing = Q(direction=Direction.OUTGOING)
     q = (
         (outgoing & Q(drafter=user))
-        | Exists(steps.filter(holders=user))
-        | Exists(steps.filter(actor=user))
-        | Exists(Document.shared_with.through.objects.filter(document=OuterRef("pk"), user=user))
+        | Q(Exists(steps.filter(holders=user)))
+        | Q(Exists(steps.filter(actor=user)))
+        | Q(Exists(Document.shared_with.through.objects.filter(document=OuterRef("pk"), user=user)))
     )
     if user.department_id:
-        q |= (outgoing & Q(drafting_department_id=user.department_id)) | Exists(
-            steps.filter(department_id=user.department_id)
+        q |= (outgoing & Q(drafting_department_id=user.department_id)) | Q(
+            Exists(steps.filter(department_id=user.department_id))
         )
         if user.has_role(Role.ARCHIVIST):
             organisation = organisation_of_user(user)
@@ -112,17 +113,17 @@ def _visibility_q(user: Any) -> Q:
     return q
 
 
-def visible_documents(user: Any) -> QuerySet[Document]:
+def visible_documents(user: User) -> QuerySet[Document]:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return Document.objects.none()
     return Document.objects.filter(_visibility_q(user), classification__lte=user.clearance)
 
 
-def can_view_document(user: Any, document: Document) -> bool:
+def can_view_document(user: User, document: Document) -> bool:
     return visible_documents(user).filter(pk=document.pk).exists()
 
 
-def access_document(user: Any, document_id: int, *, lock: bool = False) -> Document:
+def access_document(user: User, document_id: int, *, lock: bool = False) -> Document:
     """Fetch a document the user may see, optionally locking its row (FOR UPDATE OF self).
 
     Raises ``NotFound`` alike for a missing id and for a document the user may not see.
@@ -142,7 +143,7 @@ def access_document(user: Any, document_id: int, *, lock: bool = False) -> Docum
 # --- lists ------------------------------------------------------------------------------
 
 
-def outgoing_list(user: Any) -> QuerySet[Document]:
+def outgoing_list(user: User) -> QuerySet[Document]:
     return (
         visible_documents(user)
         .filter(direction=Direction.OUTGOING)
@@ -151,7 +152,7 @@ def outgoing_list(user: Any) -> QuerySet[Document]:
     )
 
 
-def incoming_inbox(user: Any) -> QuerySet[Document]:
+def incoming_inbox(user: User) -> QuerySet[Document]:
     """收文: incoming copies addressed to the user's organisation that the user may see."""
     return (
         visible_documents(user)
@@ -191,14 +192,14 @@ def current_holders(document: Document) -> list[User]:
     return list(seen.values())
 
 
-def open_step_for(document: Document, user: Any, kind: str, *, role: str | None = None) -> Step | None:
+def open_step_for(document: Document, user: User, kind: str, *, role: str | None = None) -> Step | None:
     steps = document.steps.filter(state=StepState.OPEN, kind=kind, holders=user)
     if role is not None:
         steps = steps.filter(role=role)
     return steps.order_by("pk").first()
 
 
-def overdue_steps(user: Any, *, now: datetime | None = None) -> QuerySet[Step]:
+def overdue_steps(user: User, *, now: datetime | None = None) -> QuerySet[Step]:
     """Open steps past due in the user's organisation (the office's 逾期 list)."""
     now = now or timezone.now()
     organisation = organisation_of_user(user)
@@ -221,7 +222,7 @@ def overdue_steps(user: Any, *, now: datetime | None = None) -> QuerySet[Step]:
 # --- actions the user may take (pages show only these) ---------------------------------
 
 
-def available_actions(user: Any, document: Document) -> list[str]:
+def available_actions(user: User, document: Document) -> list[str]:
     """Action names the user may take now; the services enforce the same rules."""
     actions: list[str] = []
     mine = {
@@ -266,7 +267,7 @@ def available_actions(user: Any, document: Document) -> list[str]:
     return actions
 
 
-def can_archive(user: Any, document: Document) -> bool:
+def can_archive(user: User, document: Document) -> bool:
     """Archivists of the document's organisation file it once it is finished (条例 第二十七条)."""
     finished = (document.direction == "outgoing" and document.status == DocumentStatus.DISTRIBUTED) or (
         document.direction == "incoming" and document.status == DocumentStatus.CONCLUDED
@@ -276,7 +277,7 @@ def can_archive(user: Any, document: Document) -> bool:
     return getattr(organisation_of_user(user), "pk", None) == document.organisation_id
 
 
-def can_remind(user: Any, document: Document) -> bool:
+def can_remind(user: User, document: Document) -> bool:
     if document.status in FINISHED_STATUSES or document.status in (DocumentStatus.RETURNED, DocumentStatus.DRAFT):
         return False
     if user.pk in (document.chaser_id, document.drafter_id):
@@ -411,7 +412,13 @@ def diff_html(ops: list[DiffOp]) -> str:
     return "".join(parts)
 
 
-def version_diff(document: Document, from_number: int, to_number: int) -> dict[str, Any]:
+# "from" is a keyword, hence the functional form.
+VersionDiff = TypedDict(
+    "VersionDiff", {"from": DocumentVersion, "to": DocumentVersion, "title": list[DiffOp], "body": list[DiffOp]}
+)
+
+
+def version_diff(document: Document, from_number: int, to_number: int) -> VersionDiff:
     old = version_of(document, from_number)
     new = version_of(document, to_number)
     return {
@@ -425,11 +432,17 @@ def version_diff(document: Document, from_number: int, to_number: int) -> dict[s
 # --- DOCX -------------------------------------------------------------------------------
 
 
+def sealed_docx(document: Document) -> bytes | None:
+    """The exact sealed bytes that were signed (never re-rendered), or None."""
+    if not document.seal_record_id:
+        return None
+    assert document.seal_record is not None
+    return bytes(document.seal_record.sealed_docx)
+
+
 def document_docx(document: Document) -> bytes:
     """The document's current DOCX: the sealed bytes when sealed, otherwise freshly rendered."""
-    from documents import rendering, sealing
-
-    sealed = sealing.sealed_docx_for(document)
+    sealed = sealed_docx(document)
     if sealed is not None:
         return sealed
-    return rendering.render_document(document)
+    return render.render_document(document)

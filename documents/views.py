@@ -1,5 +1,6 @@
 """Server-rendered pages of the document flow. Thin: parse the form, call the service the
-API calls, show the result or the coded error's Chinese message."""
+API calls, show the result or the coded error's Chinese message. Each write opens its
+transaction here (officehub/transactions.py)."""
 
 from __future__ import annotations
 
@@ -20,18 +21,19 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from documents import selectors, services
-from documents.apis import docx_response
-from documents.importing import import_upload
+from documents.docx.importing import import_upload
+from documents.edges import docx_download, request_user
 from documents.models import DocType, Document, DocumentStatus, Urgency
 from documents.parsing import has_nul, parse_id
 from documents.templates_catalog import DOC_TEMPLATES
-from officehub.directory.models import Clearance, Department
+from officehub.directory.models import Clearance, Department, User
+from officehub.edges import flash_error
 from officehub.errors import ApplicationError, NotFound
 
 
 def _access(request: HttpRequest, document_id: int) -> Document:
     try:
-        return selectors.access_document(request.user, document_id)
+        return selectors.access_document(request_user(request), document_id)
     except NotFound as exc:
         raise Http404(exc.message) from exc
 
@@ -81,9 +83,10 @@ def document_list(request: HttpRequest) -> HttpResponse:
         box = "outgoing"
     context: dict[str, Any] = {"box": box, "now": timezone.now()}
     if box == "overdue":
-        context["steps"] = selectors.overdue_steps(request.user)[:200]
+        context["steps"] = selectors.overdue_steps(request_user(request))[:200]
     else:
-        documents = selectors.incoming_inbox(request.user) if box == "incoming" else selectors.outgoing_list(request.user)
+        user = request_user(request)
+        documents = selectors.incoming_inbox(user) if box == "incoming" else selectors.outgoing_list(user)
         context["filters"] = {key: request.GET.get(key, "") for key in ("q", "doc_type", "status")}
         context["documents"] = selectors.filter_documents(
             documents, query=context["filters"]["q"], doc_type=context["filters"]["doc_type"],
@@ -94,7 +97,7 @@ def document_list(request: HttpRequest) -> HttpResponse:
     return render(request, "documents/list.html", context)
 
 
-def _form_choices(user: Any) -> dict[str, Any]:
+def _form_choices(user: User) -> dict[str, Any]:
     organisation = selectors.organisation_of_user(user)
     organisations = Department.objects.filter(is_organisation=True).order_by("path")
     departments = Department.objects.none()
@@ -124,7 +127,9 @@ def _fields_from_post(request: HttpRequest) -> dict[str, Any]:
         "secrecy_period": request.POST.get("secrecy_period", "").strip(),
         "copy_number": request.POST.get("copy_number", "").strip(),
         "note": request.POST.get("note", "").strip(),
-        "attachments": [{"title": line.strip(), "body": ""} for line in request.POST.get("attachments", "").splitlines() if line.strip()],
+        "attachments": [
+            {"title": line.strip(), "body": ""} for line in request.POST.get("attachments", "").splitlines() if line.strip()
+        ],
         "primary_recipient_ids": _ids(request, "primary_recipient_ids"),
         "cc_recipient_ids": _ids(request, "cc_recipient_ids"),
         "countersign_department_ids": _ids(request, "countersign_department_ids"),
@@ -145,16 +150,17 @@ def document_new(request: HttpRequest) -> HttpResponse:
     error = None
     if request.method == "POST":
         try:
-            if request.POST.get("import") and request.FILES.get("docx"):
+            upload = request.FILES.get("docx")
+            if request.POST.get("import") and upload:
                 values.update(_fields_from_post(request))
-                imported = import_upload(request.FILES["docx"])
+                imported = import_upload(upload)
                 values.update(title=imported.title, body=imported.body)
                 messages.info(request, "已从 DOCX 导入标题和正文，请核对后保存。")
             else:
                 posted = _fields_from_post(request)
                 values.update(posted)
                 with transaction.atomic(durable=True):
-                    document = services.document_create_draft(actor=request.user, doc_type=doc_type, **posted)
+                    document = services.document_create_draft(actor=request_user(request), doc_type=doc_type, **posted)
                 messages.success(request, "草稿已保存。")
                 return redirect("documents-detail", document_id=document.pk)
         except ApplicationError as exc:
@@ -162,7 +168,7 @@ def document_new(request: HttpRequest) -> HttpResponse:
         except ValueError:
             error = "提交的数据有误。"
     return render(request, "documents/form.html", {
-        "values": values, "error": error, "template": template, "creating": True, **_form_choices(request.user),
+        "values": values, "error": error, "template": template, "creating": True, **_form_choices(request_user(request)),
     }, status=400 if error else 200)
 
 
@@ -170,7 +176,7 @@ def document_new(request: HttpRequest) -> HttpResponse:
 @refuse_nul
 def document_edit(request: HttpRequest, document_id: int) -> HttpResponse:
     document = _access(request, document_id)
-    if "edit" not in selectors.available_actions(request.user, document):
+    if "edit" not in selectors.available_actions(request_user(request), document):
         messages.error(request, "当前环节您不能修改该公文。")
         return redirect("documents-detail", document_id=document.pk)
     values: dict[str, Any] = {
@@ -190,7 +196,9 @@ def document_edit(request: HttpRequest, document_id: int) -> HttpResponse:
                 posted.pop("countersign_department_ids")
             values.update(posted)
             with transaction.atomic(durable=True):
-                services.document_update(document_id=document.pk, actor=request.user, fields=services.DraftFields(**posted))
+                services.document_update(
+                    document_id=document.pk, actor=request_user(request), fields=services.DraftFields(**posted)
+                )
             messages.success(request, "修改已保存。")
             return redirect("documents-detail", document_id=document.pk)
         except ApplicationError as exc:
@@ -198,7 +206,7 @@ def document_edit(request: HttpRequest, document_id: int) -> HttpResponse:
         except ValueError:
             error = "提交的数据有误。"
     return render(request, "documents/form.html", {
-        "values": values, "error": error, "document": document, "creating": False, **_form_choices(request.user),
+        "values": values, "error": error, "document": document, "creating": False, **_form_choices(request_user(request)),
     }, status=400 if error else 200)
 
 
@@ -206,7 +214,7 @@ def document_edit(request: HttpRequest, document_id: int) -> HttpResponse:
 @refuse_nul
 def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
     document = _access(request, document_id)
-    actions = selectors.available_actions(request.user, document)
+    actions = selectors.available_actions(request_user(request), document)
     versions = list(selectors.document_versions(document).prefetch_related("comments__author"))
     organisation = document.recipient_organisation if document.direction == "incoming" else None
     context: dict[str, Any] = {
@@ -230,7 +238,7 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
         ]
         context["org_users"] = selectors.organisation_users(organisation).select_related("department")
     if "review" in actions:
-        context["departments"] = _form_choices(request.user)["departments"]
+        context["departments"] = _form_choices(request_user(request))["departments"]
     if "seal_request" in actions:
         context["seals"] = _seal_choices(document)
     return render(request, "documents/detail.html", context)
@@ -260,8 +268,6 @@ def _deadline(request: HttpRequest) -> datetime | None:
 
 
 def _usernames(request: HttpRequest) -> list[int]:
-    from officehub.directory.models import User
-
     names = [name for name in request.POST.get("usernames", "").replace("，", ",").replace(",", " ").split() if name]
     found = dict(User.objects.filter(username__in=names, is_active=True).values_list("username", "pk"))
     missing = [name for name in names if name not in found]
@@ -272,45 +278,45 @@ def _usernames(request: HttpRequest) -> list[int]:
 
 
 ACTIONS: dict[str, tuple[str, Callable[[HttpRequest, int], Any]]] = {
-    "submit": ("已送审。", lambda r, i: services.document_submit(document_id=i, actor=r.user)),
+    "submit": ("已送审。", lambda r, i: services.document_submit(document_id=i, actor=request_user(r))),
     "review": ("核稿意见已提交。", lambda r, i: services.document_review(
-        document_id=i, actor=r.user, approve=_decision(r), opinion=r.POST.get("opinion", ""),
+        document_id=i, actor=request_user(r), approve=_decision(r), opinion=r.POST.get("opinion", ""),
         countersign_department_ids=_ids(r, "countersign_department_ids") if "set_countersign" in r.POST else None)),
     "countersign": ("会签意见已提交。", lambda r, i: services.document_countersign(
-        document_id=i, actor=r.user, concur=_decision(r), opinion=r.POST.get("opinion", ""))),
+        document_id=i, actor=request_user(r), approve=_decision(r), opinion=r.POST.get("opinion", ""))),
     "sign_off": ("签发意见已提交。", lambda r, i: services.document_sign_off(
-        document_id=i, actor=r.user, approve=_decision(r), opinion=r.POST.get("opinion", ""))),
+        document_id=i, actor=request_user(r), approve=_decision(r), opinion=r.POST.get("opinion", ""))),
     "recheck": ("复核意见已提交。", lambda r, i: services.document_recheck(
-        document_id=i, actor=r.user, approve=_decision(r), opinion=r.POST.get("opinion", ""))),
-    "assign_number": ("已编号。", lambda r, i: services.document_assign_number(document_id=i, actor=r.user)),
+        document_id=i, actor=request_user(r), approve=_decision(r), opinion=r.POST.get("opinion", ""))),
+    "assign_number": ("已编号。", lambda r, i: services.document_assign_number(document_id=i, actor=request_user(r))),
     "seal_request": ("用印申请已提交。", lambda r, i: services.seal_request_create(
-        document_id=i, actor=r.user, seal_id=_optional_int(r, "seal_id"), reason=r.POST.get("reason", ""))),
+        document_id=i, actor=request_user(r), seal_id=_optional_int(r, "seal_id"), reason=r.POST.get("reason", ""))),
     "seal_decide": ("用印审批已提交。", lambda r, i: services.seal_request_decide(
-        seal_request_id=_optional_int(r, "seal_request_id") or 0, actor=r.user, approve=_decision(r),
+        seal_request_id=_optional_int(r, "seal_request_id") or 0, actor=request_user(r), approve=_decision(r),
         reason=r.POST.get("reason", ""))),
-    "distribute": ("已分发。", lambda r, i: services.document_distribute(document_id=i, actor=r.user)),
-    "receive": ("已签收。", lambda r, i: services.document_receive(document_id=i, actor=r.user)),
+    "distribute": ("已分发。", lambda r, i: services.document_distribute(document_id=i, actor=request_user(r))),
+    "receive": ("已签收。", lambda r, i: services.document_receive(document_id=i, actor=request_user(r))),
     "register": ("已登记。", lambda r, i: services.document_register(
-        document_id=i, actor=r.user, deadline=_deadline(r), chaser_id=_optional_int(r, "chaser_id"),
+        document_id=i, actor=request_user(r), deadline=_deadline(r), chaser_id=_optional_int(r, "chaser_id"),
         note=r.POST.get("note", ""))),
     "screen": ("初审意见已提交。", lambda r, i: services.document_screen(
-        document_id=i, actor=r.user, accept=_decision(r), opinion=r.POST.get("opinion", ""))),
+        document_id=i, actor=request_user(r), accept=_decision(r), opinion=r.POST.get("opinion", ""))),
     "propose": ("拟办意见已提交。", lambda r, i: services.document_propose(
-        document_id=i, actor=r.user, opinion=r.POST.get("opinion", ""))),
+        document_id=i, actor=request_user(r), opinion=r.POST.get("opinion", ""))),
     "instruct": ("批办意见已提交。", lambda r, i: services.document_instruct(
-        document_id=i, actor=r.user, opinion=r.POST.get("opinion", ""),
+        document_id=i, actor=request_user(r), opinion=r.POST.get("opinion", ""),
         lead_department_id=_optional_int(r, "lead_department_id"),
         assisting_department_ids=_ids(r, "assisting_department_ids"), reader_ids=_ids(r, "reader_ids"))),
     "handle": ("办理意见已提交。", lambda r, i: services.document_handle(
-        document_id=i, actor=r.user, opinion=r.POST.get("opinion", ""))),
-    "read": ("已标记为已阅。", lambda r, i: services.document_mark_read(document_id=i, actor=r.user)),
+        document_id=i, actor=request_user(r), opinion=r.POST.get("opinion", ""))),
+    "read": ("已标记为已阅。", lambda r, i: services.document_read(document_id=i, actor=request_user(r))),
     "conclude": ("已办结。", lambda r, i: services.document_conclude(
-        document_id=i, actor=r.user, reply=r.POST.get("reply", ""), opinion=r.POST.get("opinion", ""))),
+        document_id=i, actor=request_user(r), reply=r.POST.get("reply", ""), opinion=r.POST.get("opinion", ""))),
     "remind": ("已催办。", lambda r, i: services.document_remind(
-        document_id=i, actor=r.user, message=r.POST.get("message", ""))),
-    "share": ("已共享。", lambda r, i: services.document_share(document_id=i, actor=r.user, user_ids=_usernames(r))),
+        document_id=i, actor=request_user(r), message=r.POST.get("message", ""))),
+    "share": ("已共享。", lambda r, i: services.document_share(document_id=i, actor=request_user(r), user_ids=_usernames(r))),
     "comment": ("批注已添加。", lambda r, i: services.document_comment_add(
-        document_id=i, actor=r.user, version_number=_optional_int(r, "version") or 0,
+        document_id=i, actor=request_user(r), version_number=_optional_int(r, "version") or 0,
         text=r.POST.get("text", ""), quote=r.POST.get("quote", ""))),
 }
 
@@ -328,11 +334,11 @@ def document_act(request: HttpRequest, document_id: int, action: str) -> HttpRes
         with transaction.atomic(durable=True):
             call(request, document.pk)
     except ApplicationError as exc:
-        messages.error(request, exc.message)
+        flash_error(request, exc)
     else:
         messages.success(request, done)
     try:
-        selectors.access_document(request.user, document.pk)
+        selectors.access_document(request_user(request), document.pk)
     except NotFound:
         return redirect("documents-index")
     return redirect("documents-detail", document_id=document.pk)
@@ -372,5 +378,5 @@ def document_diff(request: HttpRequest, document_id: int) -> HttpResponse:
 @login_required
 @refuse_nul
 def document_docx_download(request: HttpRequest, document_id: int) -> HttpResponse:
-    return docx_response(_access(request, document_id))
+    return docx_download(_access(request, document_id))
 

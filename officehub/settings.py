@@ -242,7 +242,7 @@ if not isinstance(ICE_SERVERS, list):
 
 # --- Background worker (manage.py run_worker): dotted path, interval in seconds -------
 WORKER_JOBS: list[tuple[str, float]] = [
-    ("documents.services.document_remind_overdue", env_int("WORKER_REMIND_SECONDS", 60, minimum=1)),
+    ("documents.jobs.remind_overdue", env_int("WORKER_REMIND_SECONDS", 60, minimum=1)),
     ("messaging.services.ding_renotify_due", env_int("WORKER_DING_SECONDS", 15, minimum=1)),
     ("messaging.services.department_groups_sync_all", env_int("WORKER_DEPARTMENT_GROUPS_SECONDS", 600, minimum=10)),
     ("messaging.meetings_services.meeting_remind_upcoming", env_int("WORKER_MEETING_SECONDS", 30, minimum=1)),

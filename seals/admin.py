@@ -7,14 +7,18 @@ wrapped key blobs are excluded outright, not merely read-only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from officehub.directory.models import User
 from officehub.errors import ApplicationError
 from seals import services
+from seals.edges import request_user
 from seals.models import CertificateAuthority, Seal, SealRecord
 
 _KEY_FIELDS = ("wrapped_key", "key_id")
@@ -35,13 +39,19 @@ class _ReadOnlyAdmin(admin.ModelAdmin):
 class CertificateAuthorityAdmin(_ReadOnlyAdmin):
     list_display = ("common_name", "organisation", "key_type", "is_active", "crl_number", "created_at", "retired_at")
     exclude = (*_KEY_FIELDS, "crl_pem")
-    readonly_fields = ("common_name", "organisation", "key_type", "serial", "certificate_pem", "is_active", "crl_number", "crl_next_update", "created_at", "retired_at")
+    readonly_fields = (
+        "common_name", "organisation", "key_type", "serial", "certificate_pem", "is_active", "crl_number",
+        "crl_next_update", "created_at", "retired_at",
+    )
 
 
-def _run(request: HttpRequest, queryset: QuerySet[Seal], service: Any) -> None:
+def _run(request: HttpRequest, queryset: QuerySet[Seal], service: Callable[..., Seal]) -> None:
+    """Each selected seal in its own transaction: one refusal leaves the others done."""
+    actor: User = request_user(request)
     for seal in queryset.only("pk", "name"):
         try:
-            service(actor=request.user, seal_id=seal.pk)
+            with transaction.atomic():
+                service(actor=actor, seal_id=seal.pk)
         except ApplicationError as exc:
             messages.error(request, f"{seal.name}：{exc.message}")
         else:

@@ -1,4 +1,5 @@
 """Seal API: thin views over selectors and services (parse, access, one call, serialise).
+Every write opens its transaction here (officehub/transactions.py).
 
 Key material never appears here: output serializers list their fields explicitly and none
 of them reads ``wrapped_key``.
@@ -10,8 +11,8 @@ import base64
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpResponse
-from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -22,11 +23,15 @@ from rest_framework.views import APIView
 
 from seals import selectors, services
 from seals.crypto import VerificationResult
-from seals.errors import KeyUnavailable, SealInvalidInput, ca_missing
-from seals.models import KeyType, RevocationReason, Seal, SealKind, SealRecord
-
-SIGNATURE_MAX_BYTES = 1024 * 1024
-
+from seals.edges import (
+    SIGNATURE_MAX_BYTES,
+    package_download,
+    read_verification_upload,
+    refresh_crl,
+    request_user,
+)
+from seals.errors import ca_missing
+from seals.models import KeyType, RevocationReason, Seal, SealKind
 
 # --------------------------------------------------------------------------- output
 
@@ -59,7 +64,7 @@ class SealOutput(serializers.Serializer):
         return seal.effective_status()
 
     def get_custodians(self, seal: Seal) -> list[dict[str, Any]]:
-        return PersonOutput(selectors.seal_custodians(seal), many=True).data  # type: ignore[return-value]
+        return list(PersonOutput(selectors.seal_custodians(seal), many=True).data)
 
 
 class SealDetailOutput(SealOutput):
@@ -132,7 +137,7 @@ class SealIssueInput(serializers.Serializer):
 class SealListApi(APIView):
     @extend_schema(summary="我管理的印章（管理员：全部印章）", responses=SealOutput(many=True))
     def get(self, request: Request) -> Response:
-        seals = selectors.seals_visible_to(request.user).prefetch_related("custodians")
+        seals = selectors.seals_visible_to(request_user(request)).prefetch_related("custodians")
         return Response(SealOutput(seals, many=True).data)
 
     @extend_schema(summary="签发印章（系统管理员）", request=SealIssueInput, responses={201: SealDetailOutput})
@@ -141,16 +146,18 @@ class SealListApi(APIView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         activate = values.pop("activate")
-        seal = services.seal_issue(actor=request.user, **values)
-        if activate:
-            seal = services.seal_activate(actor=request.user, seal_id=seal.pk)
+        actor = request_user(request)
+        with transaction.atomic(durable=True):
+            seal = services.seal_issue(actor=actor, **values)
+            if activate:
+                seal = services.seal_activate(actor=actor, seal_id=seal.pk)
         return Response(SealDetailOutput(seal).data, status=201)
 
 
 class SealDetailApi(APIView):
     @extend_schema(summary="印章详情（含证书与印模）", responses=SealDetailOutput)
     def get(self, request: Request, seal_id: int) -> Response:
-        return Response(SealDetailOutput(selectors.access_seal(request.user, seal_id)).data)
+        return Response(SealDetailOutput(selectors.access_seal(request_user(request), seal_id)).data)
 
 
 class SealNoteInput(serializers.Serializer):
@@ -161,57 +168,51 @@ class SealRevokeInput(SealNoteInput):
     reason = serializers.ChoiceField(choices=RevocationReason.choices, default=RevocationReason.UNSPECIFIED)
 
 
-class _SealTransitionApi(APIView):
-    verb = ""
-
+class SealActivateApi(APIView):
+    @extend_schema(summary="启用印章（系统管理员）", request=SealNoteInput, responses=SealOutput)
     def post(self, request: Request, seal_id: int) -> Response:
-        selectors.access_seal(request.user, seal_id)
-        if self.verb == "revoke":
-            data = SealRevokeInput(data=request.data)
-            data.is_valid(raise_exception=True)
-            seal = services.seal_revoke(actor=request.user, seal_id=seal_id, **data.validated_data)
-        else:
-            data = SealNoteInput(data=request.data)
-            data.is_valid(raise_exception=True)
-            if self.verb == "activate":
-                seal = services.seal_activate(actor=request.user, seal_id=seal_id)
-            elif self.verb == "suspend":
-                seal = services.seal_suspend(actor=request.user, seal_id=seal_id, **data.validated_data)
-            else:
-                seal = services.seal_resume(actor=request.user, seal_id=seal_id, **data.validated_data)
+        actor = request_user(request)
+        selectors.access_seal(actor, seal_id)
+        SealNoteInput(data=request.data).is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            seal = services.seal_activate(actor=actor, seal_id=seal_id)
         return Response(SealOutput(seal).data)
 
 
-class SealActivateApi(_SealTransitionApi):
-    verb = "activate"
-
-    @extend_schema(summary="启用印章（系统管理员）", request=SealNoteInput, responses=SealOutput)
-    def post(self, request: Request, seal_id: int) -> Response:
-        return super().post(request, seal_id)
-
-
-class SealSuspendApi(_SealTransitionApi):
-    verb = "suspend"
-
+class SealSuspendApi(APIView):
     @extend_schema(summary="暂停印章（系统管理员或本章管理员）", request=SealNoteInput, responses=SealOutput)
     def post(self, request: Request, seal_id: int) -> Response:
-        return super().post(request, seal_id)
+        actor = request_user(request)
+        selectors.access_seal(actor, seal_id)
+        data = SealNoteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            seal = services.seal_suspend(actor=actor, seal_id=seal_id, **data.validated_data)
+        return Response(SealOutput(seal).data)
 
 
-class SealResumeApi(_SealTransitionApi):
-    verb = "resume"
-
+class SealResumeApi(APIView):
     @extend_schema(summary="恢复印章（系统管理员）", request=SealNoteInput, responses=SealOutput)
     def post(self, request: Request, seal_id: int) -> Response:
-        return super().post(request, seal_id)
+        actor = request_user(request)
+        selectors.access_seal(actor, seal_id)
+        data = SealNoteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            seal = services.seal_resume(actor=actor, seal_id=seal_id, **data.validated_data)
+        return Response(SealOutput(seal).data)
 
 
-class SealRevokeApi(_SealTransitionApi):
-    verb = "revoke"
-
+class SealRevokeApi(APIView):
     @extend_schema(summary="吊销印章并更新CRL（系统管理员）", request=SealRevokeInput, responses=SealOutput)
     def post(self, request: Request, seal_id: int) -> Response:
-        return super().post(request, seal_id)
+        actor = request_user(request)
+        selectors.access_seal(actor, seal_id)
+        data = SealRevokeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            seal = services.seal_revoke(actor=actor, seal_id=seal_id, **data.validated_data)
+        return Response(SealOutput(seal).data)
 
 
 class SealCustodiansInput(serializers.Serializer):
@@ -221,17 +222,19 @@ class SealCustodiansInput(serializers.Serializer):
 class SealCustodiansApi(APIView):
     @extend_schema(summary="更换印章管理员（系统管理员）", request=SealCustodiansInput, responses=SealOutput)
     def put(self, request: Request, seal_id: int) -> Response:
-        selectors.access_seal(request.user, seal_id)
+        actor = request_user(request)
+        selectors.access_seal(actor, seal_id)
         data = SealCustodiansInput(data=request.data)
         data.is_valid(raise_exception=True)
-        seal = services.seal_set_custodians(actor=request.user, seal_id=seal_id, **data.validated_data)
+        with transaction.atomic(durable=True):
+            seal = services.seal_set_custodians(actor=actor, seal_id=seal_id, **data.validated_data)
         return Response(SealOutput(seal).data)
 
 
 class SealRecordsApi(APIView):
     @extend_schema(summary="印章的用印记录", responses=SealRecordOutput(many=True))
     def get(self, request: Request, seal_id: int) -> Response:
-        seal = selectors.access_seal(request.user, seal_id)
+        seal = selectors.access_seal(request_user(request), seal_id)
         return Response(SealRecordOutput(selectors.seal_records(seal)[:500], many=True).data)
 
 
@@ -244,36 +247,18 @@ class SealRecordDetailApi(APIView):
         responses=inline_serializer("SealRecordVerified", {"record": SealRecordOutput(), "verification": VerificationOutput()}),
     )
     def get(self, request: Request, record_id: int) -> Response:
-        record = selectors.access_seal_record(request.user, record_id)
+        record = selectors.access_seal_record(request_user(request), record_id)
         result = services.seal_record_verify(record_id=record.pk)
         return Response({"record": SealRecordOutput(record).data, "verification": verification_payload(result)})
 
 
 class SealRecordPackageApi(APIView):
-    @extend_schema(summary="下载用印文件包（DOCX、.p7s、CA证书、CRL、说明）", responses={(200, "application/zip"): OpenApiTypes.BINARY})
+    @extend_schema(
+        summary="下载用印文件包（DOCX、.p7s、CA证书、CRL、说明）",
+        responses={(200, "application/zip"): OpenApiTypes.BINARY},
+    )
     def get(self, request: Request, record_id: int) -> HttpResponse:
-        record = selectors.access_seal_record(request.user, record_id)
-        return package_response(record)
-
-
-def package_response(record: SealRecord) -> HttpResponse:
-    refresh_crl(record.seal.authority_id)
-    record.seal.authority.refresh_from_db(fields=["crl_pem", "crl_number", "crl_next_update"])
-    response = HttpResponse(selectors.seal_record_package(record), content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{selectors.record_basename(record)}.zip"'
-    return response
-
-
-def refresh_crl(ca_id: int) -> None:
-    """Re-sign the CRL if it is getting old; without the KEK serve the cached one.
-
-    The cached CRL is still right about every revocation (each revocation re-signs it);
-    only its nextUpdate may have passed, which OpenSSL's -crl_check then reports.
-    """
-    try:
-        services.ca_crl_refresh_if_due(ca_id=ca_id)
-    except KeyUnavailable:
-        pass
+        return package_download(selectors.access_seal_record(request_user(request), record_id))
 
 
 # --------------------------------------------------------------------------- verification
@@ -284,28 +269,23 @@ class VerifyInput(serializers.Serializer):
     p7s = serializers.FileField(help_text="分离式 CMS 签名（DER）")
 
 
-def read_upload(upload: Any, *, limit: int, label: str) -> bytes:
-    if upload.size > limit:
-        raise SealInvalidInput(
-            _("%(label)s超过大小上限（%(mb).1f MB）。") % {"label": label, "mb": limit / 1024 / 1024},
-            code="seal.upload_too_large",
-        )
-    return upload.read()
-
-
 class VerifyApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
         summary="验证用印文件：上传 DOCX 与 .p7s",
         request={"multipart/form-data": VerifyInput},
-        responses={200: VerificationOutput, 400: OpenApiResponse(description="缺少文件或文件过大")},
+        responses={
+            200: VerificationOutput,
+            400: OpenApiResponse(description="缺少文件"),
+            413: OpenApiResponse(description="文件过大"),
+        },
     )
     def post(self, request: Request) -> Response:
         data = VerifyInput(data=request.data)
         data.is_valid(raise_exception=True)
-        docx = read_upload(data.validated_data["docx"], limit=settings.DOCX_IMPORT_MAX_BYTES, label=_("DOCX 文件"))
-        signature = read_upload(data.validated_data["p7s"], limit=SIGNATURE_MAX_BYTES, label=_("签名文件"))
+        docx = read_verification_upload(data.validated_data["docx"], limit=settings.DOCX_IMPORT_MAX_BYTES)
+        signature = read_verification_upload(data.validated_data["p7s"], limit=SIGNATURE_MAX_BYTES)
         return Response(verification_payload(services.seal_verify(docx=docx, signature=signature)))
 
 

@@ -23,8 +23,8 @@ from seals.fonts import FontNotFound, FontSpec, find_cjk_font, load_font
 
 __all__ = [
     "SEAL_RED",
-    "FontNotFound",
     "ArcRow",
+    "FontNotFound",
     "mm_to_px",
     "name_arc_layout",
     "name_seal_layout",
@@ -100,7 +100,7 @@ class _Glyphs:
         # The outline grows the ink by one stroke on each side; leave room for it.
         ink_height = max(1, self.height - 2 * self._stroke)
         probe = load_font(self.font, 200)
-        left, top, right, bottom = probe.getbbox(_GLYPH_REFERENCE)
+        _left, top, _right, bottom = probe.getbbox(_GLYPH_REFERENCE)
         return max(1, round(200 * ink_height / max(1, bottom - top)))
 
     def tile(self, char: str, width: int) -> Image.Image:

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Callable
-from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from officehub.audit.models import AuditEntry
-from officehub.directory.models import Department
+from officehub.directory.models import Department, User
 from seals.errors import SealNotFound, SealRecordNotFound
 from seals.models import CertificateAuthority, Seal, SealKind, SealRecord, SealStatus
 from seals.services import can_administer_seals
@@ -56,26 +54,26 @@ def seals_for_organisation(org: Department) -> QuerySet[Seal]:
 # --------------------------------------------------------------------------- seals
 
 
-def seals_visible_to(user: Any) -> QuerySet[Seal]:
+def seals_visible_to(user: User) -> QuerySet[Seal]:
     """Administrators see every seal; custodians the seals they keep; others none."""
     seals = Seal.objects.select_related("owner_organisation", "owner_person", "authority").defer(
         "wrapped_key", "certificate_pem"
     )
-    if not getattr(user, "is_authenticated", False):
+    if not user.is_authenticated:
         return seals.none()
     if can_administer_seals(user):
         return seals.order_by("owner_organisation__path", "kind", "name")
     return seals.filter(custodians=user).order_by("owner_organisation__path", "kind", "name")
 
 
-def access_seal(user: Any, seal_id: int) -> Seal:
+def access_seal(user: User, seal_id: int) -> Seal:
     seal = seals_visible_to(user).filter(pk=seal_id).first()
     if seal is None:
         raise SealNotFound()
     return seal
 
 
-def seal_custodians(seal: Seal) -> list[Any]:
+def seal_custodians(seal: Seal) -> list[User]:
     # .all() so a prefetch_related("custodians") on the list is used.
     return sorted(seal.custodians.all(), key=lambda user: user.pk)
 
@@ -96,31 +94,16 @@ def seal_audit_events(seal: Seal) -> QuerySet[AuditEntry]:
 
 # --------------------------------------------------------------------------- records
 
-RecordAccessHook = Callable[[Any, SealRecord], bool]
-_record_access_hooks: list[RecordAccessHook] = []
-
-
-def register_record_access_hook(hook: RecordAccessHook) -> None:
-    """Let another app grant access to records (e.g. documents: the document's readers).
-
-    Called once at start-up (``AppConfig.ready``); seals imports no app above it.
-    """
-    if hook not in _record_access_hooks:
-        _record_access_hooks.append(hook)
-
-
-def can_download_record(user: Any, record: SealRecord) -> bool:
-    """The actor, the seal's custodians, administrators, and whoever a hook admits."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+def can_download_record(user: User, record: SealRecord) -> bool:
+    """The actor, the seal's custodians and administrators."""
+    if not user.is_authenticated or not user.is_active:
         return False
     if record.actor_id == user.pk or can_administer_seals(user):
         return True
-    if record.seal.custodians.filter(pk=user.pk).exists():
-        return True
-    return any(hook(user, record) for hook in _record_access_hooks)
+    return record.seal.custodians.filter(pk=user.pk).exists()
 
 
-def access_seal_record(user: Any, record_id: int) -> SealRecord:
+def access_seal_record(user: User, record_id: int) -> SealRecord:
     record = (
         SealRecord.objects.select_related("seal", "seal__owner_organisation", "actor")
         .filter(pk=record_id)
@@ -129,13 +112,6 @@ def access_seal_record(user: Any, record_id: int) -> SealRecord:
     if record is None or not can_download_record(user, record):
         raise SealRecordNotFound()
     return record
-
-
-def records_visible_to(user: Any) -> QuerySet[SealRecord]:
-    records = SealRecord.objects.select_related("seal", "actor").defer(*_RECORD_HEAVY)
-    if can_administer_seals(user):
-        return records
-    return records.filter(Q(actor=user) | Q(seal__custodians=user)).distinct()
 
 
 # --------------------------------------------------------------------------- CA material

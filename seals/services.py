@@ -1,8 +1,10 @@
 """Every change to the CA, the seal registry and the sealing records goes through here.
 
-Each service checks permission, locks the rows it changes (CA before seal, always, so two
-services cannot deadlock), checks the allowed-transition table, saves the changed fields
-and writes the audit entry in the same transaction. Key material is opened only in local
+Each service runs inside the entry point's transaction (``require_transaction()``,
+officehub/transactions.py): it checks permission, does the slow work that needs no lock
+(key generation, signing) first, then locks the rows it changes (CA before seal, always,
+so two services cannot deadlock; docs/locking.md), checks ``SEAL_LIFECYCLE``, saves the
+changed fields and writes the audit entry. Key material is opened only in local
 variables: never logged, never stored unwrapped, never part of an exception message.
 """
 
@@ -12,16 +14,18 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import Final, TypedDict
 
 from cryptography import x509
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_variables
 
 from officehub.audit.services import audit
 from officehub.directory.models import Department, Role, User
+from officehub.transactions import require_transaction
+from officehub.transitions import Transitions
 from seals import crypto, images
 from seals.errors import (
     KeyUnavailable,
@@ -72,7 +76,7 @@ _TRUSTED_STATUSES: Final = frozenset(
 # --------------------------------------------------------------------------- helpers
 
 
-def can_administer_seals(user: Any) -> bool:
+def can_administer_seals(user: User | None) -> bool:
     return bool(
         user is not None
         and user.is_authenticated
@@ -80,7 +84,7 @@ def can_administer_seals(user: Any) -> bool:
     )
 
 
-def _require_admin(actor: Any) -> None:
+def _require_admin(actor: User | None) -> None:
     if not can_administer_seals(actor):
         raise SealPermissionDenied(_("只有系统管理员可以管理印章。"))
 
@@ -121,7 +125,7 @@ def _active_ca(*, lock: bool = False) -> CertificateAuthority:
 
 @sensitive_variables("ca_key")
 def _publish_crl(
-    ca: CertificateAuthority, *, ca_key: crypto.PrivateKey, actor: Any, now: dt.datetime
+    ca: CertificateAuthority, *, ca_key: crypto.PrivateKey, actor: User | None, now: dt.datetime
 ) -> None:
     """Re-sign the CA's CRL listing all its revoked seals. The caller holds the CA lock."""
     revoked = list(
@@ -133,7 +137,7 @@ def _publish_crl(
     crl = crypto.build_crl(
         ca_key=ca_key,
         ca_cert=crypto.load_certificate(ca.certificate_pem.encode()),
-        revoked=[(int(serial, 16), at) for serial, at, _reason in revoked],
+        revoked=[(int(serial, 16), at) for serial, at, _reason in revoked if at is not None],
         reasons={
             int(serial, 16): _CRL_REASONS[reason] for serial, _at, reason in revoked if reason
         },
@@ -159,7 +163,7 @@ def _publish_crl(
 @sensitive_variables("kek", "ca_key")
 def ca_init(
     *,
-    actor: Any = None,
+    actor: User | None = None,
     force: bool = False,
     key_type: str = KeyType.EC,
     common_name: str = DEFAULT_CA_NAME,
@@ -171,12 +175,13 @@ def ca_init(
     and their records still verify against it. Needs the KEK (``seal.kek_missing``).
     Audits ``seal.ca_created`` (and ``seal.ca_retired``, ``seal.crl_published``).
     """
+    require_transaction()
     if key_type not in KeyType.values:
         raise SealInvalidInput(_("不支持的密钥类型。"))
     kek = current_kek()
     if not force and CertificateAuthority.objects.filter(is_active=True).exists():
         return _active_ca(), False
-    # Key generation (RSA-3072 takes a while) happens before any lock is taken.
+    # Key generation (RSA-3072 takes a while) happens before the first lock.
     ca_key, ca_cert = crypto.create_root_ca(
         common_name=common_name,
         organisation=organisation,
@@ -185,49 +190,50 @@ def ca_init(
         not_before=_now(),
     )
     now = _now()
-    with transaction.atomic():
-        existing = (
-            CertificateAuthority.objects.select_for_update(of=("self",))
-            .filter(is_active=True)
-            .first()
-        )
-        if existing is not None:
-            if not force:  # another process created one meanwhile
-                return existing, False
-            existing.is_active = False
-            existing.retired_at = now
-            existing.save(update_fields=["is_active", "retired_at"])
-            audit(actor=actor, action="seal.ca_retired", target=existing, data={"serial": existing.serial})
-        key_id = f"ca-{uuid.uuid4().hex}"
-        ca = CertificateAuthority(
-            common_name=common_name,
-            organisation=organisation,
-            key_type=key_type,
-            certificate_pem=crypto.certificate_to_pem(ca_cert).decode("ascii"),
-            serial=serial_hex(ca_cert.serial_number),
-            key_id=key_id,
-            wrapped_key=wrap_key(ca_key, key_id=key_id, kek=kek),
-            created_at=now,
-        )
-        ca.full_clean()
-        ca.save()
-        audit(
-            actor=actor,
-            action="seal.ca_created",
-            target=ca,
-            data={"serial": ca.serial, "key_type": key_type, "replaced": existing is not None},
-        )
-        _publish_crl(ca, ca_key=ca_key, actor=actor, now=now)
+    existing = (
+        CertificateAuthority.objects.select_for_update(of=("self",))
+        .filter(is_active=True)
+        .first()
+    )
+    if existing is not None:
+        if not force:  # another process created one meanwhile
+            return existing, False
+        existing.is_active = False
+        existing.retired_at = now
+        existing.save(update_fields=["is_active", "retired_at"])
+        audit(actor=actor, action="seal.ca_retired", target=existing, data={"serial": existing.serial})
+    key_id = f"ca-{uuid.uuid4().hex}"
+    ca = CertificateAuthority(
+        common_name=common_name,
+        organisation=organisation,
+        key_type=key_type,
+        certificate_pem=crypto.certificate_to_pem(ca_cert).decode("ascii"),
+        serial=serial_hex(ca_cert.serial_number),
+        key_id=key_id,
+        wrapped_key=wrap_key(ca_key, key_id=key_id, kek=kek),
+        created_at=now,
+    )
+    ca.full_clean()
+    ca.save()
+    audit(
+        actor=actor,
+        action="seal.ca_created",
+        target=ca,
+        data={"serial": ca.serial, "key_type": key_type, "replaced": existing is not None},
+    )
+    _publish_crl(ca, ca_key=ca_key, actor=actor, now=now)
     return ca, True
 
 
 @sensitive_variables("ca_key")
-def ca_crl_refresh_if_due(*, ca_id: int, actor: Any = None) -> bool:
+def ca_crl_refresh_if_due(*, ca_id: int, actor: User | None = None) -> bool:
     """Re-sign a CA's CRL when less than half its validity remains. True if re-signed.
 
-    Needs the KEK; callers serving downloads may catch :class:`KeyUnavailable` and serve
-    the cached CRL (still correct about revocations, only its nextUpdate is old).
+    Needs the KEK; callers serving downloads may catch :class:`KeyUnavailable` (raised
+    before anything is written) and serve the cached CRL (still correct about
+    revocations, only its nextUpdate is old).
     """
+    require_transaction()
     now = _now()
     ca = CertificateAuthority.objects.filter(pk=ca_id).first()
     if ca is None:
@@ -235,11 +241,10 @@ def ca_crl_refresh_if_due(*, ca_id: int, actor: Any = None) -> bool:
     if ca.crl_next_update is not None and ca.crl_next_update - now > CRL_REFRESH_MARGIN:
         return False
     ca_key = open_key(ca.wrapped_key, key_id=ca.key_id)
-    with transaction.atomic():
-        ca = CertificateAuthority.objects.select_for_update(of=("self",)).get(pk=ca_id)
-        if ca.crl_next_update is not None and ca.crl_next_update - now > CRL_REFRESH_MARGIN:
-            return False  # refreshed by someone else meanwhile
-        _publish_crl(ca, ca_key=ca_key, actor=actor, now=now)
+    ca = CertificateAuthority.objects.select_for_update(of=("self",)).get(pk=ca_id)
+    if ca.crl_next_update is not None and ca.crl_next_update - now > CRL_REFRESH_MARGIN:
+        return False  # refreshed by someone else meanwhile
+    _publish_crl(ca, ca_key=ca_key, actor=actor, now=now)
     return True
 
 
@@ -290,7 +295,7 @@ def _custodians(ids: Iterable[int], *, organisation: Department, kind: str) -> l
 @sensitive_variables("kek", "ca_key", "seal_key")
 def seal_issue(
     *,
-    actor: Any,
+    actor: User | None,
     kind: str,
     owner_organisation_id: int,
     custodian_ids: Iterable[int],
@@ -309,6 +314,7 @@ def seal_issue(
     The validity defaults to five years from now, within the CA's validity.
     Audits ``seal.issued``.
     """
+    require_transaction()
     if check_permission:
         _require_admin(actor)
     _refuse_nul(name=name, lower_text=lower_text)
@@ -321,7 +327,8 @@ def seal_issue(
         raise SealInvalidInput(_("所属机关不存在或不是发文机关。"))
     person: User | None = None
     if kind == SealKind.PERSONAL:
-        person = User.objects.select_related("department").filter(pk=owner_person_id, is_active=True).first()
+        if owner_person_id is not None:
+            person = User.objects.select_related("department").filter(pk=owner_person_id, is_active=True).first()
         if person is None:
             raise SealInvalidInput(_("个人签名章须指定所属个人。"))
         if person.department is None or person.department.organisation() != organisation:
@@ -361,7 +368,7 @@ def seal_issue(
             % {"until": timezone.localtime(ca_cert.not_valid_after_utc).strftime("%Y-%m-%d")}
         )
 
-    # Slow work first, outside any transaction: key generation, image, certificate.
+    # Slow work first, before any lock: key generation, image, certificate.
     ca_key = open_key(ca.wrapped_key, key_id=ca.key_id, kek=kek)
     seal_key = crypto.generate_seal_key(key_type)  # type: ignore[arg-type]
     image = _render_image(kind=kind, organisation=organisation, person=person, lower_text=lower_text)
@@ -376,57 +383,70 @@ def seal_issue(
         not_after=end,
     )
     key_id = f"seal-{uuid.uuid4().hex}"
-    with transaction.atomic():
-        locked_ca = CertificateAuthority.objects.select_for_update(of=("self",)).get(pk=ca.pk)
-        if not locked_ca.is_active:
-            raise SealInvalidTransition(_("印章CA已更换，请重试。"), code="seal.ca_changed")
-        seal = Seal(
-            kind=kind,
-            name=name,
-            lower_text=lower_text,
-            owner_organisation=organisation,
-            owner_person=person,
-            status=SealStatus.ISSUED,
-            valid_from=start,
-            valid_until=end,
-            authority=locked_ca,
-            image=image,
-            key_type=key_type,
-            key_id=key_id,
-            wrapped_key=wrap_key(seal_key, key_id=key_id, kek=kek),
-            certificate_pem=crypto.certificate_to_pem(certificate).decode("ascii"),
-            serial=serial_hex(certificate.serial_number),
-            created_by=actor if getattr(actor, "pk", None) else None,
-        )
-        seal.full_clean()
-        seal.save()
-        seal.custodians.set(custodians)
-        audit(
-            actor=actor,
-            action="seal.issued",
-            target=seal,
-            data={
-                "name": name,
-                "kind": kind,
-                "organisation": organisation.pk,
-                "owner_person": person.pk if person else None,
-                "custodians": [user.pk for user in custodians],
-                "serial": seal.serial,
-                "valid_from": start.isoformat(),
-                "valid_until": end.isoformat(),
-            },
-        )
+    locked_ca = CertificateAuthority.objects.select_for_update(of=("self",)).get(pk=ca.pk)
+    if not locked_ca.is_active:
+        raise SealInvalidTransition(_("印章CA已更换，请重试。"), code="seal.ca_changed")
+    seal = Seal(
+        kind=kind,
+        name=name,
+        lower_text=lower_text,
+        owner_organisation=organisation,
+        owner_person=person,
+        status=SealStatus.ISSUED,
+        valid_from=start,
+        valid_until=end,
+        authority=locked_ca,
+        image=image,
+        key_type=key_type,
+        key_id=key_id,
+        wrapped_key=wrap_key(seal_key, key_id=key_id, kek=kek),
+        certificate_pem=crypto.certificate_to_pem(certificate).decode("ascii"),
+        serial=serial_hex(certificate.serial_number),
+        created_by=actor,
+    )
+    seal.full_clean()
+    seal.save()
+    seal.custodians.set(custodians)
+    audit(
+        actor=actor,
+        action="seal.issued",
+        target=seal,
+        data={
+            "name": name,
+            "kind": kind,
+            "organisation": organisation.pk,
+            "owner_person": person.pk if person else None,
+            "custodians": [user.pk for user in custodians],
+            "serial": seal.serial,
+            "valid_from": start.isoformat(),
+            "valid_until": end.isoformat(),
+        },
+    )
     return seal
 
 
 # --------------------------------------------------------------------------- lifecycle
 
-# verb -> (statuses it may start from, resulting status, audit action, label for messages)
-_TRANSITIONS: Final[dict[str, tuple[frozenset[str], str, str, str]]] = {
-    "activate": (frozenset({SealStatus.ISSUED}), SealStatus.ACTIVE, "seal.activated", "启用"),
-    "suspend": (frozenset({SealStatus.ACTIVE}), SealStatus.SUSPENDED, "seal.suspended", "暂停"),
-    "resume": (frozenset({SealStatus.SUSPENDED}), SealStatus.ACTIVE, "seal.resumed", "恢复"),
-}
+# The seal lifecycle: action -> {from status: to status}. "expired" is never stored (see
+# Seal.effective_status); a seal past its validity cannot be made active again.
+SEAL_LIFECYCLE: Final = Transitions(
+    "seal",
+    {
+        "activate": {SealStatus.ISSUED: SealStatus.ACTIVE},
+        "suspend": {SealStatus.ACTIVE: SealStatus.SUSPENDED},
+        "resume": {SealStatus.SUSPENDED: SealStatus.ACTIVE},
+        "revoke": {
+            SealStatus.ISSUED: SealStatus.REVOKED,
+            SealStatus.ACTIVE: SealStatus.REVOKED,
+            SealStatus.SUSPENDED: SealStatus.REVOKED,
+        },
+    },
+    describe=lambda status: str(SealStatus(status).label),
+    message=gettext_lazy("印章当前状态为“%(status)s”，不能执行该操作。"),
+    error=SealInvalidTransition,
+)
+_AUDIT_ACTIONS: Final = {"activate": "seal.activated", "suspend": "seal.suspended", "resume": "seal.resumed"}
+_VERB_LABELS: Final = {"activate": "启用", "suspend": "暂停", "resume": "恢复"}
 
 
 def _lock_seal(seal_id: int) -> Seal:
@@ -436,44 +456,37 @@ def _lock_seal(seal_id: int) -> Seal:
     return seal
 
 
-def _transition(*, actor: Any, seal_id: int, verb: str, note: str, check_permission: bool) -> Seal:
-    allowed, target, action, label = _TRANSITIONS[verb]
+def _transition(*, actor: User | None, seal_id: int, verb: str, note: str, check_permission: bool) -> Seal:
+    require_transaction()
     _refuse_nul(note=note)
-    with transaction.atomic():
-        seal = _lock_seal(seal_id)
-        if check_permission:
-            # A custodian may suspend a seal at once (a lost token, a suspected misuse);
-            # everything else is for administrators.
-            is_custodian = verb == "suspend" and seal.custodians.filter(pk=getattr(actor, "pk", None)).exists()
-            if not is_custodian:
-                _require_admin(actor)
-        current = seal.status
-        if target == SealStatus.ACTIVE and seal.effective_status() == SealStatus.EXPIRED:
-            raise SealUnusable(_("该印章已超过有效期，不能%(verb)s。") % {"verb": label}, code="seal.expired")
-        if current not in allowed:
-            raise SealInvalidTransition(
-                _("印章当前状态为“%(status)s”，不能%(verb)s。")
-                % {"status": SealStatus(current).label, "verb": label},
-                extra={"status": current},
-            )
-        seal.status = target
-        seal.full_clean()
-        seal.save(update_fields=["status"])
-        audit(actor=actor, action=action, target=seal, data={"from": current, "to": target, "note": note})
+    seal = _lock_seal(seal_id)
+    if check_permission:
+        # A custodian may suspend a seal at once (a lost token, a suspected misuse);
+        # everything else is for administrators.
+        is_custodian = verb == "suspend" and actor is not None and seal.custodians.filter(pk=actor.pk).exists()
+        if not is_custodian:
+            _require_admin(actor)
+    current = seal.status
+    if verb in ("activate", "resume") and seal.effective_status() == SealStatus.EXPIRED:
+        raise SealUnusable(_("该印章已超过有效期，不能%(verb)s。") % {"verb": _VERB_LABELS[verb]}, code="seal.expired")
+    target = SEAL_LIFECYCLE.move(seal, verb)
+    seal.full_clean()
+    seal.save(update_fields=["status"])
+    audit(actor=actor, action=_AUDIT_ACTIONS[verb], target=seal, data={"from": current, "to": target, "note": note})
     return seal
 
 
-def seal_activate(*, actor: Any, seal_id: int, check_permission: bool = True) -> Seal:
+def seal_activate(*, actor: User | None, seal_id: int, check_permission: bool = True) -> Seal:
     """issued → active (administrators). Raises seal.invalid_transition / seal.expired."""
     return _transition(actor=actor, seal_id=seal_id, verb="activate", note="", check_permission=check_permission)
 
 
-def seal_suspend(*, actor: Any, seal_id: int, note: str = "", check_permission: bool = True) -> Seal:
+def seal_suspend(*, actor: User | None, seal_id: int, note: str = "", check_permission: bool = True) -> Seal:
     """active → suspended (administrators or the seal's custodians)."""
     return _transition(actor=actor, seal_id=seal_id, verb="suspend", note=note[:200], check_permission=check_permission)
 
 
-def seal_resume(*, actor: Any, seal_id: int, note: str = "", check_permission: bool = True) -> Seal:
+def seal_resume(*, actor: User | None, seal_id: int, note: str = "", check_permission: bool = True) -> Seal:
     """suspended → active (administrators). Raises seal.expired past the window."""
     return _transition(actor=actor, seal_id=seal_id, verb="resume", note=note[:200], check_permission=check_permission)
 
@@ -481,7 +494,7 @@ def seal_resume(*, actor: Any, seal_id: int, note: str = "", check_permission: b
 @sensitive_variables("kek", "ca_key")
 def seal_revoke(
     *,
-    actor: Any,
+    actor: User | None,
     seal_id: int,
     reason: str = RevocationReason.UNSPECIFIED,
     note: str = "",
@@ -494,6 +507,7 @@ def seal_revoke(
     without it nothing changes (``seal.kek_missing``). Audits ``seal.revoked`` and
     ``seal.crl_published``.
     """
+    require_transaction()
     if check_permission:
         _require_admin(actor)
     if reason not in RevocationReason.values:
@@ -503,66 +517,59 @@ def seal_revoke(
     authority_id = Seal.objects.filter(pk=seal_id).values_list("authority_id", flat=True).first()
     if authority_id is None:
         raise SealNotFound()
-    with transaction.atomic():
-        # CA before seal: the lock order every service follows.
-        ca = CertificateAuthority.objects.select_for_update(of=("self",)).get(pk=authority_id)
-        seal = _lock_seal(seal_id)
-        if seal.status == SealStatus.REVOKED:
-            raise SealInvalidTransition(_("该印章已吊销。"), extra={"status": seal.status})
-        previous = seal.status
-        now = _now()
-        seal.status = SealStatus.REVOKED
-        seal.revoked_at = now
-        seal.revocation_reason = reason
-        seal.revocation_note = note.strip()[:200]
-        seal.full_clean()
-        seal.save(update_fields=["status", "revoked_at", "revocation_reason", "revocation_note"])
-        audit(
-            actor=actor,
-            action="seal.revoked",
-            target=seal,
-            data={"from": previous, "reason": reason, "note": seal.revocation_note, "serial": seal.serial},
-        )
-        # Signing a CRL is one ECDSA signature: cheap enough to do under the lock, and
-        # doing it here keeps CRL numbers in commit order.
-        ca_key = open_key(ca.wrapped_key, key_id=ca.key_id, kek=kek)
-        _publish_crl(ca, ca_key=ca_key, actor=actor, now=now)
+    # CA before seal: the lock order every service follows.
+    ca = CertificateAuthority.objects.select_for_update(of=("self",)).get(pk=authority_id)
+    seal = _lock_seal(seal_id)
+    previous = seal.status
+    SEAL_LIFECYCLE.move(seal, "revoke")
+    now = _now()
+    seal.revoked_at = now
+    seal.revocation_reason = reason
+    seal.revocation_note = note.strip()[:200]
+    seal.full_clean()
+    seal.save(update_fields=["status", "revoked_at", "revocation_reason", "revocation_note"])
+    audit(
+        actor=actor,
+        action="seal.revoked",
+        target=seal,
+        data={"from": previous, "reason": reason, "note": seal.revocation_note, "serial": seal.serial},
+    )
+    # Signing a CRL is one ECDSA signature: cheap enough to do under the lock, and
+    # doing it here keeps CRL numbers in commit order.
+    ca_key = open_key(ca.wrapped_key, key_id=ca.key_id, kek=kek)
+    _publish_crl(ca, ca_key=ca_key, actor=actor, now=now)
     return seal
 
 
-def seal_set_custodians(*, actor: Any, seal_id: int, custodian_ids: Iterable[int]) -> Seal:
+def seal_set_custodians(*, actor: User, seal_id: int, custodian_ids: Iterable[int]) -> Seal:
     """Replace a seal's custodians (administrators). Same rules as at issuance.
 
     Locks the seal, so a sealing in progress re-checks custodianship against the new set
     before it is recorded. Audits ``seal.custodians_changed`` with both sets.
     """
+    require_transaction()
     _require_admin(actor)
-    with transaction.atomic():
-        seal = _lock_seal(seal_id)
-        if seal.status == SealStatus.REVOKED:
-            raise SealInvalidTransition(_("该印章已吊销，不能更换印章管理员。"), extra={"status": seal.status})
-        custodians = _custodians(custodian_ids, organisation=seal.owner_organisation, kind=seal.kind)
-        before = sorted(seal.custodians.values_list("pk", flat=True))
-        seal.custodians.set(custodians)
-        audit(
-            actor=actor,
-            action="seal.custodians_changed",
-            target=seal,
-            data={"from": before, "to": [user.pk for user in custodians]},
-        )
+    seal = _lock_seal(seal_id)
+    if seal.status == SealStatus.REVOKED:
+        raise SealInvalidTransition(_("该印章已吊销，不能更换印章管理员。"), extra={"status": seal.status})
+    custodians = _custodians(custodian_ids, organisation=seal.owner_organisation, kind=seal.kind)
+    before = sorted(seal.custodians.values_list("pk", flat=True))
+    seal.custodians.set(custodians)
+    audit(
+        actor=actor,
+        action="seal.custodians_changed",
+        target=seal,
+        data={"from": before, "to": [user.pk for user in custodians]},
+    )
     return seal
 
 
 # --------------------------------------------------------------------------- sealing
 
 
-def _check_usable(seal: Seal, actor: Any, *, at: dt.datetime) -> None:
+def _check_usable(seal: Seal, actor: User | None, *, at: dt.datetime) -> None:
     """Raise the coded reason why ``actor`` may not use ``seal`` at ``at``, if any."""
-    if (
-        actor is None
-        or not getattr(actor, "is_active", False)
-        or not seal.custodians.filter(pk=actor.pk).exists()
-    ):
+    if actor is None or not actor.is_active or not seal.custodians.filter(pk=actor.pk).exists():
         raise NotCustodian()
     if seal.status == SealStatus.REVOKED:
         raise SealUnusable(_("该印章已吊销，不能用印。"), code="seal.revoked")
@@ -599,7 +606,7 @@ class SealSignature:
 def seal_sign(
     *,
     seal_id: int,
-    actor: Any,
+    actor: User | None,
     build_docx: Callable[[bytes], bytes],
     document_ref: str,
     title: str,
@@ -651,7 +658,7 @@ def seal_sign(
     )
 
 
-def seal_record_signed(*, signed: SealSignature, actor: Any) -> SealRecord:
+def seal_record_signed(*, signed: SealSignature, actor: User) -> SealRecord:
     """The quick half of a sealing, inside the caller's transaction: lock the seal row,
     re-check it at the signing time, store the :class:`SealRecord`, audit ``seal.used``.
 
@@ -660,8 +667,7 @@ def seal_record_signed(*, signed: SealSignature, actor: Any) -> SealRecord:
     comes after it. If the re-check fails (``seal.changed`` and the codes of
     :func:`seal_sign`), nothing is stored and the caller's transaction should roll back.
     """
-    if not transaction.get_connection().in_atomic_block:
-        raise transaction.TransactionManagementError("seal_record_signed() must run inside a transaction")
+    require_transaction()
     locked = _lock_seal(signed.seal_id)
     if locked.key_id != signed.key_id or locked.serial != signed.serial:
         raise SealInvalidTransition(_("印章已变更，请重试。"), code="seal.changed")
@@ -696,13 +702,13 @@ def seal_record_signed(*, signed: SealSignature, actor: Any) -> SealRecord:
 def seal_apply(
     *,
     seal_id: int,
-    actor: Any,
+    actor: User,
     build_docx: Callable[[bytes], bytes],
     document_ref: str,
     title: str,
 ) -> SealRecord:
-    """Seal a document in one call: :func:`seal_sign` outside any lock, then
-    :func:`seal_record_signed` in its own (nested) transaction.
+    """Seal a document in one call: :func:`seal_sign` before any lock, then
+    :func:`seal_record_signed`, in the caller's transaction.
 
     For callers that lock nothing else. A caller that locks its own rows in the same
     transaction (the document flow) must call the two halves itself, locking its rows
@@ -710,9 +716,9 @@ def seal_apply(
     all (approved SealRequest, signed off) is the caller's check. Raises the codes of
     both halves; if the re-check fails, the signature is discarded and nothing is stored.
     """
+    require_transaction()
     signed = seal_sign(seal_id=seal_id, actor=actor, build_docx=build_docx, document_ref=document_ref, title=title)
-    with transaction.atomic():
-        return seal_record_signed(signed=signed, actor=actor)
+    return seal_record_signed(signed=signed, actor=actor)
 
 
 # --------------------------------------------------------------------------- verification
@@ -771,45 +777,56 @@ def seal_record_verify(*, record_id: int) -> crypto.VerificationResult:
 
 
 @sensitive_variables("old_kek", "new_kek")
-def seal_keys_rewrap(*, new_kek: bytes, actor: Any = None) -> dict[str, int]:
+def seal_keys_rewrap(*, new_kek: bytes, actor: User | None = None) -> dict[str, int]:
     """Re-wrap every private key (CAs and seals) under ``new_kek``, all or nothing.
 
     Every row is locked (CAs then seals, by primary key) so no sealing or revocation
     reads a half-rotated set. Any key the current KEK cannot open aborts the whole
     rotation with ``seal.kek_invalid``. Audits ``seal.keys_rewrapped`` with the counts.
     """
+    require_transaction()
     old_kek = current_kek()
     if len(new_kek) != 32:
         raise SealInvalidInput(_("新的密钥加密密钥必须是 32 字节。"), code="seal.kek_invalid_new")
     if new_kek == old_kek:
         raise SealInvalidInput(_("新的密钥加密密钥与当前的相同。"), code="seal.kek_unchanged")
-    with transaction.atomic():
-        authorities = list(CertificateAuthority.objects.select_for_update(of=("self",)).order_by("pk"))
-        seals = list(
-            Seal.objects.select_for_update(of=("self",)).order_by("pk").only("pk", "key_id", "wrapped_key")
-        )
-        for row in [*authorities, *seals]:
-            try:
-                row.wrapped_key = crypto.rewrap(bytes(row.wrapped_key), old_kek, new_kek, key_id=row.key_id)
-            except crypto.KeyUnwrapError:
-                raise kek_invalid() from None
-            row.save(update_fields=["wrapped_key"])
-        counts = {"authorities": len(authorities), "seals": len(seals)}
-        audit(actor=actor, action="seal.keys_rewrapped", data=counts)
+    authorities = list(CertificateAuthority.objects.select_for_update(of=("self",)).order_by("pk"))
+    seals = list(
+        Seal.objects.select_for_update(of=("self",)).order_by("pk").only("pk", "key_id", "wrapped_key")
+    )
+    rows: list[CertificateAuthority | Seal] = [*authorities, *seals]
+    for row in rows:
+        try:
+            row.wrapped_key = crypto.rewrap(bytes(row.wrapped_key), old_kek, new_kek, key_id=row.key_id)
+        except crypto.KeyUnwrapError:
+            raise kek_invalid() from None
+        row.save(update_fields=["wrapped_key"])
+    counts = {"authorities": len(authorities), "seals": len(seals)}
+    audit(actor=actor, action="seal.keys_rewrapped", data=counts)
     return counts
 
 
 # --------------------------------------------------------------------------- demo
 
 
-def seal_seed_demo() -> dict[str, Any]:
+class SeedReport(TypedDict):
+    ca_created: bool
+    ca: str
+    created: list[str]
+    skipped: list[str]
+
+
+def seal_seed_demo() -> SeedReport:
     """Create the CA and one active 公章 per issuing organisation with custodians (idempotent).
 
     An organisation with no ``seal_custodian`` user gets no seal (it is listed under
-    ``skipped``). Needs the KEK.
+    ``skipped``). Needs the KEK. One transaction (the command's): all of it or nothing; it
+    holds the CA row while it issues the seals one after another, which only the demo
+    set-up may do.
     """
     from officehub.directory.selectors import users_with_role
 
+    require_transaction()
     ca, ca_created = ca_init(actor=None)
     created: list[str] = []
     skipped: list[str] = []

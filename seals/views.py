@@ -1,44 +1,79 @@
-"""Seal pages: the seal list, a seal's usage log, verification, record packages, CA files."""
+"""Seal pages: the seal list, a seal's usage log, verification, record packages, CA files.
+Thin like the API; each write opens its transaction here (officehub/transactions.py)."""
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict, TypeVar
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from officehub.audit.models import AuditEntry
+from officehub.directory.models import User
+from officehub.edges import flash_error
 from officehub.errors import ApplicationError
 from seals import selectors, services
-from seals.apis import SIGNATURE_MAX_BYTES, package_response, read_upload, refresh_crl
+from seals.crypto import VerificationResult
+from seals.edges import (
+    SIGNATURE_MAX_BYTES,
+    package_download,
+    pem_download,
+    read_verification_upload,
+    refresh_crl,
+    request_user,
+)
 from seals.errors import SealNotFound, SealRecordNotFound
-from seals.models import RevocationReason
+from seals.models import RevocationReason, Seal
+
+T = TypeVar("T")
 
 
-def _or_404(call: Callable[[], Any]) -> Any:
+def _or_404(call: Callable[[], T]) -> T:
     try:
         return call()
     except (SealNotFound, SealRecordNotFound):
         raise Http404 from None
 
 
+class SealRow(TypedDict):
+    """One row of the seal list page."""
+
+    seal: Seal
+    image_data_uri: str
+    custodians: list[User]
+
+
+class EventRow(TypedDict):
+    """One audit event on a seal's usage page."""
+
+    entry: AuditEntry
+    label: str
+
+
 @login_required
 def seal_list(request: HttpRequest) -> HttpResponse:
-    seals = list(selectors.seals_visible_to(request.user).prefetch_related("custodians"))
-    for seal in seals:
-        seal.image_data_uri = "data:image/png;base64," + base64.b64encode(bytes(seal.image)).decode()
-        seal.custodian_list = selectors.seal_custodians(seal)
+    user = request_user(request)
+    rows: list[SealRow] = [
+        {
+            "seal": seal,
+            "image_data_uri": "data:image/png;base64," + base64.b64encode(bytes(seal.image)).decode(),
+            "custodians": selectors.seal_custodians(seal),
+        }
+        for seal in selectors.seals_visible_to(user).prefetch_related("custodians")
+    ]
     return render(
         request,
         "seals/list.html",
         {
-            "seals": seals,
-            "is_admin": services.can_administer_seals(request.user),
+            "rows": rows,
+            "is_admin": services.can_administer_seals(user),
             "reasons": RevocationReason.choices,
             "ca": selectors.active_ca(),
         },
@@ -58,10 +93,11 @@ ACTION_LABELS = {
 
 @login_required
 def seal_usage(request: HttpRequest, seal_id: int) -> HttpResponse:
-    seal = _or_404(lambda: selectors.access_seal(request.user, seal_id))
-    events = list(selectors.seal_audit_events(seal)[:500])
-    for event in events:
-        event.label = ACTION_LABELS.get(event.action, event.action)
+    seal = _or_404(lambda: selectors.access_seal(request_user(request), seal_id))
+    events: list[EventRow] = [
+        {"entry": entry, "label": ACTION_LABELS.get(entry.action, entry.action)}
+        for entry in selectors.seal_audit_events(seal)[:500]
+    ]
     return render(
         request,
         "seals/usage.html",
@@ -74,7 +110,7 @@ def seal_usage(request: HttpRequest, seal_id: int) -> HttpResponse:
     )
 
 
-_TRANSITIONS = {
+_TRANSITIONS: dict[str, Callable[..., Seal]] = {
     "activate": services.seal_activate,
     "suspend": services.seal_suspend,
     "resume": services.seal_resume,
@@ -85,19 +121,21 @@ _TRANSITIONS = {
 @login_required
 @require_POST
 def seal_transition(request: HttpRequest, seal_id: int, verb: str) -> HttpResponse:
-    _or_404(lambda: selectors.access_seal(request.user, seal_id))
+    actor = request_user(request)
+    _or_404(lambda: selectors.access_seal(actor, seal_id))
     service = _TRANSITIONS.get(verb)
     if service is None:
         raise Http404
-    kwargs: dict[str, Any] = {"actor": request.user, "seal_id": seal_id}
+    kwargs: dict[str, Any] = {"actor": actor, "seal_id": seal_id}
     if verb in {"suspend", "resume", "revoke"}:
         kwargs["note"] = request.POST.get("note", "")[:200]
     if verb == "revoke":
         kwargs["reason"] = request.POST.get("reason", RevocationReason.UNSPECIFIED)
     try:
-        seal = service(**kwargs)
+        with transaction.atomic(durable=True):
+            seal = service(**kwargs)
     except ApplicationError as exc:
-        messages.error(request, exc.message)
+        flash_error(request, exc)
     else:
         messages.success(request, f"“{seal.name}”当前状态：{seal.get_effective_status_display()}。")
     return redirect("seals-index")
@@ -115,8 +153,8 @@ def verify_page(request: HttpRequest) -> HttpResponse:
         else:
             try:
                 result = services.seal_verify(
-                    docx=read_upload(docx, limit=settings.DOCX_IMPORT_MAX_BYTES, label="DOCX 文件"),
-                    signature=read_upload(p7s, limit=SIGNATURE_MAX_BYTES, label="签名文件"),
+                    docx=read_verification_upload(docx, limit=settings.DOCX_IMPORT_MAX_BYTES),
+                    signature=read_verification_upload(p7s, limit=SIGNATURE_MAX_BYTES),
                 )
             except ApplicationError as exc:
                 context["error"] = exc.message
@@ -128,11 +166,9 @@ def verify_page(request: HttpRequest) -> HttpResponse:
     return render(request, "seals/verify.html", context, status=status)
 
 
-def _seal_for(result: Any) -> Any:
+def _seal_for(result: VerificationResult) -> Seal | None:
     if result.signer_serial is None:
         return None
-    from seals.models import Seal
-
     return (
         Seal.objects.filter(serial=services.serial_hex(result.signer_serial))
         .select_related("owner_organisation")
@@ -143,7 +179,7 @@ def _seal_for(result: Any) -> Any:
 
 @login_required
 def record_page(request: HttpRequest, record_id: int) -> HttpResponse:
-    record = _or_404(lambda: selectors.access_seal_record(request.user, record_id))
+    record = _or_404(lambda: selectors.access_seal_record(request_user(request), record_id))
     result = services.seal_record_verify(record_id=record.pk)
     return render(
         request, "seals/verify.html", {"record": record, "result": result, "seal": record.seal}
@@ -152,23 +188,15 @@ def record_page(request: HttpRequest, record_id: int) -> HttpResponse:
 
 @login_required
 def record_package(request: HttpRequest, record_id: int) -> HttpResponse:
-    record = _or_404(lambda: selectors.access_seal_record(request.user, record_id))
-    return package_response(record)
-
-
-def _pem_response(text: str | None, filename: str) -> HttpResponse:
-    if not text:
-        return HttpResponse("印章CA尚未初始化。\n", status=404, content_type="text/plain; charset=utf-8")
-    response = HttpResponse(text, content_type="application/x-pem-file")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    record = _or_404(lambda: selectors.access_seal_record(request_user(request), record_id))
+    return package_download(record)
 
 
 # The CA certificate and CRL are public material; they sit behind the login like every
 # page here, and each sealed package carries its own copies for outside verifiers.
 @login_required
 def ca_pem(request: HttpRequest) -> HttpResponse:
-    return _pem_response(selectors.ca_certificate_pem(), "officehub-seal-ca.pem")
+    return pem_download(selectors.ca_certificate_pem(), "officehub-seal-ca.pem")
 
 
 @login_required
@@ -177,4 +205,4 @@ def crl_pem(request: HttpRequest) -> HttpResponse:
     if ca is not None:
         refresh_crl(ca.pk)
         ca.refresh_from_db(fields=["crl_pem", "crl_number", "crl_next_update"])
-    return _pem_response(selectors.crl_pem(ca) if ca else None, "officehub-seal-crl.pem")
+    return pem_download(selectors.crl_pem(ca) if ca else None, "officehub-seal-crl.pem")

@@ -314,7 +314,7 @@ def archive_document(
     """
     from documents import selectors as document_selectors
     from documents import services as document_services
-    from documents.docx_render import docx_to_text
+    from documents.docx.render import docx_to_text
 
     require_transaction()
     organisation = _archivist_organisation(actor)

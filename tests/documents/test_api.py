@@ -9,7 +9,7 @@ import pytest
 from docx import Document as DocxDocument
 from rest_framework.test import APIClient
 
-from documents.docx_render import docx_to_text
+from documents.docx.render import docx_to_text
 from documents.models import Document, Step
 from officehub.audit.models import AuditEntry
 from officehub.directory.models import User
@@ -57,7 +57,9 @@ def test_outgoing_flow_from_draft_to_distribution_then_incoming_to_conclusion(pe
     numbered = post(personas.reviewer, base + "assign-number/")
     assert numbered["status"] == "seal"
     assert numbered["doc_number"].startswith("浙政办发〔") and numbered["doc_number"].endswith("〕1号")
-    seal_request = post(personas.drafter, base + "seal-requests/", {"seal_id": flow.office_seal_id(), "reason": "印发"}, status=201)
+    seal_request = post(
+        personas.drafter, base + "seal-requests/", {"seal_id": flow.office_seal_id(), "reason": "印发"}, status=201
+    )
     decided = post(personas.custodian, f"/api/documents/seal-requests/{seal_request['id']}/decide/", {"approve": True})
     assert decided["status"] == "approved"
     distributed = post(personas.reviewer, base + "distribute/")
@@ -178,7 +180,9 @@ def test_edit_through_the_api_stores_a_version_and_diff(personas: Any) -> None:
     diff = client.get(f"/api/documents/{document.pk}/diff/?from=1&to=2").json()
     assert [op for op in diff["body"] if op["op"] != "equal"] == [{"op": "insert", "text": "贯彻"}]
     assert "<ins>贯彻</ins>" in diff["body_html"]
-    comment = client.post(f"/api/documents/{document.pk}/versions/2/comments/", {"text": "措辞可以", "quote": "贯彻"}, format="json")
+    comment = client.post(
+        f"/api/documents/{document.pk}/versions/2/comments/", {"text": "措辞可以", "quote": "贯彻"}, format="json"
+    )
     assert comment.status_code == 201
     listed = client.get(f"/api/documents/{document.pk}/versions/2/comments/").json()
     assert [(c["author"], c["text"], c["quote"]) for c in listed] == [("王芳", "措辞可以", "贯彻")]
@@ -202,7 +206,8 @@ def test_docx_import_takes_title_and_body_and_refuses_other_files(personas: Any)
     response = client.post("/api/documents/import-docx/", {"file": upload}, format="multipart")
     assert response.status_code == 200, response.content
     assert response.json() == {"title": "关于加强值班工作的通知", "body": "各单位：\n请加强节日值班。"}
-    response = client.post("/api/documents/import-docx/", {"file": SimpleUploadedFile("a.docx", b"not a zip")}, format="multipart")
+    not_a_zip = SimpleUploadedFile("a.docx", b"not a zip")
+    response = client.post("/api/documents/import-docx/", {"file": not_a_zip}, format="multipart")
     assert response.status_code == 400
     assert response.json()["code"] == "docx.not_docx"
 

@@ -42,8 +42,8 @@ def test_the_last_two_countersigners_acting_at_once_open_one_sign_off(personas: 
     departments = [dept("浙江省人民政府办公厅", "综合处").pk, dept("浙江省人民政府办公厅", "督查处").pk]
     document = flow.to_sign_off(personas, countersign_department_ids=departments)
     results = run_at_once([
-        lambda: services.document_countersign(document_id=document.pk, actor=personas.head2, concur=True),
-        lambda: services.document_countersign(document_id=document.pk, actor=personas.head3, concur=True),
+        lambda: services.document_countersign(document_id=document.pk, actor=personas.head2, approve=True),
+        lambda: services.document_countersign(document_id=document.pk, actor=personas.head3, approve=True),
     ])
     assert not any(isinstance(r, ApplicationError) for r in results)  # both concur: parallel, not a conflict
     assert Document.objects.get(pk=document.pk).status == "sign_off"

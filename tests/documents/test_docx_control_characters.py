@@ -8,7 +8,7 @@ import io
 
 from docx import Document
 
-from documents.docx_render import docx_to_text, render_docx
+from documents.docx.render import docx_to_text, render_docx
 from tests.documents.test_docx_render import NOTICE
 
 

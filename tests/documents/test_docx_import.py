@@ -9,8 +9,9 @@ import zipfile
 import pytest
 from docx import Document
 
-from documents.docx_import import DocxImportError, import_docx
-from documents.docx_render import render_docx
+from documents.docx.importing import DocxImportError, import_docx
+from documents.docx.render import render_docx
+from officehub.uploads import MAX_ENTRIES
 from tests.documents.test_docx_render import BODY, NOTICE
 
 CONTENT_TYPES = (
@@ -143,7 +144,7 @@ def test_a_document_larger_than_the_limit_is_too_large():
 
 
 def test_too_many_entries_are_refused():
-    data = zip_bytes({f"word/media/{i}.txt": "x" for i in range(1001)})
+    data = zip_bytes({f"word/media/{i}.txt": "x" for i in range(MAX_ENTRIES + 1)})
     assert refused(data).code == "docx.too_many_entries"
     assert refused(render_docx(NOTICE), max_entries=5).code == "docx.too_many_entries"
 

@@ -23,10 +23,9 @@ from docx.shared import Emu, Mm
 from docx.text.paragraph import Paragraph
 from PIL import Image, ImageDraw
 
-from documents.docx_render import (
+from documents.docx.render import (
     Attendance,
     RenderInput,
-    count_pages_estimate,
     docx_to_text,
     format_cn_date,
     render_docx,
@@ -338,7 +337,7 @@ def test_attachment_notes_one_line_under_the_body_two_characters_in_names_aligne
 
 def test_unsealed_signature_name_two_in_from_the_right_and_date_two_characters_further(notice):
     _, name = find(notice, lambda p: p.text == NOTICE.issuer_name)
-    index, date_p = find(notice, lambda p: p.text == "2026年1月5日")
+    _index, date_p = find(notice, lambda p: p.text == "2026年1月5日")
     assert effective_alignment(name) == WD_ALIGN_PARAGRAPH.RIGHT
     assert effective_alignment(date_p) == WD_ALIGN_PARAGRAPH.RIGHT
     assert ind(name, "right") == pytest.approx(2 * CHAR_PT * 20, abs=2)
@@ -594,18 +593,6 @@ def test_attachments_start_on_a_new_page_with_label_and_centred_title():
 
 
 # --- helpers of the module ----------------------------------------------------------------
-
-
-def test_page_estimate_counts_the_grid():
-    assert count_pages_estimate(NOTICE) == 3
-    short = dataclasses.replace(NOTICE, body="请认真贯彻执行。", attachments=[], note=None)
-    assert count_pages_estimate(short) == 1
-    # attachment notes and a 附注 push the 版记 off a full first page
-    assert count_pages_estimate(dataclasses.replace(NOTICE, body="请认真贯彻执行。")) == 2
-    with_bodies = dataclasses.replace(
-        short, attachment_bodies=[("清单", "内容。"), ("表", "内容。")]
-    )
-    assert count_pages_estimate(with_bodies) == 3
 
 
 def test_docx_to_text_gives_every_paragraph_for_indexing(notice):

@@ -40,7 +40,9 @@ def at(p: Any, status: str, **overrides: Any) -> Document:
         ("register", lambda: act(services.document_receive, document_id=document.pk, actor=p.office)),
         ("screen", lambda: act(services.document_register, document_id=document.pk, actor=p.office)),
         ("propose", lambda: act(services.document_screen, document_id=document.pk, actor=p.office, accept=True)),
-        ("instruct", lambda: act(services.document_propose, document_id=document.pk, actor=p.office, opinion="拟请数据资源处办理")),
+        ("instruct", lambda: act(
+            services.document_propose, document_id=document.pk, actor=p.office, opinion="拟请数据资源处办理"
+        )),
         ("handle", lambda: act(services.document_instruct, document_id=document.pk, actor=p.bd_leader, opinion="同意",
                                lead_department_id=dept(BIG_DATA, "数据资源处").pk)),
     ]
@@ -127,15 +129,15 @@ def test_circulation_only_tracks_who_has_read(people: Any) -> None:
         reader_ids=[people.outsider.pk, archivist.pk])
     document = flow.refresh(document)
     assert document.status == "handle"
-    act(services.document_mark_read, document_id=document.pk, actor=people.outsider)
+    act(services.document_read, document_id=document.pk, actor=people.outsider)
     with pytest.raises(DocumentNotHolder):  # reading twice: the step is already closed
-        act(services.document_mark_read, document_id=document.pk, actor=people.outsider)
+        act(services.document_read, document_id=document.pk, actor=people.outsider)
     read = dict(document.steps.filter(kind="circulate").values_list("holders__username", "state"))
     assert read == {"qianlei": "done", "shenjing": "open"}
     # with no lead department, the office concludes
     act(services.document_conclude, document_id=document.pk, actor=people.office, reply="已传阅")
     assert flow.refresh(document).status == "concluded"
-    act(services.document_mark_read, document_id=document.pk, actor=archivist)  # reading may finish after
+    act(services.document_read, document_id=document.pk, actor=archivist)  # reading may finish after
 
 
 def test_conclusion_needs_a_reply_and_the_lead_department(people: Any) -> None:

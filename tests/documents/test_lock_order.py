@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from documents import rendering, selectors, services
+from documents import selectors, services
+from documents.docx import render
 from documents.models import Document, Reminder, SealRequest
 from officehub.audit.models import AuditEntry
 from officehub.audit.services import verify_chain
@@ -55,7 +56,7 @@ def remind_and_approve(personas: Any, document: Document, request: SealRequest) 
 def assert_both_effects(document: Document, request: SealRequest, results: list[Any]) -> None:
     failures = [r for r in results if isinstance(r, Exception)]
     assert failures == [], f"{failures!r}"
-    reminders, approved = results
+    reminders, _approved = results
     assert len(reminders) >= 1 and all(isinstance(r, Reminder) for r in reminders)
     assert Reminder.objects.filter(step__document=document, automatic=False).count() == len(reminders)
     request.refresh_from_db()
@@ -76,7 +77,7 @@ def test_remind_holding_the_document_while_the_approval_finishes_signing_does_no
     # The interleaving that deadlocked: 催办 locks the document and is still working when
     # the custodian's approval has rendered and signed the DOCX and goes on to record it.
     signed = threading.Event()
-    real_render = rendering.render_document
+    real_render = render.render_document
     real_can_remind = selectors.can_remind
 
     def render_then_signal(*args: Any, **kwargs: Any) -> bytes:
@@ -90,7 +91,7 @@ def test_remind_holding_the_document_while_the_approval_finishes_signing_does_no
         time.sleep(0.5)  # let the approval reach its next lock
         return real_can_remind(user, document)
 
-    monkeypatch.setattr(rendering, "render_document", render_then_signal)
+    monkeypatch.setattr(render, "render_document", render_then_signal)
     monkeypatch.setattr(selectors, "can_remind", can_remind_after_the_signing)
     for _round in range(3):
         signed.clear()

@@ -221,11 +221,11 @@ def test_countersign_is_parallel_and_completes_when_every_department_concurs(per
     assert document.status == "countersign"
     assert open_todo_users(document) == {"zhouqiang", "wuhao"}
     # either order; both may act at once
-    act(services.document_countersign, document_id=document.pk, actor=personas.head3, concur=True, opinion="同意")
+    act(services.document_countersign, document_id=document.pk, actor=personas.head3, approve=True, opinion="同意")
     document = flow.refresh(document)
     assert document.status == "countersign"
     assert open_todo_users(document) == {"zhouqiang"}
-    act(services.document_countersign, document_id=document.pk, actor=personas.head2, concur=True, opinion="无意见")
+    act(services.document_countersign, document_id=document.pk, actor=personas.head2, approve=True, opinion="无意见")
     document = flow.refresh(document)
     assert document.status == "sign_off"
     rows = sorted(document.steps.filter(kind="countersign").values_list("department__name", "actor__username", "opinion"))
@@ -236,9 +236,12 @@ def test_countersign_is_parallel_and_completes_when_every_department_concurs(per
 def test_any_countersigning_department_may_return_and_the_others_are_closed(personas: Any) -> None:
     document = countersigned(personas)
     with pytest.raises(ApplicationError) as caught:
-        act(services.document_countersign, document_id=document.pk, actor=personas.head2, concur=False)
+        act(services.document_countersign, document_id=document.pk, actor=personas.head2, approve=False)
     assert caught.value.code == "document.reason_required"
-    act(services.document_countersign, document_id=document.pk, actor=personas.head2, concur=False, opinion="涉及我处职责表述有误")
+    act(
+        services.document_countersign, document_id=document.pk, actor=personas.head2, approve=False,
+        opinion="涉及我处职责表述有误",
+    )
     document = flow.refresh(document)
     assert document.status == "draft"
     states = dict(document.steps.filter(kind="countersign").values_list("department__name", "state"))
@@ -249,13 +252,13 @@ def test_any_countersigning_department_may_return_and_the_others_are_closed(pers
 def test_a_head_whose_department_was_not_asked_cannot_countersign(personas: Any) -> None:
     document = countersigned(personas)
     with pytest.raises(DocumentNotHolder):  # 秘书处 head: sees it (drafting division) but holds no step
-        act(services.document_countersign, document_id=document.pk, actor=personas.head, concur=True)
+        act(services.document_countersign, document_id=document.pk, actor=personas.head, approve=True)
     with pytest.raises(NotFound):  # a document his division was never asked about
-        act(services.document_countersign, document_id=flow.to_review(personas).pk, actor=personas.head2, concur=True)
-    act(services.document_countersign, document_id=document.pk, actor=personas.head2, concur=True)
-    act(services.document_countersign, document_id=document.pk, actor=personas.head3, concur=True)
+        act(services.document_countersign, document_id=flow.to_review(personas).pk, actor=personas.head2, approve=True)
+    act(services.document_countersign, document_id=document.pk, actor=personas.head2, approve=True)
+    act(services.document_countersign, document_id=document.pk, actor=personas.head3, approve=True)
     with pytest.raises(DocumentInvalidTransition):  # acting twice, after the step completed
-        act(services.document_countersign, document_id=document.pk, actor=personas.head2, concur=True)
+        act(services.document_countersign, document_id=document.pk, actor=personas.head2, approve=True)
 
 
 def test_countersign_department_without_head_is_refused_at_submit(personas: Any) -> None:
@@ -387,7 +390,10 @@ def test_minutes_skip_the_seal_after_numbering(personas: Any) -> None:
 def test_seal_request_goes_to_the_custodian_who_approves(personas: Any) -> None:
     document = flow.to_seal(personas)
     assert document.status == "seal"
-    request = act(services.seal_request_create, document_id=document.pk, actor=personas.drafter, seal_id=flow.office_seal_id(), reason="对外印发")
+    request = act(
+        services.seal_request_create, document_id=document.pk, actor=personas.drafter, seal_id=flow.office_seal_id(),
+        reason="对外印发",
+    )
     assert open_todo_users(flow.refresh(document)) == {"huangyan"}
     todo = TodoItem.objects.get(user=personas.custodian, done_at__isnull=True)
     assert todo.kind == "seal_request"
@@ -483,4 +489,5 @@ def test_side_effects_fire_only_after_commit(personas: Any, django_capture_on_co
 
 
 def test_step_kinds_cover_the_outgoing_glossary() -> None:
-    assert {"draft", "review", "countersign", "sign_off", "recheck", "assign_number", "seal", "distribute"} <= set(StepKind.values)
+    outgoing_steps = {"draft", "review", "countersign", "sign_off", "recheck", "assign_number", "seal", "distribute"}
+    assert outgoing_steps <= set(StepKind.values)

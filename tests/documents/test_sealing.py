@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from documents import selectors, services
-from documents.docx_render import docx_to_text
+from documents.docx.render import docx_to_text
 from documents.models import Document
 from officehub.errors import ApplicationError
 from seals.models import SealRecord
@@ -157,7 +157,7 @@ def test_custodians_for_another_organisations_seal_is_nobody_even_if_seals_fails
 ) -> None:
     import importlib
 
-    from documents import sealing
+    from documents.services import sealing
     from tests.documents.flow import org
 
     foreign_seal = flow.office_seal_id("浙江省大数据发展管理局")
@@ -175,3 +175,29 @@ def test_custodians_for_another_organisations_seal_is_nobody_even_if_seals_fails
     assert sealing.custodians_for(seal_id=None, organisation=office) == []
     assert sealing.custodians_for(seal_id=2**62, organisation=office) == []
     assert [user.pk for user in sealing.custodians_for(seal_id=own_seal, organisation=office)] == [personas.custodian.pk]
+
+
+def test_a_decided_seal_request_cannot_be_decided_again(personas: Any) -> None:
+    document, request = pending_seal_request(personas)
+    act(services.seal_request_decide, seal_request_id=request.pk, actor=personas.custodian, approve=True)
+    for approve in (True, False):
+        with pytest.raises(ApplicationError) as caught:
+            act(services.seal_request_decide, seal_request_id=request.pk, actor=personas.custodian, approve=approve,
+                reason="重复审批")
+        assert (caught.value.code, caught.value.status) == ("document.invalid_transition", 409)
+    assert SealRecord.objects.count() == 1
+    assert Document.objects.get(pk=document.pk).status == "distribute"
+
+
+def test_a_rejected_seal_request_stays_rejected_when_a_new_one_is_pending(personas: Any) -> None:
+    document, rejected = pending_seal_request(personas)
+    act(services.seal_request_decide, seal_request_id=rejected.pk, actor=personas.custodian, approve=False, reason="事由不清")
+    act(services.seal_request_create, document_id=document.pk, actor=personas.drafter, seal_id=flow.office_seal_id(),
+        reason="印发（补充事由）")
+    with pytest.raises(ApplicationError) as caught:
+        act(services.seal_request_decide, seal_request_id=rejected.pk, actor=personas.custodian, approve=True)
+    assert (caught.value.code, caught.value.status) == ("document.invalid_transition", 409)
+    assert caught.value.extra["status"] == "rejected"
+    rejected.refresh_from_db()
+    assert rejected.status == "rejected" and rejected.seal_record_id is None
+    assert SealRecord.objects.count() == 0

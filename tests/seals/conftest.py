@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.db import transaction
 
 from seals import images
 
@@ -58,7 +59,8 @@ def build_docx() -> Callable[[bytes], bytes]:
 def ca(db: None) -> Any:
     from seals.services import ca_init
 
-    authority, _created = ca_init()
+    with transaction.atomic():  # as the seal_init_ca command does
+        authority, _created = ca_init()
     return authority
 
 
@@ -72,15 +74,16 @@ def issue_seal(personas: Any, office: Any, **kwargs: Any) -> Any:
     from seals.services import seal_activate, seal_issue
 
     activate = kwargs.pop("activate", True)
-    seal = seal_issue(
-        actor=personas.admin,
-        kind=kwargs.pop("kind", "organisation"),
-        owner_organisation_id=office.pk,
-        custodian_ids=kwargs.pop("custodian_ids", [personas.custodian.pk]),
-        **kwargs,
-    )
-    if activate:
-        seal = seal_activate(actor=personas.admin, seal_id=seal.pk)
+    with transaction.atomic():  # as the API's issue endpoint does
+        seal = seal_issue(
+            actor=personas.admin,
+            kind=kwargs.pop("kind", "organisation"),
+            owner_organisation_id=office.pk,
+            custodian_ids=kwargs.pop("custodian_ids", [personas.custodian.pk]),
+            **kwargs,
+        )
+        if activate:
+            seal = seal_activate(actor=personas.admin, seal_id=seal.pk)
     return seal
 
 

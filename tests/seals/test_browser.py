@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import transaction
 
 from seals import services
 from seals.models import SealRecord
@@ -18,12 +19,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_custodian_sees_the_seal_and_verifies_a_good_and_a_tampered_file(
     office_seal: Any, personas: Any, live_daphne: str, chromium: Any, tmp_path: Path
 ) -> None:
-    record = SealRecord.objects.get(
-        pk=services.seal_apply(
+    with transaction.atomic():
+        applied = services.seal_apply(
             seal_id=office_seal.pk, actor=personas.custodian, build_docx=make_docx,
             document_ref="document:1", title="关于春节值班安排的通知",
-        ).pk
-    )
+        )
+    record = SealRecord.objects.get(pk=applied.pk)
     (tmp_path / "good.docx").write_bytes(bytes(record.sealed_docx))
     tampered = bytearray(record.sealed_docx)
     tampered[500] ^= 0x01

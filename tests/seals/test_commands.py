@@ -42,7 +42,7 @@ def test_seal_init_ca_is_idempotent_unless_forced(db: None) -> None:
 
 def test_seal_init_ca_without_a_kek_fails_clearly(db: None, settings: Any) -> None:
     settings.SEAL_KEK = None
-    with pytest.raises(CommandError, match="seal.kek_missing"):
+    with pytest.raises(CommandError, match=r"seal\.kek_missing"):
         run("seal_init_ca")
     assert CertificateAuthority.objects.count() == 0
 
@@ -52,7 +52,7 @@ def test_seal_issue_command(ca: Any, personas: Any) -> None:
     seal = Seal.objects.get()
     assert seal.status == "active" and seal.name in output
     assert set(seal.custodians.values_list("username", flat=True)) == {"huangyan"}
-    with pytest.raises(CommandError, match="seal.invalid"):
+    with pytest.raises(CommandError, match=r"seal\.invalid"):
         run("seal_issue", "--org", "浙政办发", "--kind", "organisation", "--custodian", "fengxue")
     with pytest.raises(CommandError, match="找不到"):
         run("seal_issue", "--org", "不存在的机关", "--kind", "organisation", "--custodian", "huangyan")
@@ -113,7 +113,7 @@ def test_rewrap_with_a_bad_file_or_wrong_current_kek_changes_nothing(
     good = tmp_path / "good"
     good.write_text(base64.b64encode(bytes(range(200, 232))).decode())
     settings.SEAL_KEK = OTHER_KEK  # not the KEK the keys are wrapped under
-    with pytest.raises(CommandError, match="seal.kek_invalid"):
+    with pytest.raises(CommandError, match=r"seal\.kek_invalid"):
         run("seal_rewrap_keys", "--new-kek-file", str(good))
     assert bytes(Seal.objects.get(pk=office_seal.pk).wrapped_key) == before
     assert not AuditEntry.objects.filter(action="seal.keys_rewrapped").exists()

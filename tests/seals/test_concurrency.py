@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from cryptography import x509
+from django.db import transaction
 
 from officehub.audit.services import verify_chain
 from officehub.errors import ApplicationError
@@ -62,3 +63,15 @@ def test_a_sealing_racing_a_suspension_either_lands_before_it_or_not_at_all(offi
         assert records == 1  # the sealing committed before the suspension
     else:
         assert outcomes == ["ok", "seal.suspended"] and records == 0
+
+
+def test_a_seal_service_outside_the_entry_points_transaction_is_refused(office_seal: Any, personas: Any) -> None:
+    # Entry points (API, pages, commands, admin) open the transaction; a service never does.
+    with pytest.raises(transaction.TransactionManagementError):
+        services.seal_suspend(actor=personas.admin, seal_id=office_seal.pk)
+    with pytest.raises(transaction.TransactionManagementError):
+        services.seal_apply(
+            seal_id=office_seal.pk, actor=personas.custodian, build_docx=make_docx, document_ref="document:4", title="通知"
+        )
+    office_seal.refresh_from_db()
+    assert office_seal.status == "active" and not SealRecord.objects.exists()

@@ -38,7 +38,9 @@ def package_dir(client: Any, office_seal: Any, personas: Any, tmp_path: Path) ->
     return tmp_path
 
 
-def openssl_verify(folder: Path, docx: str = "doc.docx", p7s: str = "doc.p7s", *, crl: bool = False) -> subprocess.CompletedProcess[str]:
+def openssl_verify(
+    folder: Path, docx: str = "doc.docx", p7s: str = "doc.p7s", *, crl: bool = False
+) -> subprocess.CompletedProcess[str]:
     cafile = folder / "ca.pem"
     extra: list[str] = []
     if crl:

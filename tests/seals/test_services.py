@@ -78,7 +78,8 @@ def test_issued_seal_certificate_names_the_organisation_and_the_key_is_only_wrap
     stored = Seal.objects.get(pk=seal.pk)
     key = crypto.unwrap_private_key(bytes(stored.wrapped_key), crypto.parse_kek(TEST_KEK), key_id=stored.key_id)
     public_der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    assert public_der == cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    assert public_der == cert.public_key().public_bytes(serialization.Encoding.DER, spki)
     plain = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     assert plain not in bytes(stored.wrapped_key)
     assert "PRIVATE KEY" not in repr(stored) and "PRIVATE KEY" not in str(stored)

@@ -3,7 +3,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -33,9 +34,11 @@ def _user(username: str) -> User:
 class Command(BaseCommand):
     help = "签发一枚电子印章：manage.py seal_issue --org 浙政办发 --kind organisation --custodian huangyan --activate"
 
-    def add_arguments(self, parser: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--org", required=True, help="所属机关：机关代字、名称或编号")
-        parser.add_argument("--kind", required=True, choices=SealKind.values, help="organisation 公章 / special 专用章 / personal 个人签名章")
+        parser.add_argument(
+            "--kind", required=True, choices=SealKind.values, help="organisation 公章 / special 专用章 / personal 个人签名章"
+        )
         parser.add_argument("--custodian", action="append", default=[], required=True, help="印章管理员用户名（可重复）")
         parser.add_argument("--person", help="个人签名章的所属个人（用户名）")
         parser.add_argument("--lower-text", default="", help="专用章下弦文字，如 合同专用章")
@@ -56,20 +59,21 @@ class Command(BaseCommand):
                 raise CommandError("--valid-until 须为 YYYY-MM-DD。") from None
             valid_until = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
         try:
-            seal = seal_issue(
-                actor=None,
-                kind=options["kind"],
-                owner_organisation_id=organisation.pk,
-                owner_person_id=person.pk if person else None,
-                custodian_ids=[user.pk for user in custodians],
-                name=options["name"],
-                lower_text=options["lower_text"],
-                valid_until=valid_until,
-                key_type="rsa" if options["rsa"] else "ec",
-                check_permission=False,  # whoever runs manage.py administers the server
-            )
-            if options["activate"]:
-                seal = seal_activate(actor=None, seal_id=seal.pk, check_permission=False)
+            with transaction.atomic(durable=True):
+                seal = seal_issue(
+                    actor=None,
+                    kind=options["kind"],
+                    owner_organisation_id=organisation.pk,
+                    owner_person_id=person.pk if person else None,
+                    custodian_ids=[user.pk for user in custodians],
+                    name=options["name"],
+                    lower_text=options["lower_text"],
+                    valid_until=valid_until,
+                    key_type="rsa" if options["rsa"] else "ec",
+                    check_permission=False,  # whoever runs manage.py administers the server
+                )
+                if options["activate"]:
+                    seal = seal_activate(actor=None, seal_id=seal.pk, check_permission=False)
         except ApplicationError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from None
         self.stdout.write(

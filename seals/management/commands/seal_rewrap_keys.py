@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         "当前 KEK 取自 OFFICEHUB_SEAL_KEK / OFFICEHUB_SEAL_KEK_FILE。"
     )
 
-    def add_arguments(self, parser: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--new-kek-file", required=True,
             help="新 KEK 文件：32 字节随机数的 base64（head -c32 /dev/urandom | base64 > 文件）",

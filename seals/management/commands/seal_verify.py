@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from officehub.errors import ApplicationError
@@ -13,7 +13,7 @@ from seals.services import seal_verify
 class Command(BaseCommand):
     help = "验证用印文件：manage.py seal_verify 文件.docx 文件.p7s。有效时输出“有效”，否则输出原因并以非零状态退出。"
 
-    def add_arguments(self, parser: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("docx", help="用印后的 DOCX 文件")
         parser.add_argument("signature", help="分离式签名 .p7s（DER）")
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from officehub.errors import ApplicationError
 from seals.services import seal_seed_demo
@@ -13,7 +14,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            report = seal_seed_demo()
+            with transaction.atomic(durable=True):
+                report = seal_seed_demo()
         except ApplicationError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from None
         self.stdout.write(f"印章CA：{report['ca']}（{'新建' if report['ca_created'] else '已存在'}）")

@@ -1,14 +1,16 @@
 """Render a 公文 as DOCX laid out per GB/T 9704-2012 《党政机关公文格式》.
 
-Pure functions over plain typed data: nothing here imports Django, so the documents app,
-management commands and tests all call the same code.
+The layout works on plain typed data (``RenderInput``), so the tests and benchmarks
+render without a database; ``render_document`` is the one adapter from a stored
+``Document``. Low-level XML helpers are in ``documents/docx/oxml.py``.
 
 Public API:
-    RenderInput, Attendance          the data a document is rendered from
-    render_docx(doc) -> bytes         the DOCX file
-    docx_to_text(docx_bytes) -> str   plain text for search indexing (trusted input only)
-    count_pages_estimate(doc) -> int  page count on the 22 × 28 grid, for archive records
-    format_cn_date(d) -> str          2026年1月5日 (7.3.5.4: no zero padding)
+    RenderInput, Attendance              the data a document is rendered from
+    render_docx(doc) -> bytes            the DOCX file
+    render_document(document) -> bytes   the same for a stored Document (with its seal image)
+    docx_filename(document) -> str       the download name
+    docx_to_text(docx_bytes) -> str      plain text for search indexing (trusted input only)
+    format_cn_date(d) -> str             2026年1月5日 (7.3.5.4: no zero padding)
 
 Clause numbers in comments refer to GB/T 9704-2012. Where the standard measures from the
 ink of a glyph (a mark's top edge, the rule 4 mm below the 发文字号, the page number's
@@ -30,24 +32,29 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
+from django.conf import settings
 from docx import Document as _new_document
 from docx.document import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
-from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.shared import Mm, Pt, RGBColor, Twips
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
+
+from documents import models as document_models
+from documents.docx import oxml
+from officehub.directory.models import Clearance
 
 __all__ = [
     "DOC_TYPES",
     "UPWARD_DOC_TYPES",
     "Attendance",
     "RenderInput",
-    "count_pages_estimate",
+    "docx_filename",
     "docx_to_text",
     "format_cn_date",
+    "render_document",
     "render_docx",
 ]
 
@@ -64,9 +71,6 @@ UPWARD_DOC_TYPES: frozenset[str] = frozenset({"request", "report"})  # 上行文
 # --- Page and text block (5.1, 5.2.1, 5.2.3) ----------------------------------------------
 _TWIPS_PER_MM = 1440 / 25.4
 _EMU_PER_PT = 12700
-
-# Characters XML 1.0 cannot hold: C0 controls other than tab/newline/CR, lone surrogates.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _mm_twips(mm: float) -> int:
@@ -257,50 +261,12 @@ def docx_to_text(docx_bytes: bytes) -> str:
     """Plain text of every paragraph of the main story, one per line, for indexing.
 
     For DOCX this module rendered (trusted). Uploaded files go through
-    ``documents.docx_import.import_docx``, which checks the zip before parsing it.
+    ``documents.docx.importing.import_docx``, which checks the zip before parsing it.
     """
     document = _new_document(io.BytesIO(docx_bytes))
     body = document.element.body
     lines = (Paragraph(p, document._body).text for p in body.iter(qn("w:p")))
     return "\n".join(line for line in lines if line.strip())
-
-
-def count_pages_estimate(doc: RenderInput) -> int:
-    """Pages the rendered document should take, counted on the 22 × 28 grid.
-
-    An estimate (no font metrics, no widow/keep rules beyond the seal block): used for the
-    archive record's 页数 before a human checks the printed copy.
-    """
-    pages = _PageCounter()
-    pages.add(_head_lines(doc))
-    pages.add(_title_lines(doc.title))
-    if doc.primary_recipients:
-        pages.add(1 + _lines_for(_recipients_text(doc.primary_recipients)))
-    for text in _paragraphs(doc.body):
-        pages.add(_lines_for(text, indent=2))
-    if doc.attachments:
-        pages.add(1)
-        for i, line in enumerate(_attachment_note_lines(doc.attachments)):
-            pages.add(_lines_for(line, indent=2 if i == 0 else 5))
-    if doc.doc_type == "minutes":
-        rows = _attendance_rows(doc.attendance)
-        pages.add(1 if rows else 0)
-        for label, names in rows:
-            pages.add(_lines_for(label + "：" + "、".join(names), indent=2))
-    elif doc.issuer_name or doc.issued_on:
-        blank = _seal_blank_lines(doc.seal_diameter_mm) if doc.seal_png else 1
-        pages.add(blank + 2)
-    if doc.note:
-        pages.add(_lines_for(_note_text(doc.note), indent=2))
-    for title, text in doc.attachment_bodies:
-        pages.new_page()
-        pages.add(2 + _title_lines(title) + 1)
-        for para in _paragraphs(text):
-            pages.add(_lines_for(para, indent=2))
-    colophon = _colophon_lines(doc)
-    if colophon and pages.free() < colophon:
-        pages.new_page()
-    return pages.pages
 
 
 # ==========================================================================================
@@ -336,7 +302,7 @@ def _setup_styles(document: Document) -> None:
     defaults.getparent().replace(
         defaults,
         parse_xml(
-            f"<w:docDefaults {nsdecls('w')}><w:rPrDefault><w:rPr>{_fonts_xml(FONT_FANGSONG)}"
+            f"<w:docDefaults {nsdecls('w')}><w:rPrDefault><w:rPr>{oxml.fonts_xml(FONT_FANGSONG)}"
             f'<w:kern w:val="2"/><w:sz w:val="{int(SIZE_3HAO * 2)}"/>'
             f'<w:szCs w:val="{int(SIZE_3HAO * 2)}"/>'
             '<w:lang w:val="en-US" w:eastAsia="zh-CN" w:bidi="ar-SA"/></w:rPr></w:rPrDefault>'
@@ -344,44 +310,28 @@ def _setup_styles(document: Document) -> None:
         ),
     )
     normal = document.styles["Normal"]
-    _replace_style_props(
+    oxml.replace_style_props(
         normal.element,
         # Widow control off: a page must be filled to its 22nd line (5.2.3 撑满版心).
         # No automatic space between CJK and Latin text: it would break the 28-char grid.
         '<w:widowControl w:val="0"/><w:autoSpaceDE w:val="0"/><w:autoSpaceDN w:val="0"/>'
         f'<w:spacing w:before="0" w:after="0" w:line="{LINE_PITCH_TWIPS}" w:lineRule="exact"/>'
         '<w:jc w:val="both"/>',
-        f'{_fonts_xml(FONT_FANGSONG)}<w:sz w:val="{int(SIZE_3HAO * 2)}"/>'
+        f'{oxml.fonts_xml(FONT_FANGSONG)}<w:sz w:val="{int(SIZE_3HAO * 2)}"/>'
         f'<w:szCs w:val="{int(SIZE_3HAO * 2)}"/>',
     )
     # The template's Title has a blue rule and theme colours; ours is the 公文 title, and
-    # docx_import finds the title of our own output by this style.
+    # the DOCX import finds the title of our own output by this style.
     title = document.styles["Title"]
-    _replace_style_props(
+    oxml.replace_style_props(
         title.element,
         '<w:snapToGrid w:val="0"/><w:jc w:val="center"/>',
-        f'{_fonts_xml(FONT_XIAOBIAOSONG)}<w:kern w:val="0"/><w:sz w:val="{int(SIZE_2HAO * 2)}"/>'
+        f'{oxml.fonts_xml(FONT_XIAOBIAOSONG)}<w:kern w:val="0"/><w:sz w:val="{int(SIZE_2HAO * 2)}"/>'
         f'<w:szCs w:val="{int(SIZE_2HAO * 2)}"/>',
     )
     theme_lang = document.settings.element.find(qn("w:themeFontLang"))
     if theme_lang is not None:
         theme_lang.set(qn("w:eastAsia"), "zh-CN")
-
-
-def _replace_style_props(style: BaseOxmlElement, ppr_xml: str, rpr_xml: str) -> None:
-    for tag in ("w:pPr", "w:rPr"):
-        old = style.find(qn(tag))
-        if old is not None:
-            style.remove(old)
-    style.append(parse_xml(f"<w:pPr {nsdecls('w')}>{ppr_xml}</w:pPr>"))
-    style.append(parse_xml(f"<w:rPr {nsdecls('w')}>{rpr_xml}</w:rPr>"))
-
-
-def _fonts_xml(font: str) -> str:
-    return (
-        f'<w:rFonts w:ascii="{font}" w:eastAsia="{font}" w:hAnsi="{font}" w:cs="{font}"'
-        ' w:hint="eastAsia"/>'
-    )
 
 
 def _setup_footers(document: Document, doc: RenderInput) -> None:
@@ -408,7 +358,7 @@ def _page_number_paragraph(p: Paragraph, *, odd: bool) -> None:
     lift_pt = _mm_pt(dash_centre_mm - FOOTER_DISTANCE_MM) - SIZE_4HAO / 2
     pf.space_before = Pt(0)
     pf.space_after = Pt(max(lift_pt, 0))
-    _ppr_child(p, "w:snapToGrid").set(qn("w:val"), "0")
+    oxml.ppr_child(p, "w:snapToGrid").set(qn("w:val"), "0")
     _indent(p, right=1 if odd else 0, left=0 if odd else 1, char_pt=SIZE_4HAO, grid=False)
     _add_run(p, f"{PAGE_NUMBER_DASH} ", font=FONT_SONGTI, size=SIZE_4HAO)
     _add_field(p, "PAGE", "1", font=FONT_SONGTI, size=SIZE_4HAO)
@@ -425,15 +375,15 @@ def _add_field(p: Paragraph, instruction: str, placeholder: str, *, font: str, s
             instr.text = text
             run._r.append(instr)
         else:
-            run._r.append(_el("w:fldChar", fldCharType=kind))
+            run._r.append(oxml.el("w:fldChar", fldCharType=kind))
     _add_run(p, placeholder, font=font, size=size)
-    _add_run(p, "", font=font, size=size)._r.append(_el("w:fldChar", fldCharType="end"))
+    _add_run(p, "", font=font, size=size)._r.append(oxml.el("w:fldChar", fldCharType="end"))
 
 
 def _set_core_properties(document: Document, doc: RenderInput) -> None:
     props = document.core_properties
-    props.title = _XML_INVALID.sub("", doc.title.replace("\n", ""))
-    props.author = _XML_INVALID.sub("", doc.issuer_name)
+    props.title = oxml.xml_text(doc.title.replace("\n", ""))
+    props.author = oxml.xml_text(doc.issuer_name)
     props.last_modified_by = props.author
     props.language = "zh-CN"
     props.comments = ""
@@ -497,7 +447,7 @@ def _format_mark(p: Paragraph, text: str) -> None:
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     p.paragraph_format.line_spacing = Pt(size)  # at least the font size: never clipped
     p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.AT_LEAST
-    _ppr_child(p, "w:snapToGrid").set(qn("w:val"), "0")
+    oxml.ppr_child(p, "w:snapToGrid").set(qn("w:val"), "0")
     _add_run(p, text, font=FONT_XIAOBIAOSONG, size=size, color=RED, scale=scale)
 
 
@@ -614,12 +564,12 @@ def _make_rule(
     pf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
     pf.space_before = Pt(0)
     pf.space_after = Pt(0)
-    _ppr_child(p, "w:snapToGrid").set(qn("w:val"), "0")
+    oxml.ppr_child(p, "w:snapToGrid").set(qn("w:val"), "0")
     if overhang_mm:
         ind = p._p.get_or_add_pPr().get_or_add_ind()
         ind.set(qn("w:left"), str(-_mm_twips(overhang_mm)))
         ind.set(qn("w:right"), str(-_mm_twips(overhang_mm)))
-    _set_border(p, "bottom", style=style, sz=sz, color=color, space=0)
+    oxml.set_border(p, "bottom", style=style, sz=sz, color=color, space=0)
 
 
 # ==========================================================================================
@@ -867,15 +817,15 @@ def _add_colophon(document: Document, doc: RenderInput) -> None:
         return
     if not letter:
         # 7.4.1 first and last rules 0.35 mm, rules in between 0.25 mm.
-        _set_border(rows[0], "top", style="single", sz=COLOPHON_OUTER_RULE_SZ)
+        oxml.set_border(rows[0], "top", style="single", sz=COLOPHON_OUTER_RULE_SZ)
         for p in rows[:-1]:
-            _set_border(p, "bottom", style="single", sz=COLOPHON_INNER_RULE_SZ)
-        _set_border(rows[-1], "bottom", style="single", sz=COLOPHON_OUTER_RULE_SZ)
+            oxml.set_border(p, "bottom", style="single", sz=COLOPHON_INNER_RULE_SZ)
+        oxml.set_border(rows[-1], "bottom", style="single", sz=COLOPHON_OUTER_RULE_SZ)
     # The frame needs an ordinary paragraph after it to anchor to; keep it 1 pt high.
     anchor = document.add_paragraph()
     anchor.paragraph_format.line_spacing = Pt(1)
     anchor.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
-    _ppr_child(anchor, "w:snapToGrid").set(qn("w:val"), "0")
+    oxml.ppr_child(anchor, "w:snapToGrid").set(qn("w:val"), "0")
 
 
 def _cc_text(cc_recipients: Sequence[str]) -> str:
@@ -884,7 +834,7 @@ def _cc_text(cc_recipients: Sequence[str]) -> str:
 
 def _colophon_paragraph(document: Document) -> Paragraph:
     p = _paragraph(document, snap_to_grid=False)
-    frame = _ppr_child(p, "w:framePr")
+    frame = oxml.ppr_child(p, "w:framePr")
     for name, value in (
         ("w:w", str(TEXT_WIDTH_TWIPS)),
         ("w:wrap", "around"),
@@ -895,70 +845,6 @@ def _colophon_paragraph(document: Document) -> Paragraph:
     ):
         frame.set(qn(name), value)
     return p
-
-
-def _colophon_lines(doc: RenderInput) -> float:
-    lines = 0.0
-    if doc.cc_recipients:
-        width = _text_units(_cc_text(doc.cc_recipients)) * SIZE_4HAO
-        lines += math.ceil(width / (TEXT_WIDTH_PT - 2 * SIZE_4HAO))
-    if doc.doc_type != "letter" and (doc.printing_office or doc.printed_on):
-        lines += 1
-    return lines + (0.3 if lines else 0)  # the rules
-
-
-# ==========================================================================================
-# Page estimate helpers
-# ==========================================================================================
-
-
-_MARK_LINE_EM = 1.2  # a CJK font's natural line height, in ems, for the mark's line
-
-
-class _PageCounter:
-    def __init__(self) -> None:
-        self.pages = 1
-        self.used = 0.0
-
-    def add(self, lines: float) -> None:
-        self.used += lines
-        while self.used > LINES_PER_PAGE + 1e-9:
-            self.pages += 1
-            self.used -= LINES_PER_PAGE
-
-    def new_page(self) -> None:
-        if self.used > 0:
-            self.pages += 1
-            self.used = 0.0
-
-    def free(self) -> float:
-        return LINES_PER_PAGE - self.used
-
-
-def _head_lines(doc: RenderInput) -> float:
-    """Grid lines the 版头 takes on the first page, the blank lines under it included."""
-    if doc.doc_type == "letter":
-        # The first-page header (name, 4 mm, double rule ≈ 1 mm) pushes the body down.
-        size, _ = _mark_font(doc.issuer_mark)
-        head_pt = _mm_pt(LETTER_MARK_TOP_MM + RULE_BELOW_NUMBER_MM + 1) + size * _MARK_LINE_EM
-        pushed = max(head_pt - _mm_pt(TOP_MARGIN_MM), 0) / LINE_PT
-        return pushed + max(len(_header_block_lines(doc)), 1) + 2
-    size, _ = _mark_font(_mark_text(doc))
-    mark = (_mm_pt(MARK_TOP_MM) + size * _MARK_LINE_EM) / LINE_PT
-    minutes_line = 1 if doc.doc_type == "minutes" and (doc.issuer_name or doc.issued_on) else 0
-    signer_rows = max(math.ceil(len(doc.signers) / 2), 1)
-    number = signer_rows if doc.doc_type in UPWARD_DOC_TYPES else 1
-    rule = _glyph_gap_to_rule(RULE_BELOW_NUMBER_MM) / LINE_PT
-    return mark + 2 + number + minutes_line + rule + 2
-
-
-def _title_lines(title: str) -> int:
-    per_line = math.floor(TEXT_WIDTH_PT / SIZE_2HAO)
-    return sum(max(1, math.ceil(_text_units(t) / per_line)) for t in title.strip().split("\n"))
-
-
-def _lines_for(text: str, *, indent: float = 0) -> int:
-    return max(1, math.ceil((indent + _text_units(text)) / CHARS_PER_LINE))
 
 
 # ==========================================================================================
@@ -994,7 +880,7 @@ def _paragraph(
     if align is not None:
         p.alignment = align
     if not snap_to_grid:
-        _ppr_child(p, "w:snapToGrid").set(qn("w:val"), "0")
+        oxml.ppr_child(p, "w:snapToGrid").set(qn("w:val"), "0")
     return p
 
 
@@ -1015,7 +901,7 @@ def _add_run(
     and Word picks the East Asian slot for Chinese text. Characters XML 1.0 cannot hold
     (C0 controls other than tab/newline, lone surrogates) are dropped: the API stores
     them, and one would otherwise make every render of the document fail."""
-    run = p.add_run(_XML_INVALID.sub("", text))
+    run = p.add_run(oxml.xml_text(text))
     rpr = run._r.get_or_add_rPr()
     fonts = rpr.get_or_add_rFonts()
     for slot in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
@@ -1027,7 +913,7 @@ def _add_run(
     if scale != 100:
         w = OxmlElement("w:w")
         w.set(qn("w:val"), str(scale))
-        _insert_in_order(rpr, w, "w:w", _RPR_ORDER)
+        oxml.insert_in_order(rpr, w, "w:w", oxml.RPR_ORDER)
     return run
 
 
@@ -1057,70 +943,59 @@ def _indent(
             ind.set(qn(f"w:{name}Chars"), str(round(chars * 100)))
 
 
-def _set_border(
-    p: Paragraph,
-    side: str,
-    *,
-    style: str,
-    sz: int,
-    color: RGBColor | None = None,
-    space: int = 1,
-) -> None:
-    pbdr = _ppr_child(p, "w:pBdr")
-    order = ("w:top", "w:left", "w:bottom", "w:right", "w:between", "w:bar")
-    tag = f"w:{side}"
-    existing = pbdr.find(qn(tag))
-    if existing is not None:
-        pbdr.remove(existing)
-    border = _el(tag, val=style, sz=str(sz), space=str(space), color=str(color or "000000"))
-    _insert_in_order(pbdr, border, tag, order)
+# ==========================================================================================
+# A stored Document
+# ==========================================================================================
 
 
-def _el(tag: str, **attrs: str) -> BaseOxmlElement:
-    el = OxmlElement(tag)
-    for name, value in attrs.items():
-        el.set(qn(f"w:{name}"), value)
-    return el
+def issuer_mark_for(document: document_models.Document) -> str:
+    issuer = document.issuer
+    if document.doc_type == document_models.DocType.MINUTES:
+        return f"{issuer.short_name or issuer.name}纪要"
+    if document.doc_type == document_models.DocType.LETTER:
+        return issuer.name  # 信函格式: the organisation's full name (GB/T 9704 10.1)
+    return issuer.issuer_mark or f"{issuer.name}文件"
 
 
-def _ppr_child(p: Paragraph, tag: str) -> BaseOxmlElement:
-    """The pPr child ``tag``, created in its schema position (ECMA-376 §17.3.1.26) when
-    missing; python-docx only orders the children it models."""
-    ppr = p._p.get_or_add_pPr()
-    existing = ppr.find(qn(tag))
-    if existing is not None:
-        return existing
-    el = OxmlElement(tag)
-    _insert_in_order(ppr, el, tag, _PPR_ORDER)
-    return el
+def render_input_for(document: document_models.Document, *, seal_png: bytes | None = None) -> RenderInput:
+    classification_label = None
+    if document.classification >= Clearance.SECRET:
+        label = str(Clearance(document.classification).label)
+        classification_label = f"{label}★{document.secrecy_period}" if document.secrecy_period else label
+    urgency = document_models.Urgency(document.urgency)
+    urgency_label = None if urgency == document_models.Urgency.NORMAL else str(urgency.label)
+    signers: tuple[str, ...] = ()
+    if document.doc_type in document_models.UPWARD_DOC_TYPES and document.signer is not None:
+        signers = (document.signer.display_name,)
+    attachments = document.attachments or []
+    return RenderInput(
+        doc_type=document.doc_type,
+        title=document.title,
+        body=document.body,
+        issuer_mark=issuer_mark_for(document),
+        issuer_name=document.signature_name or document.issuer.name,
+        doc_number=document.doc_number or None,
+        issued_on=document.issued_on,
+        primary_recipients=[org.name for org in document.primary_recipients.order_by("pk")],
+        cc_recipients=[org.name for org in document.cc_recipients.order_by("pk")],
+        copy_number=document.copy_number or None,
+        classification_label=classification_label,
+        urgency_label=urgency_label,
+        signers=signers,
+        attachments=[item["title"] for item in attachments],
+        attachment_bodies=[(item["title"], item["body"]) for item in attachments if item.get("body")],
+        note=document.note or None,
+        printing_office=document.printing_office or None,
+        printed_on=document.printed_on,
+        seal_png=seal_png if document.doc_type != document_models.DocType.MINUTES else None,
+        seal_diameter_mm=float(settings.SEAL_IMAGE_DIAMETER_MM),
+    )
 
 
-def _insert_in_order(
-    parent: BaseOxmlElement, el: BaseOxmlElement, tag: str, order: tuple[str, ...]
-) -> None:
-    """Insert ``el`` before the first child that the schema puts after ``tag``."""
-    later = {qn(t) for t in order[order.index(tag) + 1 :]}
-    for child in parent:
-        if child.tag in later:
-            child.addprevious(el)
-            return
-    parent.append(el)
+def render_document(document: document_models.Document, *, seal_png: bytes | None = None) -> bytes:
+    return render_docx(render_input_for(document, seal_png=seal_png))
 
 
-_PPR_ORDER = (
-    "w:pStyle", "w:keepNext", "w:keepLines", "w:pageBreakBefore", "w:framePr",
-    "w:widowControl", "w:numPr", "w:suppressLineNumbers", "w:pBdr", "w:shd", "w:tabs",
-    "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct", "w:topLinePunct",
-    "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd", "w:snapToGrid",
-    "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap",
-    "w:jc", "w:textDirection", "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl",
-    "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange",
-)  # fmt: skip
-_RPR_ORDER = (
-    "w:rStyle", "w:rFonts", "w:b", "w:bCs", "w:i", "w:iCs", "w:caps", "w:smallCaps",
-    "w:strike", "w:dstrike", "w:outline", "w:shadow", "w:emboss", "w:imprint", "w:noProof",
-    "w:snapToGrid", "w:vanish", "w:webHidden", "w:color", "w:spacing", "w:w", "w:kern",
-    "w:position", "w:sz", "w:szCs", "w:highlight", "w:u", "w:effect", "w:bdr", "w:shd",
-    "w:fitText", "w:vertAlign", "w:rtl", "w:cs", "w:em", "w:lang", "w:eastAsianLayout",
-    "w:specVanish", "w:oMath",
-)  # fmt: skip
+def docx_filename(document: document_models.Document) -> str:
+    name = document.doc_number or f"草稿{document.pk}"
+    return f"{name} {document.title}"[:120] + ".docx"

@@ -1,0 +1,256 @@
+"""拟稿 and editing: a new outgoing draft, changes at 拟稿/核稿/复核, sharing and 批注."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from documents import selectors
+from documents.errors import DocumentInvalidInput, DocumentInvalidTransition, DocumentNotHolder
+from documents.models import (
+    Direction,
+    DocType,
+    Document,
+    DocumentComment,
+    DocumentStatus,
+    StepKind,
+    StepState,
+    Urgency,
+)
+from documents.services.flow import (
+    DOCUMENT_FLOW,
+    Attachment,
+    check_attachments,
+    check_classification,
+    close_step,
+    holder_step,
+    issuer_staff,
+    open_step,
+    organisations,
+    own_departments,
+    require_text,
+    save,
+    store_version,
+    validate,
+)
+from officehub.audit.services import audit
+from officehub.directory.models import Clearance, Department, Role, User
+from officehub.transactions import require_transaction
+
+S = DocumentStatus
+
+
+@dataclass(frozen=True)
+class DraftFields:
+    """Fields a drafter (or an editor at review/recheck) may set; None leaves a field as is."""
+
+    title: str | None = None
+    body: str | None = None
+    urgency: str | None = None
+    classification: int | None = None
+    secrecy_period: str | None = None
+    copy_number: str | None = None
+    note: str | None = None
+    attachments: list[Attachment] | None = None
+    needs_seal: bool | None = None
+    primary_recipient_ids: Sequence[int] | None = None
+    cc_recipient_ids: Sequence[int] | None = None
+    countersign_department_ids: Sequence[int] | None = None
+
+
+def document_create_draft(
+    *,
+    actor: User,
+    doc_type: str,
+    title: str,
+    body: str = "",
+    urgency: str = Urgency.NORMAL,
+    classification: int = Clearance.INTERNAL,
+    secrecy_period: str = "",
+    copy_number: str = "",
+    note: str = "",
+    attachments: list[Attachment] | None = None,
+    needs_seal: bool | None = None,
+    primary_recipient_ids: Sequence[int] = (),
+    cc_recipient_ids: Sequence[int] = (),
+    countersign_department_ids: Sequence[int] = (),
+) -> Document:
+    """Start an outgoing draft in the actor's organisation (the issuer).
+
+    Anyone with the drafter role may draft; a 纪要 (minutes) may be started by any member
+    (the meetings feature drafts minutes for a meeting's host). Side effects: version 1,
+    an open 拟稿 step held by the actor, audit ``document.drafted``.
+    Raises document.invalid, document.classified_refused, document.clearance_too_low,
+    document.unknown_recipient, document.unknown_department, permission_denied.
+    """
+    require_transaction()
+    if doc_type not in DocType.values:
+        raise DocumentInvalidInput(_("文种不正确。"), extra={"field": "doc_type"})
+    if doc_type != DocType.MINUTES and not actor.has_role(Role.DRAFTER):
+        raise DocumentNotHolder(_("只有拟稿人可以起草公文。"), code="document.not_drafter")
+    issuer = selectors.organisation_of_user(actor)
+    if issuer is None or not issuer.issuer_code:
+        raise DocumentInvalidInput(_("您所在部门不属于任何发文机关，不能起草公文。"), code="document.no_issuer")
+    check_classification(classification, actor)
+    now = timezone.now()
+    document = Document(
+        direction=Direction.OUTGOING,
+        doc_type=doc_type,
+        status=DocumentStatus.DRAFT,
+        title=(title or "").strip(),
+        body=body or "",
+        urgency=urgency,
+        classification=classification,
+        secrecy_period=secrecy_period,
+        copy_number=copy_number,
+        note=note,
+        attachments=check_attachments(attachments or []),
+        needs_seal=(doc_type != DocType.MINUTES) if needs_seal is None else needs_seal,
+        issuer=issuer,
+        signature_name=issuer.name,
+        printing_office=issuer.name,
+        drafter=actor,
+        drafting_department=actor.department,
+        # An urgent document has a named 催办人 from the start: its drafter.
+        chaser=actor if urgency != Urgency.NORMAL else None,
+    )
+    if not document.title:
+        raise DocumentInvalidInput(_("请填写标题。"), code="document.title_required", extra={"field": "title"})
+    _validate_copy_number(document.copy_number)
+    primary = organisations(primary_recipient_ids, field="primary_recipient_ids", issuer=issuer)
+    cc = organisations(cc_recipient_ids, field="cc_recipient_ids", issuer=issuer)
+    countersign = own_departments(countersign_department_ids, field="countersign_department_ids", organisation=issuer)
+    validate(document, validate_unique=True)
+    document.save()
+    document.primary_recipients.set(primary)
+    document.cc_recipients.set(cc)
+    document.countersign_departments.set(countersign)
+    store_version(document, author=actor, now=now, step_kind=StepKind.DRAFT)
+    document.save(update_fields=["version"])
+    open_step(document, StepKind.DRAFT, [actor], now=now, round=1)
+    audit(actor=actor, action="document.drafted", target=document, data={"doc_type": doc_type, "title": document.title})
+    return document
+
+
+def _validate_copy_number(copy_number: str) -> None:
+    # GB/T 9704 7.2.1: 份号 is six Arabic digits.
+    if copy_number and not (len(copy_number) == 6 and copy_number.isascii() and copy_number.isdigit()):
+        raise DocumentInvalidInput(_("份号应为 6 位阿拉伯数字。"), extra={"field": "copy_number"})
+
+
+def document_update(*, document_id: int, actor: User, fields: DraftFields) -> Document:
+    """Edit a document at 拟稿 (drafter), 核稿 (reviewer) or 复核 (rechecker).
+
+    A title/body change stores a new version; at 复核 such a substantive change sends the
+    document back to its signer (条例 第二十五条). Raises document.invalid_transition,
+    document.not_assigned and the validation codes of ``document_create_draft``.
+    """
+    require_transaction()
+    document = selectors.access_document(actor, document_id, lock=True)
+    DOCUMENT_FLOW.check(document, "update")
+    step_kind = {S.DRAFT: StepKind.DRAFT, S.REVIEW: StepKind.REVIEW, S.RECHECK: StepKind.RECHECK}[S(document.status)]
+    step = holder_step(document, actor, step_kind)
+    now = timezone.now()
+    changed: set[str] = set()
+    text_changed = False
+    for name in ("title", "body", "urgency", "secrecy_period", "copy_number", "note", "needs_seal"):
+        value = getattr(fields, name)
+        if value is None:
+            continue
+        if name == "title":
+            value = value.strip()
+            if not value:
+                raise DocumentInvalidInput(_("请填写标题。"), code="document.title_required", extra={"field": "title"})
+        if name == "copy_number":
+            _validate_copy_number(value)
+        if getattr(document, name) != value:
+            setattr(document, name, value)
+            changed.add(name)
+            text_changed |= name in ("title", "body")
+    if fields.classification is not None and fields.classification != document.classification:
+        check_classification(fields.classification, actor)
+        document.classification = fields.classification
+        changed.add("classification")
+    if fields.attachments is not None:
+        document.attachments = check_attachments(fields.attachments)
+        changed.add("attachments")
+    if changed:
+        validate(document)  # before a version row stores the new text
+    relations: dict[str, list[Department]] = {}
+    if fields.primary_recipient_ids is not None:
+        relations["primary_recipients"] = organisations(
+            fields.primary_recipient_ids, field="primary_recipient_ids", issuer=document.issuer
+        )
+    if fields.cc_recipient_ids is not None:
+        relations["cc_recipients"] = organisations(fields.cc_recipient_ids, field="cc_recipient_ids", issuer=document.issuer)
+    if fields.countersign_department_ids is not None:
+        if document.status != S.DRAFT:
+            raise DocumentInvalidTransition(
+                _("会签部门只能在拟稿时修改，核稿时请在审核意见中指定。"), status=document.status, action="update"
+            )
+        relations["countersign_departments"] = own_departments(
+            fields.countersign_department_ids, field="countersign_department_ids", organisation=document.issuer
+        )
+    for name, values in relations.items():
+        manager = getattr(document, name)
+        if {dept.pk for dept in manager.all()} != {dept.pk for dept in values}:
+            manager.set(values)
+            changed.add(name)
+            text_changed |= name == "primary_recipients"
+    if not changed:
+        return document
+    version = None
+    if text_changed:
+        version = store_version(document, author=actor, now=now, step_kind=step_kind)
+        changed.add("version")
+    save(document, [name for name in changed if name not in relations])
+    data: dict[str, Any] = {"fields": sorted(changed), "version": version.number if version else None}
+    if document.status == S.RECHECK and text_changed:
+        # A substantive change after sign-off needs the signer's approval again.
+        DOCUMENT_FLOW.move(document, "update", to=S.SIGN_OFF)
+        close_step(step, actor=actor, now=now, outcome="resign", opinion=_("复核时作实质性修改"))
+        signer = document.signer
+        holders = [signer] if signer and signer.is_active else issuer_staff(document, Role.SIGNING_LEADER)
+        open_step(document, StepKind.SIGN_OFF, holders, now=now)
+        save(document, ["status"])
+        data["back_to_signer"] = True
+    audit(actor=actor, action="document.updated", target=document, data=data)
+    return document
+
+
+def document_share(*, document_id: int, actor: User, user_ids: Sequence[int]) -> Document:
+    """Add explicit readers. The drafter or a current holder may share; readers need the
+    clearance for the document's 密级."""
+    require_transaction()
+    document = selectors.access_document(actor, document_id, lock=True)
+    if document.drafter_id != actor.pk and not document.steps.filter(state=StepState.OPEN, holders=actor).exists():
+        raise DocumentNotHolder(_("只有拟稿人或当前办理人可以共享公文。"), code="document.not_assigned")
+    wanted = list(dict.fromkeys(int(pk) for pk in user_ids))
+    users = list(User.objects.filter(pk__in=wanted, is_active=True))
+    if len(users) != len(wanted) or not wanted:
+        raise DocumentInvalidInput(_("共享对象不存在。"), extra={"field": "user_ids"})
+    low = [user.pk for user in users if user.clearance < document.classification]
+    if low:
+        raise DocumentInvalidInput(_("共享对象的涉密等级不足。"), code="document.clearance_too_low",
+                                   extra={"field": "user_ids", "ids": low})
+    document.shared_with.add(*users)
+    audit(actor=actor, action="document.shared", target=document, data={"users": wanted})
+    return document
+
+
+def document_comment_add(*, document_id: int, actor: User, version_number: int, text: str, quote: str = "") -> DocumentComment:
+    """批注 on a version; anyone who may read the document may comment."""
+    require_transaction()
+    document = selectors.access_document(actor, document_id)
+    version = selectors.version_of(document, version_number)
+    text = require_text(text, _("批注内容不能为空。"), "text")
+    if len(text) > 2000 or len(quote) > 200:
+        raise DocumentInvalidInput(_("批注过长。"), extra={"field": "text"})
+    comment = DocumentComment.objects.create(version=version, author=actor, text=text, quote=quote.strip(),
+                                             created_at=timezone.now())
+    audit(actor=actor, action="document.commented", target=document, data={"version": version.number, "comment": comment.pk})
+    return comment
