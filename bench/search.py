@@ -205,6 +205,7 @@ class Pair(NamedTuple):
 
 
 def bench_indexing(batch: int) -> list[Pair]:
+
     from search import es
     from search.indexer import build_docs, bulk_body
     from search.models import IndexOutbox
@@ -299,8 +300,9 @@ def report_indexing(pairs: list[Pair]) -> dict:
         subset = [p for p in pairs if p.raw_first is raw_first]
         if subset:
             ratio = rate(subset, "ours") / rate(subset, "raw")
-            print(f"  {label:10s} ({len(subset)} batches): raw {rate(subset, 'raw'):,.0f}, ours {rate(subset, 'ours'):,.0f} docs/s,"
-                  f" ratio {ratio:.2f}×; per batch {spread([p.raw_seconds / p.ours_seconds for p in subset], '{:.2f}')}")
+            per_batch = spread([p.raw_seconds / p.ours_seconds for p in subset], "{:.2f}")
+            print(f"  {label:10s} ({len(subset)} batches): raw {rate(subset, 'raw'):,.0f}, "
+                  f"ours {rate(subset, 'ours'):,.0f} docs/s, ratio {ratio:.2f}×; per batch {per_batch}")
             figures["ratio_" + label.replace(" ", "_")] = round(ratio, 3)
     return figures
 
@@ -388,14 +390,16 @@ def main() -> None:
     try:
         for name in list(client.indices.get(index=f"{es.alias_name()}*", allow_no_indices=True)):
             client.indices.delete(index=name)
-        seed_demo()
+        with transaction.atomic():
+            seed_demo()
         load_at_start = os.getloadavg()[0]
         print(f"OfficeHub archive search benchmark — {args.records} records, batch {args.batch}, {args.queries} queries")
         print(f"  load average {load_at_start:.1f} on {os.cpu_count()} CPUs (other work on this machine slows both sides)")
         t0 = time.perf_counter()
         rows = generate(args.records)
         chars = sum(len(r["title"]) + len(r["body"]) for r in rows)
-        print(f"  generated {len(rows)} records, {chars / len(rows):.0f} characters each on average ({time.perf_counter() - t0:.1f} s)")
+        elapsed = time.perf_counter() - t0
+        print(f"  generated {len(rows)} records, {chars / len(rows):.0f} characters each on average ({elapsed:.1f} s)")
         seg_rate, doc_rate = insert(rows)
         print(f"  jieba segmentation (archive time, once per record): {seg_rate:,.0f} characters/s")
         print(f"  record documents   (archive time, once per record): {doc_rate:,.0f} records/s")

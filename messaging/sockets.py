@@ -156,7 +156,7 @@ class SessionBoundMixin:
                     await self.session_revalidated()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a database hiccup must not stop the watch for good
+            except Exception:  # noqa: BLE001 - a database hiccup must not stop the watch for good
                 logger.warning("socket session re-check failed; retrying", exc_info=True)
             await asyncio.sleep(interval)
 

@@ -294,7 +294,7 @@ def send_bulk(
     result: BulkResult = {"ok": [], "failed": {}}
     response = es.bulk(
         index=index,
-        body=body,
+        body=body,  # type: ignore[arg-type]  # ready NDJSON bytes (the stubs know only lists of actions)
         refresh=refresh,
         require_alias=require_alias,
         filter_path="errors,items.*._id,items.*.status,items.*.error",

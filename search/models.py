@@ -138,7 +138,9 @@ class ArchiveRecord(models.Model):
             models.CheckConstraint(condition=Q(category__in=Category.values), name="archive_category_valid"),
             models.CheckConstraint(condition=Q(item_number__gte=1) & Q(item_number__lte=9999), name="archive_item_range"),
             models.CheckConstraint(condition=Q(page_count__gte=1), name="archive_page_count_positive"),
-            models.CheckConstraint(condition=Q(classification__gte=0) & Q(classification__lte=4), name="archive_classification_valid"),
+            models.CheckConstraint(
+                condition=Q(classification__gte=0) & Q(classification__lte=4), name="archive_classification_valid"
+            ),
             models.CheckConstraint(condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="archive_sha256_hex"),
         ]
         indexes = [models.Index(fields=["organisation", "year"], name="archive_org_year")]

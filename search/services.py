@@ -1,10 +1,11 @@
 """Every write of the archive: archiving (documents and legacy files), refusing edits,
 and the index outbox drain.
 
-Archiving runs in one transaction: the item number is taken under the class's sequence
-row lock, the 归档章 is stamped on the archived copy, the record, its scope and an outbox
-row are inserted and the audit entry written. Elasticsearch is reached only after commit
-(the on-commit kick or the worker's ``index_drain``), so an outage never fails an archive.
+Archiving runs in the entry point's transaction (``officehub/transactions.py``): the item
+number is taken under the class's sequence row lock, the 归档章 is stamped on the archived
+copy, the record, its scope and an outbox row are inserted and the audit entry written.
+Elasticsearch is reached only after commit (the on-commit kick or the worker's
+``index_drain``), so an outage never fails an archive.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from collections import defaultdict, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -28,6 +29,7 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 from officehub.audit.services import audit
 from officehub.directory.models import Clearance, Department, Role, User
 from officehub.directory.selectors import organisation_of
+from officehub.transactions import in_transaction, require_transaction
 from search import es, files
 from search.errors import (
     AlreadyArchived,
@@ -50,6 +52,9 @@ from search.models import (
 )
 from search.selectors import access_archive_record
 from search.text import fold, segment
+
+if TYPE_CHECKING:
+    from documents.models import Document
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +138,7 @@ def _archive_create(
     data: ArchiveInput,
     scope_departments: list[Department],
     readers: list[User],
-    document: Any | None = None,
+    document: Document | None = None,
 ) -> ArchiveRecord:
     """Create the record in the caller's transaction. Validates, numbers, stamps, audits."""
     _validate(organisation, data)
@@ -177,7 +182,12 @@ def _archive_create(
         unit_code=data.unit_code,
         item_number=item,
         archive_code=compose_archive_code(
-            fonds_code=fonds, category=Category.WS, year=year, retention=data.retention, unit_code=data.unit_code, item_number=item
+            fonds_code=fonds,
+            category=Category.WS,
+            year=year,
+            retention=data.retention,
+            unit_code=data.unit_code,
+            item_number=item,
         ),
         page_count=pages,
         responsible_party=data.responsible_party.strip() or organisation.name,
@@ -247,41 +257,41 @@ def archive_legacy_upload(
     explicit readers may be anyone. Errors: ``archive.not_archivist`` (403),
     ``archive.invalid``, ``archive.file_invalid``, ``archive.classified_refused`` (400).
     """
+    require_transaction()
     organisation = _archivist_organisation(actor)
-    with transaction.atomic():
-        if scope_department_ids:
-            scope = list(
-                Department.objects.filter(pk__in=set(scope_department_ids), path__startswith=organisation.path)
-            )
-            if len(scope) != len(set(scope_department_ids)):
-                raise ArchiveInvalid("查阅范围只能是本机关内的部门。", extra={"fields": {"scope_department_ids": "invalid"}})
-        else:
-            scope = [organisation]
-        readers = list(User.objects.filter(pk__in=set(reader_ids or []), is_active=True))
-        if len(readers) != len(set(reader_ids or [])):
-            raise ArchiveInvalid("指定查阅人不存在。", extra={"fields": {"reader_ids": "invalid"}})
-        return _archive_create(
-            actor=actor,
-            organisation=organisation,
-            source=ArchiveSource.LEGACY,
-            data=ArchiveInput(
-                title=title,
-                record_date=record_date,
-                retention=retention,
-                classification=classification,
-                responsible_party=responsible_party,
-                doc_number=doc_number,
-                doc_type=doc_type,
-                unit_code=unit_code,
-                note=note,
-                file_name=file_name,
-                file_bytes=file_bytes,
-                content_text=content_text,
-                page_count=page_count,
-            ),
-            scope_departments=scope,
-            readers=readers,
+    if scope_department_ids:
+        scope = list(
+            Department.objects.filter(pk__in=set(scope_department_ids), path__startswith=organisation.path)
         )
+        if len(scope) != len(set(scope_department_ids)):
+            raise ArchiveInvalid("查阅范围只能是本机关内的部门。", extra={"fields": {"scope_department_ids": "invalid"}})
+    else:
+        scope = [organisation]
+    readers = list(User.objects.filter(pk__in=set(reader_ids or []), is_active=True))
+    if len(readers) != len(set(reader_ids or [])):
+        raise ArchiveInvalid("指定查阅人不存在。", extra={"fields": {"reader_ids": "invalid"}})
+    return _archive_create(
+        actor=actor,
+        organisation=organisation,
+        source=ArchiveSource.LEGACY,
+        data=ArchiveInput(
+            title=title,
+            record_date=record_date,
+            retention=retention,
+            classification=classification,
+            responsible_party=responsible_party,
+            doc_number=doc_number,
+            doc_type=doc_type,
+            unit_code=unit_code,
+            note=note,
+            file_name=file_name,
+            file_bytes=file_bytes,
+            content_text=content_text,
+            page_count=page_count,
+        ),
+        scope_departments=scope,
+        readers=readers,
+    )
 
 
 ARCHIVABLE_STATUSES = {"outgoing": "distributed", "incoming": "concluded"}
@@ -293,10 +303,11 @@ def archive_document(
     """Archive a finished document: outgoing after distribution (已分发), incoming after
     conclusion (已办结), by an archivist of the organisation holding that copy.
 
-    The DOCX (sealed bytes when sealed) is fetched and its text extracted before the
-    transaction; then the document row is locked, the record created and
-    ``documents.services.document_mark_archived`` re-checks its state and marks it, all in
-    one transaction, so a document is marked 已归档 exactly when its record exists. Errors: ``not_found``
+    Runs in the entry point's transaction. The DOCX (sealed bytes when sealed) is
+    fetched and its text extracted first, before any row is locked; then the document
+    row is locked, the state re-checked, the record created and
+    ``documents.services.document_mark_archived`` marks the document, so a document is
+    marked 已归档 exactly when its record exists. Errors: ``not_found``
     (404, also for documents the archivist may not see), ``archive.not_archivist``,
     ``archive.document_not_finished``, ``archive.already_archived`` (409), and the
     validation codes of ``archive_legacy_upload``.
@@ -305,6 +316,7 @@ def archive_document(
     from documents import services as document_services
     from documents.docx.render import docx_to_text
 
+    require_transaction()
     organisation = _archivist_organisation(actor)
     document = document_selectors.access_document(actor, document_id)
     if document.organisation_id != organisation.pk:
@@ -315,48 +327,48 @@ def archive_document(
         raise DocumentNotArchivable(
             "只有已分发的发文或已办结的收文可以归档。", extra={"status": document.status, "direction": document.direction}
         )
-    # Rendering or fetching the sealed DOCX is the slow part: done before any lock.
+    # Rendering or fetching the sealed DOCX is the slow part: done before any lock, so
+    # the open transaction holds no row while it runs.
     docx = document_selectors.document_docx(document)
     text = docx_to_text(docx)
     readers = list(document.shared_with.filter(is_active=True))
-    with transaction.atomic():
-        # Lock order (officehub/audit/services.py): the document row, then the archive
-        # sequence row, and the audit head last. So the record (which takes the sequence
-        # lock) is created before document_mark_archived writes its audit entry; that
-        # service then re-checks the state under the lock this transaction already holds.
-        document = document_selectors.access_document(actor, document.pk, lock=True)
-        if ArchiveRecord.objects.filter(document_id=document.pk).exists():  # raced: the row lock serialises
-            raise AlreadyArchived("该公文已归档。", extra={"document_id": document.pk})
-        if ARCHIVABLE_STATUSES.get(document.direction) != document.status:  # changed meanwhile
-            raise DocumentNotArchivable(
-                "只有已分发的发文或已办结的收文可以归档。", extra={"status": document.status, "direction": document.direction}
-            )
-        record_date = document.issued_on or timezone.localdate()
-        record = _archive_create(
-            actor=actor,
-            organisation=organisation,
-            source=ArchiveSource.DOCUMENT,
-            data=ArchiveInput(
-                title=document.title,
-                record_date=record_date,
-                retention=retention,
-                classification=document.classification,
-                responsible_party=document.issuer.name if document.issuer_id else organisation.name,
-                doc_number=document.doc_number,
-                doc_type=document.doc_type,
-                unit_code=organisation.unit_code if unit_code is None else unit_code,
-                note=note,
-                file_name=f"{document.doc_number or document.title}.docx",
-                file_bytes=docx,
-                content_text="\n".join([document.title, text]) if document.title not in text else text,
-                page_count=None,
-            ),
-            scope_departments=[organisation],
-            readers=readers,
-            document=document,
+    # Lock order (officehub/audit/services.py): the document row, then the archive
+    # sequence row, and the audit head last. So the record (which takes the sequence
+    # lock) is created before document_mark_archived writes its audit entry; that
+    # service then re-checks the state under the lock this transaction already holds.
+    document = document_selectors.access_document(actor, document.pk, lock=True)
+    if ArchiveRecord.objects.filter(document_id=document.pk).exists():  # raced: the row lock serialises
+        raise AlreadyArchived("该公文已归档。", extra={"document_id": document.pk})
+    if ARCHIVABLE_STATUSES.get(document.direction) != document.status:  # changed meanwhile
+        raise DocumentNotArchivable(
+            "只有已分发的发文或已办结的收文可以归档。", extra={"status": document.status, "direction": document.direction}
         )
-        document_services.document_mark_archived(document_id=document.pk, actor=actor)
-        return record
+    record_date = document.issued_on or timezone.localdate()
+    record = _archive_create(
+        actor=actor,
+        organisation=organisation,
+        source=ArchiveSource.DOCUMENT,
+        data=ArchiveInput(
+            title=document.title,
+            record_date=record_date,
+            retention=retention,
+            classification=document.classification,
+            responsible_party=document.issuer.name if document.issuer_id else organisation.name,
+            doc_number=document.doc_number,
+            doc_type=document.doc_type,
+            unit_code=organisation.unit_code if unit_code is None else unit_code,
+            note=note,
+            file_name=f"{document.doc_number or document.title}.docx",
+            file_bytes=docx,
+            content_text="\n".join([document.title, text]) if document.title not in text else text,
+            page_count=None,
+        ),
+        scope_departments=[organisation],
+        readers=readers,
+        document=document,
+    )
+    document_services.document_mark_archived(document_id=document.pk, actor=actor)
+    return record
 
 
 def archive_record_update(*, record_id: int, actor: User, **changes: Any) -> ArchiveRecord:
@@ -482,40 +494,41 @@ def _send_all(client: Elasticsearch, rows: list[_Claimed], versions: dict[int, i
     return sum(1 for row in rows if row.record_id in indexed)
 
 
+@in_transaction
 def index_drain(*, limit: int = DRAIN_BATCH, outbox_ids: list[int] | None = None, refresh: bool = False) -> int:
     """Send due outbox rows to Elasticsearch; return how many rows were indexed (marked done).
 
-    One transaction: claim (``_claim``: SKIP LOCKED, so concurrent drains take disjoint
-    rows), read and build the documents, ``_bulk`` them with the newest outbox id of each
-    record as external version (a late or repeated write can never replace a newer one; a
-    version conflict counts as done), and mark a row done only once Elasticsearch has
-    acknowledged its document. The row locks are held during the ``_bulk`` calls on
-    purpose: only outbox rows are locked, and no one waits on them. A crash before commit
-    leaves every row pending (re-sending is harmless, see above). Rows Elasticsearch did
-    not take — server down, a failed request, an item rejected — stay pending with
-    attempts, the last error and an exponential backoff (at most a minute).
+    A worker job, so an entry point with a transaction of its own: claim (``_claim``:
+    SKIP LOCKED, so concurrent drains take disjoint rows), read and build the documents,
+    ``_bulk`` them with the newest outbox id of each record as external version (a late
+    or repeated write can never replace a newer one; a version conflict counts as done),
+    and mark a row done only once Elasticsearch has acknowledged its document. The row
+    locks are held during the ``_bulk`` calls on purpose: only outbox rows are locked,
+    and no one waits on them. A crash before commit leaves every row pending (re-sending
+    is harmless, see above). Rows Elasticsearch did not take — server down, a failed
+    request, an item rejected — stay pending with attempts, the last error and an
+    exponential backoff (at most a minute).
     """
     now = timezone.now()
-    with transaction.atomic():
-        rows = _claim(now=now, limit=limit, outbox_ids=outbox_ids)
-        if not rows:
-            return 0
-        versions: dict[int, int] = {}
-        for row in rows:
-            versions[row.record_id] = max(versions.get(row.record_id, 0), row.id)
-        try:
-            client = es.client(timeout=30.0)
-            es.ensure_index(client)
-        except (es.SearchUnavailable, TransportError, ApiError) as exc:
-            logger.warning("index drain: Elasticsearch unavailable (%s); %d rows wait", exc, len(rows))
-            error = f"{type(exc).__name__}: {exc}"
-            _defer(rows, dict.fromkeys(versions, error), now)
-            return 0
-        done = _send_all(client, rows, versions, now)
-        if refresh and done:
-            with contextlib.suppress(TransportError, ApiError):
-                client.indices.refresh(index=es.alias_name())
-        return done
+    rows = _claim(now=now, limit=limit, outbox_ids=outbox_ids)
+    if not rows:
+        return 0
+    versions: dict[int, int] = {}
+    for row in rows:
+        versions[row.record_id] = max(versions.get(row.record_id, 0), row.id)
+    try:
+        client = es.client(timeout=30.0)
+        es.ensure_index(client)
+    except (es.SearchUnavailable, TransportError, ApiError) as exc:
+        logger.warning("index drain: Elasticsearch unavailable (%s); %d rows wait", exc, len(rows))
+        error = f"{type(exc).__name__}: {exc}"
+        _defer(rows, dict.fromkeys(versions, error), now)
+        return 0
+    done = _send_all(client, rows, versions, now)
+    if refresh and done:
+        with contextlib.suppress(TransportError, ApiError):
+            client.indices.refresh(index=es.alias_name())
+    return done
 
 
 def index_drain_backlog(*, batch: int = DRAIN_BATCH, budget_seconds: float = 10.0) -> int:

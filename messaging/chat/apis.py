@@ -218,7 +218,9 @@ class ConversationListApi(APIView):
     def post(self, request: Request) -> Response:
         data = _valid(GroupCreateInput, request.data)
         with transaction.atomic():
-            conversation = services.conversation_group_create(actor=actor_of(request), title=data["title"], member_ids=data["member_ids"])
+            conversation = services.conversation_group_create(
+                actor=actor_of(request), title=data["title"], member_ids=data["member_ids"]
+            )
         return Response({"id": conversation.pk}, status=status.HTTP_201_CREATED)
 
 
@@ -271,7 +273,9 @@ class ConversationMembersApi(APIView):
     def post(self, request: Request, conversation_id: int) -> Response:
         data = _valid(MembersAddInput, request.data)
         with transaction.atomic():
-            added = services.conversation_members_add(actor=actor_of(request), conversation_id=conversation_id, user_ids=data["user_ids"])
+            added = services.conversation_members_add(
+                actor=actor_of(request), conversation_id=conversation_id, user_ids=data["user_ids"]
+            )
         return Response({"added": added})
 
 
@@ -341,7 +345,9 @@ class ReadApi(APIView):
     def post(self, request: Request, conversation_id: int) -> Response:
         data = _valid(ReadInput, request.data)
         with transaction.atomic():
-            membership = services.conversation_mark_read(actor=actor_of(request), conversation_id=conversation_id, seq=data["seq"])
+            membership = services.conversation_mark_read(
+                actor=actor_of(request), conversation_id=conversation_id, seq=data["seq"]
+            )
         last_seq = membership.conversation.last_seq
         return Response(
             {
@@ -409,7 +415,12 @@ class AttachmentUploadApi(APIView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(
-        request={"multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}, "client_id": {"type": "string"}}}},
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}, "client_id": {"type": "string"}},
+            }
+        },
         responses={201: SendOutput, 200: SendOutput},
         summary="发送附件（成员可下载；大小与类型受限）",
     )

@@ -19,7 +19,7 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -514,4 +514,5 @@ class UserSocketConsumer(SessionBoundMixin, AsyncJsonWebsocketConsumer):
 
     async def notify(self, event: NotifyEvent) -> None:
         """待办 and DING notifications published by officehub.workbench.services."""
-        await self._frame({**event, "type": "notify"})
+        # The event is the frame, renamed: its keys are the notify frame's (payloads.py).
+        await self._frame(cast(NotifyEvent, {**event, "type": "notify"}))

@@ -17,7 +17,9 @@ def department_group_eligible(department: Department) -> bool:
     """A department group never spans two issuing organisations: a department qualifies
     unless another organisation sits in its subtree (so 办公厅 has one, the provincial
     government above several bureaux does not)."""
-    return not Department.objects.filter(path__startswith=department.path, is_organisation=True).exclude(pk=department.pk).exists()
+    return (
+        not Department.objects.filter(path__startswith=department.path, is_organisation=True).exclude(pk=department.pk).exists()
+    )
 
 
 def department_group_sync(*, department_id: int) -> Conversation | None:
@@ -99,4 +101,3 @@ def department_groups_sync_for_user(*, user: User) -> None:
     )
     for department_id in sorted(set(wanted) | {d for d in current if d is not None}):
         department_group_sync(department_id=department_id)
-

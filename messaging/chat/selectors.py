@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import TypedDict, cast
 
 from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -94,7 +94,9 @@ def _messages(conversation_id: int) -> QuerySet[Message]:
     return (
         Message.objects.filter(conversation_id=conversation_id)
         .select_related("sender", "attachment", "ding")
-        .prefetch_related("mention_rows", Prefetch("ding__recipients", queryset=DingRecipient.objects.only("id", "ding_id", "user_id")))
+        .prefetch_related(
+            "mention_rows", Prefetch("ding__recipients", queryset=DingRecipient.objects.only("id", "ding_id", "user_id"))
+        )
     )
 
 
@@ -231,17 +233,14 @@ def conversation_list(user: User) -> list[ConversationSummary]:
     last_messages = {
         m.conversation_id: m
         for m in Message.objects.filter(
-            conversation_id__in=conversation_ids, seq=Subquery(
-                Conversation.objects.filter(pk=OuterRef("conversation_id")).values("last_seq")[:1]
-            )
+            conversation_id__in=conversation_ids,
+            seq=Subquery(Conversation.objects.filter(pk=OuterRef("conversation_id")).values("last_seq")[:1]),
         ).select_related("sender", "ding")
     }
     direct_ids = [m.conversation_id for m in memberships if m.conversation.kind == ConversationKind.DIRECT]
     peers = {
         row.conversation_id: row.user
-        for row in Membership.objects.filter(conversation_id__in=direct_ids)
-        .exclude(user_id=user.pk)
-        .select_related("user")
+        for row in Membership.objects.filter(conversation_id__in=direct_ids).exclude(user_id=user.pk).select_related("user")
     }
     result: list[ConversationSummary] = []
     for membership in memberships:
@@ -318,7 +317,8 @@ def history_payloads(*, user: User, conversation_id: int, messages: list[Message
     counts = read_counts(conversation_id=conversation_id, messages=own) if own else {}
     out: list[HistoryMessage] = []
     for message in messages:
-        payload: HistoryMessage = {**message_payload(message)}
+        # A HistoryMessage is a message payload that may also carry read counts.
+        payload = cast(HistoryMessage, dict(message_payload(message)))
         if message.seq in counts:
             payload["read_count"], payload["unread_count"] = counts[message.seq]
         out.append(payload)
@@ -394,7 +394,9 @@ def users_sharing(user_id: int, user_ids: list[int]) -> set[int]:
     """Which of ``user_ids`` share at least one conversation with ``user_id``."""
     mine = Membership.objects.filter(user_id=user_id).values("conversation_id")
     return set(
-        Membership.objects.filter(Q(conversation_id__in=mine) & Q(user_id__in=user_ids)).values_list("user_id", flat=True).distinct()
+        Membership.objects.filter(Q(conversation_id__in=mine) & Q(user_id__in=user_ids))
+        .values_list("user_id", flat=True)
+        .distinct()
     )
 
 

@@ -277,7 +277,9 @@ def _check_mentions(membership: Membership, actor: User, mentions: Any, mention_
     ids = [uid for uid in _int_ids(mentions, field="mentions") if uid != actor.pk]
     if ids:
         members = set(
-            Membership.objects.filter(conversation_id=membership.conversation_id, user_id__in=ids).values_list("user_id", flat=True)
+            Membership.objects.filter(conversation_id=membership.conversation_id, user_id__in=ids).values_list(
+                "user_id", flat=True
+            )
         )
         if members != set(ids):
             raise InvalidInput(_("只能 @ 本会话的成员。"), code="message.mention_not_member")
@@ -353,9 +355,7 @@ def ding_send(*, actor: User, conversation_id: int, client_id: Any, body: Any, r
     ids = [uid for uid in _int_ids(recipient_ids, field="recipient_ids") if uid != actor.pk]
     if not ids:
         raise InvalidInput(_("请至少选择一位接收人。"), code="ding.no_recipients")
-    recipients = list(
-        User.objects.filter(pk__in=ids, chat_memberships__conversation_id=conversation_id).order_by("pk")
-    )
+    recipients = list(User.objects.filter(pk__in=ids, chat_memberships__conversation_id=conversation_id).order_by("pk"))
     if len(recipients) != len(ids):
         raise InvalidInput(_("DING 只能发给本会话的成员。"), code="ding.recipient_not_member")
     rate_limit_check(actor)
@@ -448,9 +448,7 @@ def conversation_direct_open(*, actor: User, peer_id: int) -> Conversation:
         # while the caller's transaction carries on.
         with transaction.atomic():
             conversation = Conversation.objects.create(kind=ConversationKind.DIRECT, direct_key=key)
-            Membership.objects.bulk_create(
-                [Membership(conversation=conversation, user_id=uid) for uid in (low, high)]
-            )
+            Membership.objects.bulk_create([Membership(conversation=conversation, user_id=uid) for uid in (low, high)])
             publish_joined(conversation.pk, [low, high])
     except IntegrityError:
         return Conversation.objects.get(direct_key=key)

@@ -270,7 +270,9 @@ class MeetingMinutesApi(APIView):
     @extend_schema(
         summary="起草会议纪要（主持人，会后）：生成纪要草稿并进入公文流转",
         request=None,
-        responses={201: inline_serializer("MinutesStarted", {"document_id": serializers.IntegerField(), "url": serializers.CharField()})},
+        responses={
+            201: inline_serializer("MinutesStarted", {"document_id": serializers.IntegerField(), "url": serializers.CharField()})
+        },
     )
     def post(self, request: Request, meeting_id: int) -> Response:
         with transaction.atomic():

@@ -119,7 +119,8 @@ def participant_join(*, meeting_id: int, user: User, channel_name: str, now: dat
     if not is_joinable_now(meeting, now=now):
         opens, closes = join_window(meeting)
         raise _refuse(
-            _("会议不在开放时间内：可于 %(opens)s 至 %(closes)s 入会。") % {"opens": local_time(opens), "closes": local_time(closes)},
+            _("会议不在开放时间内：可于 %(opens)s 至 %(closes)s 入会。")
+            % {"opens": local_time(opens), "closes": local_time(closes)},
             "meeting.not_open",
             status=409,
             opens_at=opens.isoformat(),
@@ -162,9 +163,7 @@ def participant_join(*, meeting_id: int, user: User, channel_name: str, now: dat
         audit(actor=user, action="meeting.opened", target=meeting)
     if invitation is not None and invitation.first_joined_at is None:
         invitation.first_joined_at = now
-        invitation.attendance = (
-            Attendance.OBSERVER if invitation.role == InvitationRole.OBSERVER else Attendance.ATTENDED
-        )
+        invitation.attendance = Attendance.OBSERVER if invitation.role == InvitationRole.OBSERVER else Attendance.ATTENDED
         fields = ["first_joined_at", "attendance"]
         if invitation.response == InvitationResponse.PENDING:
             # Coming is the answer; a 请假 answer stays as given, with its reason.
@@ -246,10 +245,7 @@ def _target(meeting: Meeting, peer_id: Any) -> Participant:
     if not isinstance(peer_id, int) or isinstance(peer_id, bool):
         raise InvalidInput(_("peer 必须是参会连接编号。"), code="meeting.bad_frame", extra={"field": "peer"})
     participant = (
-        Participant.objects.select_for_update(of=("self",))
-        .select_related("user")
-        .filter(meeting=meeting, pk=peer_id)
-        .first()
+        Participant.objects.select_for_update(of=("self",)).select_related("user").filter(meeting=meeting, pk=peer_id).first()
     )
     if participant is None:
         raise _refuse(_("对方不在会议中。"), "meeting.peer_not_in_room", status=409, peer=peer_id)

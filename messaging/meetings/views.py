@@ -195,7 +195,11 @@ def meeting_respond(request: HttpRequest, meeting_id: int) -> HttpResponse:
 def meeting_action(request: HttpRequest, meeting_id: int, action: str) -> HttpResponse:
     user = actor_of(request)
     if action == "cancel":
-        _run(request, lambda: services.meeting_cancel(meeting_id=meeting_id, actor=user, reason=request.POST.get("reason", "")), "会议已取消，已通知参会人员。")
+        _run(
+            request,
+            lambda: services.meeting_cancel(meeting_id=meeting_id, actor=user, reason=request.POST.get("reason", "")),
+            "会议已取消，已通知参会人员。",
+        )
     elif action == "open-early":
         _run(request, lambda: services.meeting_open_early(meeting_id=meeting_id, actor=user), "会议已提前开放。")
     elif action == "end":
@@ -225,7 +229,11 @@ def meeting_action(request: HttpRequest, meeting_id: int, action: str) -> HttpRe
             "出席情况已更新。",
         )
     elif action == "minutes":
-        document_id = _run(request, lambda: minutes.meeting_start_minutes(meeting_id=meeting_id, actor=user), "会议纪要草稿已创建，已进入公文流转。")
+        document_id = _run(
+            request,
+            lambda: minutes.meeting_start_minutes(meeting_id=meeting_id, actor=user),
+            "会议纪要草稿已创建，已进入公文流转。",
+        )
         if document_id:
             return redirect(f"/documents/{document_id}/")
     else:

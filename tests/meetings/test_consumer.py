@@ -65,7 +65,7 @@ async def test_host_and_invitee_join_and_see_each_other_by_name(ws: Any, persona
     assert welcome["meeting"]["title"] == "周工作例会"
     assert welcome["me"]["name"] == "陈杰"
 
-    guest, guest_welcome = await joined(ws, personas.drafter, room.pk)
+    _guest, guest_welcome = await joined(ws, personas.drafter, room.pk)
     assert guest_welcome["is_host"] is False
     assert [(p["peer_id"], p["name"], p["is_host"]) for p in guest_welcome["roster"]] == [
         (welcome["peer_id"], "陈杰", True)
@@ -164,7 +164,7 @@ async def test_rejoin_replaces_the_stale_connection(ws: Any, personas: Any, room
     host, _ = await joined(ws, personas.head, room.pk)
     old, old_welcome = await joined(ws, personas.drafter, room.pk)
     await host.recv_type("peer_joined")
-    new, new_welcome = await joined(ws, personas.drafter, room.pk)
+    _new, new_welcome = await joined(ws, personas.drafter, room.pk)
     assert await old.recv() == {"type": "replaced"}
     assert await old.closed_with() == 4000
     left = await host.recv_type("peer_left")

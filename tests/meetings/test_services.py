@@ -65,8 +65,8 @@ def at(hour: int, minute: int = 0, day: int = 5) -> datetime:
 
 
 def test_schedule_invites_named_users_whole_department_subtrees_and_observers(
-    personas: Any, django_capture_on_commit_callbacks: Any
-, inbox: Any) -> None:
+    personas: Any, django_capture_on_commit_callbacks: Any, inbox: Any
+) -> None:
     bureau = Department.objects.get(name="浙江省大数据发展管理局")
     division = personas.head2.department  # 综合处
     listener = inbox(personas.drafter, personas.staff)
@@ -120,9 +120,7 @@ def test_schedule_invites_named_users_whole_department_subtrees_and_observers(
         ({"document_id": 999_999}, "meeting.document_not_found"),
     ],
 )
-def test_bad_schedule_input_is_refused_with_a_code_and_creates_nothing(
-    personas: Any, change: dict[str, Any], code: str
-) -> None:
+def test_bad_schedule_input_is_refused_with_a_code_and_creates_nothing(personas: Any, change: dict[str, Any], code: str) -> None:
     now = timezone.now()
     start = now + change.pop("start_in", timedelta(hours=1))
     arguments = {
@@ -149,9 +147,13 @@ def test_outsider_gets_the_same_404_as_for_a_missing_meeting(personas: Any, sche
         selectors.access_meeting(personas.outsider, meeting.pk)
     with pytest.raises(NotFound) as missing:
         selectors.access_meeting(personas.drafter, meeting.pk + 1000)
-    assert (foreign.value.code, foreign.value.message) == (missing.value.code, missing.value.message) == (
-        "meeting.not_found",
-        missing.value.message,
+    assert (
+        (foreign.value.code, foreign.value.message)
+        == (missing.value.code, missing.value.message)
+        == (
+            "meeting.not_found",
+            missing.value.message,
+        )
     )
     with pytest.raises(NotFound):
         services.invitation_respond(meeting_id=meeting.pk, actor=personas.outsider, response="accepted")
@@ -172,8 +174,8 @@ def test_upcoming_meetings_are_mine_and_not_over(personas: Any, schedule: Any) -
 
 
 def test_decline_is_recorded_as_leave_and_the_host_is_told_after_commit(
-    personas: Any, schedule: Any, django_capture_on_commit_callbacks: Any
-, inbox: Any) -> None:
+    personas: Any, schedule: Any, django_capture_on_commit_callbacks: Any, inbox: Any
+) -> None:
     meeting = schedule(invitees=(personas.drafter, personas.reviewer))
     listener = inbox(personas.head)
     with django_capture_on_commit_callbacks(execute=True):
@@ -200,8 +202,8 @@ def test_invalid_response_and_the_host_responding_are_refused(personas: Any, sch
 
 
 def test_reschedule_resets_answers_rearms_the_reminder_and_notifies(
-    personas: Any, schedule: Any, django_capture_on_commit_callbacks: Any
-, inbox: Any) -> None:
+    personas: Any, schedule: Any, django_capture_on_commit_callbacks: Any, inbox: Any
+) -> None:
     meeting = schedule(invitees=(personas.drafter, personas.reviewer))
     services.invitation_respond(meeting_id=meeting.pk, actor=personas.drafter, response="accepted")
     Meeting.objects.filter(pk=meeting.pk).update(reminded_at=timezone.now())
@@ -222,7 +224,9 @@ def test_only_the_host_reschedules_or_cancels(personas: Any, schedule: Any) -> N
     meeting = schedule(invitees=(personas.drafter,))
     start = timezone.now() + timedelta(days=1)
     with pytest.raises(ApplicationError) as reschedule:
-        services.meeting_reschedule(meeting_id=meeting.pk, actor=personas.drafter, start_at=start, end_at=start + timedelta(hours=1))
+        services.meeting_reschedule(
+            meeting_id=meeting.pk, actor=personas.drafter, start_at=start, end_at=start + timedelta(hours=1)
+        )
     with pytest.raises(ApplicationError) as cancel:
         services.meeting_cancel(meeting_id=meeting.pk, actor=personas.drafter)
     assert reschedule.value.code == cancel.value.code == "meeting.not_host"
@@ -232,8 +236,8 @@ def test_only_the_host_reschedules_or_cancels(personas: Any, schedule: Any) -> N
 
 
 def test_cancel_tells_every_invitee_closes_their_todos_and_is_final(
-    personas: Any, schedule: Any, django_capture_on_commit_callbacks: Any
-, inbox: Any) -> None:
+    personas: Any, schedule: Any, django_capture_on_commit_callbacks: Any, inbox: Any
+) -> None:
     meeting = schedule(invitees=(personas.drafter, personas.reviewer))
     listener = inbox(personas.drafter, personas.reviewer)
     with django_capture_on_commit_callbacks(execute=True):
@@ -268,8 +272,8 @@ def test_a_rolled_back_schedule_pushes_nothing(personas: Any, django_capture_on_
 
 
 def test_reminders_go_out_once_per_meeting_fifteen_minutes_before(
-    personas: Any, django_capture_on_commit_callbacks: Any
-, inbox: Any) -> None:
+    personas: Any, django_capture_on_commit_callbacks: Any, inbox: Any
+) -> None:
     with time_machine.travel(at(8, 0), tick=False):
         meeting = services.meeting_schedule(
             actor=personas.head,
@@ -418,25 +422,13 @@ def test_a_seat_left_by_a_dead_worker_is_swept_by_the_next_join(personas: Any, s
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_reminding_at_once_remind_each_meeting_once(personas: Any) -> None:
-    import threading
-
-    from django.db import connection
+    from tests.concurrency import run_at_once
 
     with time_machine.travel(at(8, 0), tick=False):
         in_transaction(services.meeting_schedule)(actor=personas.head, title="会", start_at=at(9, 0), end_at=at(10, 0))
-    barrier = threading.Barrier(2)
-    results: list[int] = []
 
-    def worker() -> None:
-        try:
-            barrier.wait(timeout=10)
-            results.append(jobs.meeting_remind_upcoming(now=at(8, 50)))
-        finally:
-            connection.close()
+    def remind() -> int:
+        return jobs.meeting_remind_upcoming(now=at(8, 50))
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    results = run_at_once([remind, remind], expected=())
     assert sorted(results) == [0, 1]

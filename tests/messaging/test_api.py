@@ -33,7 +33,9 @@ def _docx() -> bytes:
     return buffer.getvalue()
 
 
-def test_history_pages_backwards_with_a_cursor(personas: Any, group: Any, api_client: Any, django_assert_max_num_queries: Any) -> None:
+def test_history_pages_backwards_with_a_cursor(
+    personas: Any, group: Any, api_client: Any, django_assert_max_num_queries: Any
+) -> None:
     for i in range(1, 8):
         send(personas.drafter, group, f"第{i}条")
     client = _client(api_client, personas.drafter)
@@ -181,7 +183,9 @@ def test_attachment_rejections_store_nothing(
 
 
 def test_office_and_text_files_are_recognised_by_content() -> None:
-    assert attachments.sniff_content_type("报告.docx", _docx()).startswith("application/vnd.openxmlformats-officedocument.wordprocessingml")
+    assert attachments.sniff_content_type("报告.docx", _docx()).startswith(
+        "application/vnd.openxmlformats-officedocument.wordprocessingml"
+    )
     assert attachments.sniff_content_type("名单.txt", "张三\n李四".encode()) == "text/plain; charset=utf-8"
     assert attachments.sniff_content_type("照片.JPG", b"\xff\xd8\xff\xe0rest") == "image/jpeg"
 
@@ -204,7 +208,11 @@ def test_outsider_gets_404_on_every_http_path(personas: Any, group: Any, api_cli
         ("post", f"{API}/conversations/{group.pk}/messages/", {"client_id": "o-1", "body": "hi"}),
         ("post", f"{API}/conversations/{group.pk}/read/", {"seq": 1}),
         ("post", f"{API}/conversations/{group.pk}/members/", {"user_ids": [personas.outsider.pk]}),
-        ("post", f"{API}/conversations/{group.pk}/dings/", {"client_id": "o-2", "body": "急", "recipient_ids": [personas.head.pk]}),
+        (
+            "post",
+            f"{API}/conversations/{group.pk}/dings/",
+            {"client_id": "o-2", "body": "急", "recipient_ids": [personas.head.pk]},
+        ),
         ("get", f"{API}/messages/{message.pk}/receipts/", None),
         ("post", f"{API}/messages/{message.pk}/recall/", None),
         ("get", f"{API}/messages/{message.pk}/document/", None),
@@ -260,6 +268,8 @@ def test_document_card_opens_only_for_viewers(personas: Any, group: Any, api_cli
 
 def test_document_card_for_unknown_document_is_refused(personas: Any, group: Any) -> None:
     with pytest.raises(services.NotFound) as exc:
-        services.message_send(actor=personas.drafter, conversation_id=group.pk, client_id=new_client_id(), body="", document_id=10**9)
+        services.message_send(
+            actor=personas.drafter, conversation_id=group.pk, client_id=new_client_id(), body="", document_id=10**9
+        )
     assert exc.value.code == "message.document_unavailable"
     assert not Message.objects.filter(conversation=group).exists()

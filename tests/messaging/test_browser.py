@@ -13,6 +13,7 @@ from tests.conftest import browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+
 def _in_thread(call: Any) -> Any:
     """Playwright's sync API keeps an event loop in this thread, where async_to_sync (the
     on-commit publish) refuses to run: act as another process would, from a thread."""
@@ -61,7 +62,7 @@ def test_two_browsers_exchange_messages_and_survive_a_dropped_connection(persona
             "() => document.querySelector(\"li.message[data-seq='1'] .receipt\")?.textContent === '已读'", timeout=10000
         )
 
-        payload = "<img src=x onerror=\"window.__xss=1\">"
+        payload = '<img src=x onerror="window.__xss=1">'
         _say(bob, payload)
         alice.wait_for_selector("#message-list li.message[data-seq='2']")
         assert alice.inner_text("#message-list li.message[data-seq='2'] .msg-body") == payload
@@ -95,13 +96,21 @@ def test_unread_badge_and_live_todo_toast(personas: Any, live_daphne: str, chrom
     try:
         page.goto(f"{live_daphne}/messages/")
         page.wait_for_selector("#conn-state.online", timeout=15000)
-        _in_thread(lambda: in_transaction(services.message_send)(actor=personas.head, conversation_id=conversation.pk, client_id="b-1", body="王芳，请回电话"))
+        _in_thread(
+            lambda: in_transaction(services.message_send)(
+                actor=personas.head, conversation_id=conversation.pk, client_id="b-1", body="王芳，请回电话"
+            )
+        )
         badge = f"#conversation-list li[data-conversation='{conversation.pk}'] .unread-badge"
         page.wait_for_selector(badge, timeout=10000)
         assert page.inner_text(badge) == "1"
         _in_thread(
             lambda: in_transaction(services.ding_send)(
-                actor=personas.head, conversation_id=conversation.pk, client_id="b-2", body="速回", recipient_ids=[personas.drafter.pk]
+                actor=personas.head,
+                conversation_id=conversation.pk,
+                client_id="b-2",
+                body="速回",
+                recipient_ids=[personas.drafter.pk],
             )
         )
         page.wait_for_selector("#toast-area .toast:has-text('DING')", timeout=10000)
@@ -148,9 +157,7 @@ def test_group_mention_receipts_dialog_and_recall(personas: Any, live_daphne: st
         alice.keyboard.press("Enter")
         bob.wait_for_selector("#message-list li.message.mention-me[data-seq='1']")
         receipt = "#message-list li.message[data-seq='1'] .receipt"
-        alice.wait_for_function(
-            f"() => document.querySelector(\"{receipt}\")?.textContent === '已读 1 / 未读 1'", timeout=10000
-        )
+        alice.wait_for_function(f"() => document.querySelector(\"{receipt}\")?.textContent === '已读 1 / 未读 1'", timeout=10000)
         alice.click(receipt)
         alice.wait_for_selector("#receipt-dialog[open]")
         assert alice.inner_text("#receipt-read") == "李军（秘书处）"
@@ -166,7 +173,9 @@ def test_group_mention_receipts_dialog_and_recall(personas: Any, live_daphne: st
 
 def _send_in_thread(user: Any, conversation_id: int, body: str) -> None:
     _in_thread(
-        lambda: in_transaction(services.message_send)(actor=user, conversation_id=conversation_id, client_id=f"b-{_next_id()}", body=body)
+        lambda: in_transaction(services.message_send)(
+            actor=user, conversation_id=conversation_id, client_id=f"b-{_next_id()}", body=body
+        )
     )
 
 

@@ -62,7 +62,9 @@ def test_client_id_reused_in_another_conversation_is_refused(personas: Any, grou
     assert exc.value.code == "message.client_id_reused"
 
 
-def test_fanout_happens_only_after_commit(personas: Any, group: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any) -> None:
+def test_fanout_happens_only_after_commit(
+    personas: Any, group: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
     published: list[tuple[str, dict]] = []
     monkeypatch.setattr("officehub.realtime.publish_now", lambda g, p: published.append((g, p)))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -218,7 +220,11 @@ def test_ding_renotifies_unconfirmed_recipients_at_the_interval(personas: Any, g
     start = timezone.now()
     with time_machine.travel(start, tick=False) as traveller:
         result = services.ding_send(
-            actor=p.drafter, conversation_id=group.pk, client_id=new_client_id(), body="十点开会", recipient_ids=[p.head.pk, p.reviewer.pk]
+            actor=p.drafter,
+            conversation_id=group.pk,
+            client_id=new_client_id(),
+            body="十点开会",
+            recipient_ids=[p.head.pk, p.reviewer.pk],
         )
         ding = result.message.ding
         assert TodoItem.objects.filter(kind="ding", done_at__isnull=True).count() == 2
@@ -264,13 +270,19 @@ def test_ding_confirm_rules(personas: Any, group: Any) -> None:
 def test_ding_only_to_members(personas: Any, group: Any) -> None:
     with pytest.raises(ApplicationError) as exc:
         services.ding_send(
-            actor=personas.drafter, conversation_id=group.pk, client_id=new_client_id(), body="急", recipient_ids=[personas.outsider.pk]
+            actor=personas.drafter,
+            conversation_id=group.pk,
+            client_id=new_client_id(),
+            body="急",
+            recipient_ids=[personas.outsider.pk],
         )
     assert exc.value.code == "ding.recipient_not_member"
     assert not Message.objects.filter(conversation=group).exists()
 
 
-def test_ding_confirmation_is_pushed_to_the_sender(personas: Any, group: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any) -> None:
+def test_ding_confirmation_is_pushed_to_the_sender(
+    personas: Any, group: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
     published: list[tuple[str, dict]] = []
     monkeypatch.setattr("officehub.realtime.publish_now", lambda g, p: published.append((g, p)))
     ding = services.ding_send(
@@ -349,7 +361,9 @@ def test_department_groups_follow_the_directory(personas: Any) -> None:
     p.drafter2.save(update_fields=["department"])
     department_groups.department_groups_sync_for_user(user=p.drafter2)
     assert not secretariat.memberships.filter(user=p.drafter2).exists()
-    assert Conversation.objects.get(kind="department", department=p.drafter2.department).memberships.filter(user=p.drafter2).exists()
+    assert (
+        Conversation.objects.get(kind="department", department=p.drafter2.department).memberships.filter(user=p.drafter2).exists()
+    )
     assert office_group.memberships.filter(user=p.drafter2).exists()
     # Idempotent: a second full sync changes nothing.
     before = AuditEntry.objects.count()
@@ -386,9 +400,7 @@ def test_conversation_list_costs_the_same_queries_for_more_conversations(persona
     assert (rows["陈杰"]["unread"], rows["陈杰"]["mentions"], rows["陈杰"]["last_message"]) == (1, 1, "陈杰：@王芳 你好")
 
 
-def test_document_cards_and_meeting_links_do_not_hide_a_broken_documents_app(
-    personas: Any, group: Any, monkeypatch: Any
-) -> None:
+def test_document_cards_and_meeting_links_do_not_hide_a_broken_documents_app(personas: Any, group: Any, monkeypatch: Any) -> None:
     """documents is a hard dependency of messaging (公文 cards, meeting links, 纪要): a
     failing import must not quietly turn every card into "unavailable"."""
     import sys

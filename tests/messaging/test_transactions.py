@@ -30,7 +30,9 @@ def _counts() -> tuple[int, ...]:
 
 def _calls(p: Any, group: Conversation, meeting: Meeting) -> dict[str, Callable[[], Any]]:
     return {
-        "message_send": lambda: services.message_send(actor=p.drafter, conversation_id=group.pk, client_id=new_client_id(), body="你好"),
+        "message_send": lambda: services.message_send(
+            actor=p.drafter, conversation_id=group.pk, client_id=new_client_id(), body="你好"
+        ),
         "ding_send": lambda: services.ding_send(
             actor=p.drafter, conversation_id=group.pk, client_id=new_client_id(), body="急", recipient_ids=[p.head.pk]
         ),
@@ -58,7 +60,11 @@ def test_every_messaging_service_refuses_to_run_outside_a_transaction_and_writes
     p = personas
     now = timezone.now()
     meeting = in_transaction(meeting_services.meeting_schedule)(
-        actor=p.head, title="周例会", start_at=now + timedelta(minutes=1), end_at=now + timedelta(hours=1), user_ids=[p.drafter.pk]
+        actor=p.head,
+        title="周例会",
+        start_at=now + timedelta(minutes=1),
+        end_at=now + timedelta(hours=1),
+        user_ids=[p.drafter.pk],
     )
     before = _counts()
     for name, call in _calls(p, group, meeting).items():
