@@ -17,10 +17,10 @@ from urllib.parse import parse_qs
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "officehub.settings")
 
-from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
-from redis.exceptions import ConnectionError as RedisConnectionError  # noqa: E402
+from channels.generic.websocket import AsyncWebsocketConsumer
+from redis.exceptions import ConnectionError as RedisConnectionError
 
-from officehub.asgi import application as officehub_application  # noqa: E402
+from officehub.asgi import application as officehub_application
 
 
 class BareRelayConsumer(AsyncWebsocketConsumer):
@@ -32,7 +32,8 @@ class BareRelayConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         await self.send(text_data=json.dumps({"type": "welcome", "peer_id": self.peer_id, "roster": []}))
-        await self.channel_layer.group_send(self.group, {"type": "bare.hello", "peer": self.peer_id, "channel": self.channel_name})
+        hello = {"type": "bare.hello", "peer": self.peer_id, "channel": self.channel_name}
+        await self.channel_layer.group_send(self.group, hello)
 
     async def disconnect(self, code: int) -> None:
         await self.channel_layer.group_discard(self.group, self.channel_name)

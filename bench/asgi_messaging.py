@@ -9,9 +9,9 @@ from urllib.parse import parse_qs
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "officehub.settings")
 
-from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
+from channels.generic.websocket import AsyncWebsocketConsumer
 
-from officehub.asgi import application as officehub_application  # noqa: E402
+from officehub.asgi import application as officehub_application
 
 ECHO_GROUP = "bench-echo"
 

@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import concurrent.futures
 import datetime
+import itertools
 import json
 import os
 import resource
@@ -43,7 +44,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (  # noqa: E402
+from bench.common import (
     DEFAULT_DATABASE_URL,
     Served,
     bench_env,
@@ -52,7 +53,8 @@ from bench.common import (  # noqa: E402
 )
 
 BENCH_DB = "officehub_bench_chat"
-LOGIN_PASSWORD = "Bench#Login-2026"  # noqa: S105 - throw-away bench users
+_pumps: set[asyncio.Future[None]] = set()  # running socket readers (the loop keeps weak references only)
+LOGIN_PASSWORD = "Bench#Login-2026"  # throw-away bench users
 ALL = ["sender", "many", "fanout", "fanout+logins", "many+logins", "storm"]
 
 
@@ -106,7 +108,7 @@ def seed(args: argparse.Namespace, env: dict[str, str], scenarios: list[str]) ->
     call_command("migrate", verbosity=0)
     wanted = max(1000 + 1, args.fanout_members + 1, args.storm_users if "storm" in scenarios else 0)
     users = User.objects.bulk_create(
-        [User(username=f"bench{i:05d}", full_name=f"压测{i}", password="!") for i in range(wanted)],  # noqa: S106
+        [User(username=f"bench{i:05d}", full_name=f"压测{i}", password="!") for i in range(wanted)],
         batch_size=2000,
     )
     ids = [u.pk for u in users]
@@ -206,7 +208,9 @@ class Clients:
             hello = json.loads(await socket.ws.recv())
             assert hello["type"] == "hello", hello
         socket.hello_seconds = time.perf_counter() - started
-        asyncio.ensure_future(self._pump(socket, chat))
+        pump = asyncio.ensure_future(self._pump(socket, chat))
+        _pumps.add(pump)
+        pump.add_done_callback(_pumps.discard)
         return socket
 
     async def _pump(self, socket: Socket, chat: bool) -> None:
@@ -295,7 +299,7 @@ def order_problems(sockets: list[Socket]) -> tuple[int, int]:
     for socket in sockets:
         for seqs in socket.seqs.values():
             duplicates += len(seqs) - len(set(seqs))
-            out_of_order += sum(1 for a, b in zip(seqs, seqs[1:], strict=False) if b < a)
+            out_of_order += sum(1 for a, b in itertools.pairwise(seqs) if b < a)
     return duplicates, out_of_order
 
 
@@ -500,7 +504,7 @@ def main() -> None:
     unknown = set(scenarios) - set(ALL)
     if unknown:
         raise SystemExit(f"unknown scenarios: {sorted(unknown)}")
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
     database_url = create_database(args.database_url, BENCH_DB, keep=False)
     env = bench_env(database_url, redis_url=args.redis_url, prefix=f"bench-chat-{os.getpid()}")

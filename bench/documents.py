@@ -111,7 +111,7 @@ def timed(fn: Callable[[], object], count: int) -> list[float]:
 
 def pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def bench_render(count: int) -> None:
@@ -209,7 +209,8 @@ def bench_flows(count: int) -> None:
         users = {u.username: u for u in User.objects.filter(is_active=True).prefetch_related("role_assignments")}
         for user in users.values():
             user.has_role(Role.DRAFTER)  # warm the role cache as a request's user would be
-        recipients = list(Department.objects.filter(name__in=["浙江省大数据发展管理局", "浙江省财政厅"]).values_list("pk", flat=True))
+        recipient_names = ["浙江省大数据发展管理局", "浙江省财政厅"]
+        recipients = list(Department.objects.filter(name__in=recipient_names).values_list("pk", flat=True))
         body = three_page_input().body
 
         def call(service: Callable[..., object], **kwargs: object) -> object:

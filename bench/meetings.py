@@ -116,7 +116,7 @@ def start_redis() -> tuple[subprocess.Popen[bytes], str, str]:
     log = os.path.join(workdir, "redis.log")
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir],
-        stdout=open(log, "wb"),  # noqa: SIM115 - lives as long as the process
+        stdout=open(log, "wb"),  # lives as long as the process
         stderr=subprocess.STDOUT,
     )
     wait_listening(process, port, "redis-server", log)
@@ -153,7 +153,7 @@ def start_daphne(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "bench.asgi_meetings:application"],
         cwd=ROOT,
         env=env,
-        stdout=open(log, "wb"),  # noqa: SIM115 - lives as long as the process
+        stdout=open(log, "wb"),  # lives as long as the process
         stderr=subprocess.STDOUT,
     )
     wait_listening(process, port, "Daphne", str(log))
@@ -223,7 +223,7 @@ def seed(args: argparse.Namespace, env: dict[str, str]) -> list[Room]:
     User.objects.filter(username__startswith="mbench").delete()
     count = args.rooms * args.peers
     users = User.objects.bulk_create(
-        [User(username=f"mbench{i:05d}", full_name=f"压测{i}", password="!") for i in range(count)],  # noqa: S106 - unusable
+        [User(username=f"mbench{i:05d}", full_name=f"压测{i}", password="!") for i in range(count)],
         batch_size=1000,
     )
     now = timezone.now()
@@ -458,7 +458,10 @@ def percentile(values: list[float], q: float) -> float:
 def report(results: list[PhaseResult], args: argparse.Namespace) -> None:
     print()
     print(f"rooms={args.rooms} peers/room={args.peers} ice/side={args.ice} sdp={args.sdp_bytes} B spread={args.spread:g}s")
-    header = f"{'server':<10} {'frames':>7} {'recv':>7} {'lost':>5} {'err':>4} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'join p50':>9} {'join p99':>9} {'retry':>5} {'fps':>7}"
+    header = (
+        f"{'server':<10} {'frames':>7} {'recv':>7} {'lost':>5} {'err':>4} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+        f"{'max ms':>8} {'join p50':>9} {'join p99':>9} {'retry':>5} {'fps':>7}"
+    )
     print(header)
     print("-" * len(header))
     for r in results:

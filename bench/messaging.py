@@ -69,7 +69,8 @@ def parse_args() -> argparse.Namespace:
         "--layer",
         choices=["core", "pubsub"],
         default="core",
-        help="channel layer of the served Daphne: core = channels_redis.core (as deployed), pubsub = RedisPubSubChannelLayer (bench/settings_pubsub.py)",
+        help="channel layer of the served Daphne: core = channels_redis.core (as deployed), "
+        "pubsub = RedisPubSubChannelLayer (bench/settings_pubsub.py)",
     )
     args = parser.parse_args()
     args.group = min(args.group, args.sockets)
@@ -142,7 +143,7 @@ def seed(args: argparse.Namespace, env: dict[str, str]) -> tuple[int, list[str]]
     User.objects.filter(username__startswith="bench").delete()
     Conversation.objects.filter(title="bench group").delete()
     users = User.objects.bulk_create(
-        [User(username=f"bench{i:05d}", full_name=f"压测用户{i}", password="!") for i in range(args.sockets)],  # noqa: S106 - unusable password
+        [User(username=f"bench{i:05d}", full_name=f"压测用户{i}", password="!") for i in range(args.sockets)],
         batch_size=1000,
     )
     group = Conversation.objects.create(kind=ConversationKind.GROUP, title="bench group", owner=users[0])
@@ -178,7 +179,7 @@ def free_port() -> int:
 
 def start_daphne(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    log = open(ROOT / "var" / f"bench-daphne-{port}.log", "wb")  # noqa: SIM115 - closed with the process
+    log = open(ROOT / "var" / f"bench-daphne-{port}.log", "wb")  # closed with the process
     process = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "bench.asgi_messaging:application"],
         cwd=ROOT,
@@ -286,7 +287,9 @@ async def run_phase(args: argparse.Namespace, name: str, port: int, pid: int, co
             url, headers = f"ws://127.0.0.1:{port}/bench/echo/{'?join=1' if receiver.member else ''}", {"Origin": origin}
         try:
             async with gate:
-                ws = await connect(url, additional_headers=headers, open_timeout=60, ping_interval=None, max_queue=None, close_timeout=2)
+                ws = await connect(
+                    url, additional_headers=headers, open_timeout=60, ping_interval=None, max_queue=None, close_timeout=2
+                )
                 if chat:
                     hello = json.loads(await ws.recv())
                     assert hello["type"] == "hello", hello
@@ -328,7 +331,8 @@ async def run_phase(args: argparse.Namespace, name: str, port: int, pid: int, co
         ws = senders[index % len(senders)].ws
         send_times[index] = time.perf_counter()
         if chat:
-            await ws.send(json.dumps({"type": "send", "conversation_id": group_id, "client_id": f"bench-{name}-{index}", "body": str(index)}))
+            frame = {"type": "send", "conversation_id": group_id, "client_id": f"bench-{name}-{index}", "body": str(index)}
+            await ws.send(json.dumps(frame))
         else:
             await ws.send(str(index))
     result.send_seconds = time.perf_counter() - t0
@@ -410,7 +414,10 @@ def report(args: argparse.Namespace, results: list[Result]) -> None:
     row("connect time (s)", [f"{r.connect_seconds:.1f}" for r in results])
     row("RSS before (MiB)", [f"{r.rss_before_kib / 1024:.0f}" for r in results])
     row("RSS after (MiB)", [f"{r.rss_after_kib / 1024:.0f}" for r in results])
-    row("RSS per 1,000 sockets (MiB)", [f"{(r.rss_after_kib - r.rss_before_kib) / 1024 / max(r.sockets, 1) * 1000:.1f}" for r in results])
+    row(
+        "RSS per 1,000 sockets (MiB)",
+        [f"{(r.rss_after_kib - r.rss_before_kib) / 1024 / max(r.sockets, 1) * 1000:.1f}" for r in results],
+    )
     row("messages sent", [str(r.sent) for r in results])
     row("messages/s (sent)", [f"{r.sent / max(r.send_seconds, 1e-9):.1f}" for r in results])
     row("deliveries/s", [f"{r.delivered / max(r.send_seconds, 1e-9):.0f}" for r in results])

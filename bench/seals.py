@@ -38,8 +38,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import django  # noqa: E402
-from django.conf import settings  # noqa: E402
+import django
+from django.conf import settings
 
 KEK_TEXT = base64.b64encode(os.urandom(32)).decode()
 settings.configure(SEAL_KEK=KEK_TEXT, USE_I18N=False, USE_TZ=True)

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from rest_framework.exceptions import NotAuthenticated
+from django.http import HttpResponse
 
 from documents import selectors
 from documents.docx.render import docx_filename
 from documents.errors import DocumentNotSealed
 from documents.models import Document
-from officehub.directory.models import User
 from officehub.edges import download
+from officehub.edges import request_user as request_user  # the API's and pages' actor, re-exported
 from seals.edges import package_download as seal_package_download
 
 DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-def request_user(request: HttpRequest) -> User:
-    """``request.user`` behind ``login_required`` or the API's ``IsAuthenticated``: always
-    a ``User`` there, the actor services take. Anonymous only on an unguarded path: 401."""
-    user = request.user
-    if not isinstance(user, User):
-        raise NotAuthenticated()
-    return user
 
 
 def docx_download(document: Document) -> HttpResponse:

@@ -1,32 +1,10 @@
-"""/api/messaging/ routes."""
+"""/api/messaging/: chat at the top, meetings under meetings/."""
 
 from __future__ import annotations
 
 from django.urls import include, path
 
-from messaging import apis
-
 urlpatterns = [
-    path("conversations/", apis.ConversationListApi.as_view(), name="api-chat-conversations"),
-    path("unread/", apis.UnreadApi.as_view(), name="api-chat-unread"),
-    path("conversations/direct/", apis.DirectConversationApi.as_view(), name="api-chat-direct"),
-    path("conversations/<int:conversation_id>/", apis.ConversationDetailApi.as_view(), name="api-chat-conversation"),
-    path("conversations/<int:conversation_id>/members/", apis.ConversationMembersApi.as_view(), name="api-chat-members"),
-    path(
-        "conversations/<int:conversation_id>/members/<int:user_id>/",
-        apis.ConversationMemberApi.as_view(),
-        name="api-chat-member",
-    ),
-    path("conversations/<int:conversation_id>/messages/", apis.MessageListApi.as_view(), name="api-chat-messages"),
-    path("conversations/<int:conversation_id>/read/", apis.ReadApi.as_view(), name="api-chat-read"),
-    path("conversations/<int:conversation_id>/attachments/", apis.AttachmentUploadApi.as_view(), name="api-chat-upload"),
-    path("conversations/<int:conversation_id>/dings/", apis.DingSendApi.as_view(), name="api-chat-ding-send"),
-    path("messages/<int:message_id>/receipts/", apis.ReceiptsApi.as_view(), name="api-chat-receipts"),
-    path("messages/<int:message_id>/recall/", apis.RecallApi.as_view(), name="api-chat-recall"),
-    path("messages/<int:message_id>/document/", apis.DocumentCardApi.as_view(), name="api-chat-document"),
-    path("attachments/<int:attachment_id>/download/", apis.AttachmentDownloadApi.as_view(), name="api-chat-download"),
-    path("dings/<int:ding_id>/", apis.DingApi.as_view(), name="api-chat-ding"),
-    path("dings/<int:ding_id>/confirm/", apis.DingConfirmApi.as_view(), name="api-chat-ding-confirm"),
-    path("dings/<int:ding_id>/cancel/", apis.DingCancelApi.as_view(), name="api-chat-ding-cancel"),
-    path("meetings/", include("messaging.meetings_api_urls")),
+    path("", include("messaging.chat.api_urls")),
+    path("meetings/", include("messaging.meetings.api_urls")),
 ]

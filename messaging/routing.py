@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from messaging.consumers.chat import UserSocketConsumer
-from messaging.consumers.meeting import MeetingConsumer
+from messaging.chat.consumers import UserSocketConsumer
+from messaging.meetings.consumers import MeetingConsumer
 
 websocket_urlpatterns = [
     path("ws/", UserSocketConsumer.as_asgi()),

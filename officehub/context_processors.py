@@ -19,7 +19,7 @@ def shell(request: HttpRequest) -> dict[str, Any]:
     current = ""
     path = request.path
     for key, _label, url in sorted(NAVIGATION, key=lambda item: -len(item[2])):
-        if url == "/" and path == "/" or url != "/" and path.startswith(url):
+        if (url == "/" and path == "/") or (url != "/" and path.startswith(url)):
             current = key
             break
     return {"navigation": NAVIGATION, "nav_current": current}

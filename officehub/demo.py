@@ -7,44 +7,60 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db import transaction
-
 from officehub.directory.models import Clearance, Department, DepartmentKind, Position, Role, User
 from officehub.directory.services import department_create, user_create
+from officehub.transactions import require_transaction
 
 DEMO_PASSWORD = "OfficeHub#2026"  # noqa: S105 - documented demo credential, demo data only
 
-# (name, kind, issuing-organisation fields or None, children)
-ORG_TREE: list[tuple] = [
-    ("浙江省人民政府", DepartmentKind.PROVINCE, {"issuer_code": "浙政发", "issuer_mark": "浙江省人民政府文件", "fonds_code": "Z001"}, [
-        ("浙江省人民政府办公厅", DepartmentKind.OFFICE, {"issuer_code": "浙政办发", "issuer_mark": "浙江省人民政府办公厅文件", "fonds_code": "Z109", "unit_code": "BGS"}, [
-            ("秘书处", DepartmentKind.DIVISION, {"unit_code": "MSC"}, []),
-            ("综合处", DepartmentKind.DIVISION, {"unit_code": "ZHC"}, []),
-            ("督查处", DepartmentKind.DIVISION, {"unit_code": "DCC"}, []),
-            ("文电处", DepartmentKind.DIVISION, {"unit_code": "WDC"}, []),
-            ("档案室", DepartmentKind.DIVISION, {"unit_code": "DAS"}, []),
+# A node: (name, kind, fields, children). Issuing organisations (with a 全宗号) come from
+# _org(); a 处室's fields carry only its 机构(问题) code.
+OrgNode = tuple[str, str, dict[str, str], list["OrgNode"]]
+
+
+def _org(issuer_code: str, issuer_mark: str, fonds_code: str, unit_code: str = "") -> dict[str, str]:
+    fields = {"issuer_code": issuer_code, "issuer_mark": issuer_mark, "fonds_code": fonds_code}
+    return fields | ({"unit_code": unit_code} if unit_code else {})
+
+
+def _division(name: str, unit_code: str) -> OrgNode:
+    return (name, DepartmentKind.DIVISION, {"unit_code": unit_code}, [])
+
+
+ORG_TREE: list[OrgNode] = [
+    ("浙江省人民政府", DepartmentKind.PROVINCE, _org("浙政发", "浙江省人民政府文件", "Z001"), [
+        ("浙江省人民政府办公厅", DepartmentKind.OFFICE, _org("浙政办发", "浙江省人民政府办公厅文件", "Z109", "BGS"), [
+            _division("秘书处", "MSC"),
+            _division("综合处", "ZHC"),
+            _division("督查处", "DCC"),
+            _division("文电处", "WDC"),
+            _division("档案室", "DAS"),
         ]),
-        ("浙江省大数据发展管理局", DepartmentKind.BUREAU, {"issuer_code": "浙数局发", "issuer_mark": "浙江省大数据发展管理局文件", "fonds_code": "Z210", "unit_code": "DSJ"}, [
-            ("办公室", DepartmentKind.DIVISION, {"unit_code": "BGS"}, []),
-            ("数据资源处", DepartmentKind.DIVISION, {"unit_code": "SJZ"}, []),
+        ("浙江省大数据发展管理局", DepartmentKind.BUREAU, _org("浙数局发", "浙江省大数据发展管理局文件", "Z210", "DSJ"), [
+            _division("办公室", "BGS"),
+            _division("数据资源处", "SJZ"),
         ]),
-        ("浙江省财政厅", DepartmentKind.BUREAU, {"issuer_code": "浙财发", "issuer_mark": "浙江省财政厅文件", "fonds_code": "Z150", "unit_code": "CZT"}, [
-            ("办公室", DepartmentKind.DIVISION, {"unit_code": "BGS"}, []),
-            ("预算处", DepartmentKind.DIVISION, {"unit_code": "YSC"}, []),
+        ("浙江省财政厅", DepartmentKind.BUREAU, _org("浙财发", "浙江省财政厅文件", "Z150", "CZT"), [
+            _division("办公室", "BGS"),
+            _division("预算处", "YSC"),
         ]),
     ]),
-    ("杭州市人民政府", DepartmentKind.CITY, {"issuer_code": "杭政发", "issuer_mark": "杭州市人民政府文件", "fonds_code": "H001"}, [
-        ("杭州市人民政府办公厅", DepartmentKind.OFFICE, {"issuer_code": "杭政办发", "issuer_mark": "杭州市人民政府办公厅文件", "fonds_code": "H009", "unit_code": "BGT"}, [
-            ("秘书处", DepartmentKind.DIVISION, {"unit_code": "MSC"}, []),
-            ("综合处", DepartmentKind.DIVISION, {"unit_code": "ZHC"}, []),
+    ("杭州市人民政府", DepartmentKind.CITY, _org("杭政发", "杭州市人民政府文件", "H001"), [
+        ("杭州市人民政府办公厅", DepartmentKind.OFFICE, _org("杭政办发", "杭州市人民政府办公厅文件", "H009", "BGT"), [
+            _division("秘书处", "MSC"),
+            _division("综合处", "ZHC"),
         ]),
-        ("西湖区人民政府", DepartmentKind.COUNTY, {"issuer_code": "西政发", "issuer_mark": "杭州市西湖区人民政府文件", "fonds_code": "H101"}, []),
+        ("西湖区人民政府", DepartmentKind.COUNTY, _org("西政发", "杭州市西湖区人民政府文件", "H101"), []),
     ]),
 ]
 
-POSITIONS = [("主任", 90), ("副主任", 80), ("局长", 90), ("厅长", 95), ("处长", 60), ("副处长", 50), ("主任科员", 30), ("科员", 20), ("档案管理员", 20)]
+POSITIONS = [
+    ("主任", 90), ("副主任", 80), ("局长", 90), ("厅长", 95), ("处长", 60), ("副处长", 50), ("主任科员", 30), ("科员", 20),
+    ("档案管理员", 20),
+]
 
-D, R, H, S, C, A, M = (Role.DRAFTER, Role.REVIEWER, Role.DEPARTMENT_HEAD, Role.SIGNING_LEADER, Role.SEAL_CUSTODIAN, Role.ARCHIVIST, Role.ADMINISTRATOR)
+D, R, H, S = (Role.DRAFTER, Role.REVIEWER, Role.DEPARTMENT_HEAD, Role.SIGNING_LEADER)
+C, A, M = (Role.SEAL_CUSTODIAN, Role.ARCHIVIST, Role.ADMINISTRATOR)
 GOV_OFFICE = "浙江省人民政府/浙江省人民政府办公厅"
 BIG_DATA = "浙江省人民政府/浙江省大数据发展管理局"
 FINANCE = "浙江省人民政府/浙江省财政厅"
@@ -92,7 +108,9 @@ class SeedReport:
     logins: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def _ensure_tree(nodes: list[tuple], parent: Department | None, report: SeedReport, index: dict[str, Department], prefix: str) -> None:
+def _ensure_tree(
+    nodes: list[OrgNode], parent: Department | None, report: SeedReport, index: dict[str, Department], prefix: str
+) -> None:
     for order, (name, kind, extra, children) in enumerate(nodes):
         department = Department.objects.filter(parent=parent, name=name).first()
         if department is None:
@@ -107,8 +125,9 @@ def _ensure_tree(nodes: list[tuple], parent: Department | None, report: SeedRepo
         _ensure_tree(children, department, report, index, path)
 
 
-@transaction.atomic
 def seed_demo() -> SeedReport:
+    """Create whatever of the demo organisation is missing, in the caller's transaction."""
+    require_transaction()
     report = SeedReport()
     index: dict[str, Department] = {}
     _ensure_tree(ORG_TREE, None, report, index, "")

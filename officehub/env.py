@@ -35,13 +35,6 @@ def env_str(name: str, default: str | None = None, *, environ: Mapping[str, str]
     return default if value is None else value
 
 
-def env_required(name: str, *, environ: Mapping[str, str] | None = None) -> str:
-    value = _raw(name, environ)
-    if value is None:
-        raise ImproperlyConfiguredEnv(f"{PREFIX}{name} is required but not set")
-    return value
-
-
 def env_bool(name: str, default: bool, *, environ: Mapping[str, str] | None = None) -> bool:
     value = _raw(name, environ)
     if value is None:

@@ -19,6 +19,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.template import loader
+from django.utils.safestring import SafeString, mark_safe
 from django.views.debug import ExceptionReporter
 
 from officehub.errors import ErrorPayload
@@ -59,7 +60,9 @@ def is_api(request: HttpRequest) -> bool:
     return request.path == "/api" or request.path.startswith("/api/")
 
 
-def status_payload(status: int, *, code: str | None = None, message: str | None = None, extra: dict[str, Any] | None = None) -> ErrorPayload:
+def status_payload(
+    status: int, *, code: str | None = None, message: str | None = None, extra: dict[str, Any] | None = None
+) -> ErrorPayload:
     default_code, default_message = STATUS_ERRORS.get(status, (f"http_{status}", "请求未能完成。"))
     return {"code": code or default_code, "message": message or default_message, "extra": extra or {}}
 
@@ -131,8 +134,8 @@ class PlainExceptionReporter(ExceptionReporter):
             return 400
         return 500
 
-    def get_traceback_html(self) -> str:
-        return page_html(self._status())
+    def get_traceback_html(self) -> SafeString:
+        return mark_safe(page_html(self._status()))  # noqa: S308 - our own rendered template
 
-    def get_traceback_text(self) -> str:
-        return PAGE_TEXTS[self._status()]
+    def get_traceback_text(self) -> SafeString:
+        return mark_safe(str(PAGE_TEXTS[self._status()]))  # noqa: S308 - a constant of ours

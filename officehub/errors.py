@@ -28,8 +28,8 @@ class ErrorPayload(TypedDict):
 class ApplicationError(Exception):
     """A domain error with a stable code and a user-facing (Chinese) message."""
 
-    default_code = "error"
-    default_status = status.HTTP_400_BAD_REQUEST
+    default_code: str = "error"
+    default_status: int = status.HTTP_400_BAD_REQUEST
 
     def __init__(
         self,
@@ -149,7 +149,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         if first:
             message = f"{message}（{first}）"
     elif isinstance(exc, drf_exceptions.Throttled):
-        extra = {"wait_seconds": exc.wait}
+        extra = {"wait_seconds": getattr(exc, "wait", None)}
         message = str(_DRF_MESSAGES["throttled"])
     else:
         message = str(_DRF_MESSAGES.get(code, exc.detail))

@@ -95,6 +95,8 @@ def redis_pool(
 class _Shard(RedisSingleShardConnection):
     """One Redis host: a publish pool and one subscription connection (per event loop)."""
 
+    _redis: aioredis.Redis | None  # None until _ensure_redis (channels_redis sets it so)
+
     def __init__(self, host: dict[str, Any], channel_layer: OfficeHubLoopLayer) -> None:
         super().__init__(host, channel_layer)
         self.address: str | None = host.get("address")
@@ -105,7 +107,7 @@ class _Shard(RedisSingleShardConnection):
 
     # -- connections -----------------------------------------------------------------
 
-    def _ensure_redis(self) -> None:
+    def _ensure_redis(self) -> aioredis.Redis:
         if self._redis is None:
             if self.address is None:  # Sentinel or host/port entries: channels_redis builds it
                 pool = create_pool({k: v for k, v in self.host.items() if k not in ("max_connections", "health_check_interval")})
@@ -114,13 +116,13 @@ class _Shard(RedisSingleShardConnection):
                                   health_check_interval=self.health_check_interval)
             self._redis = aioredis.Redis(connection_pool=pool)
             self._pubsub = self._new_pubsub()
+        return self._redis
 
     def _new_pubsub(self) -> Any:
         # Its own connection, outside the pool's retry: this module, not redis-py, decides
         # what a lost subscription means (re-subscribe everything, then resync).
         if self.address is None:
-            self._ensure_redis()
-            return self._redis.pubsub()
+            return self._ensure_redis().pubsub()
         connection = aioredis.Redis.from_url(
             self.address,
             client_name=process_name(),
@@ -133,8 +135,7 @@ class _Shard(RedisSingleShardConnection):
 
     async def publish(self, channel: str, message: bytes) -> None:
         # No lock: the pool bounds concurrency, and publishes do not touch the subscription.
-        self._ensure_redis()
-        await self._redis.publish(channel, message)
+        await self._ensure_redis().publish(channel, message)
 
     # -- subscriptions -----------------------------------------------------------------
 
@@ -239,7 +240,7 @@ class _Shard(RedisSingleShardConnection):
     async def _recover(self, backoff: float) -> None:
         """New subscription connection, every channel re-subscribed, then resync everyone."""
         while True:
-            await asyncio.sleep(backoff * (0.5 + random.random()))  # noqa: S311 - jitter only
+            await asyncio.sleep(backoff * (0.5 + random.random()))  # jitter only
             async with self._lock:
                 old, self._pubsub = self._pubsub, None
                 if old is not None:
@@ -327,7 +328,7 @@ class OfficeHubLoopLayer(RedisPubSubLoopLayer):
         if groups:
             try:
                 await self._discard_group_channels(groups, channel)
-            except BaseException:  # noqa: BLE001 - never mask the cancellation being raised
+            except BaseException:  # never mask the cancellation being raised
                 logger.exception("channel layer: cleaning up %s failed", channel)
 
     # -- groups -----------------------------------------------------------------------

@@ -86,7 +86,8 @@ def _where_nul(request: HttpRequest) -> str | None:
     if request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         # Reading the form here is what the CSRF check does anyway; a malformed body
         # raises MultiPartParserError, which Django answers with handler400.
-        if _nul_in(request.POST) or any("\x00" in (upload.name or "") for upload in request.FILES.values()):
+        names = (upload.name or "" for _field, uploads in request.FILES.lists() for upload in uploads)
+        if _nul_in(request.POST) or any("\x00" in name for name in names):
             return "form"
     return None
 

@@ -7,6 +7,7 @@ parsed, not at module level, to keep that import order acyclic.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -21,7 +22,7 @@ from officehub.jsonsafe import JSONNulCharacter, JSONTooDeep, loads
 class BoundedJSONParser(JSONParser):
     """DRF's JSON parser on top of ``loads``: every refusal is a coded 400 (413 when too big)."""
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
         from officehub.errors import ApplicationError
 
         parser_context = parser_context or {}

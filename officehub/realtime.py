@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -60,7 +61,7 @@ def meeting_group(meeting_id: int) -> str:
     return f"meeting.{meeting_id}"
 
 
-def publish_now(group: str, payload: dict[str, Any]) -> None:
+def publish_now(group: str, payload: Mapping[str, object]) -> None:
     """Send to a channel-layer group; a layer outage is logged, not raised.
 
     Callers have already committed the state this announces, and clients re-read it on
@@ -72,9 +73,9 @@ def publish_now(group: str, payload: dict[str, Any]) -> None:
     try:
         if isinstance(layer, InMemoryChannelLayer):
             # Its queues belong to the server's loop and are not thread-safe: send there.
-            async_to_sync(layer.group_send)(group, payload)
+            async_to_sync(layer.group_send)(group, dict(payload))
         else:
-            future = asyncio.run_coroutine_threadsafe(layer.group_send(group, payload), _publisher_loop())
+            future = asyncio.run_coroutine_threadsafe(layer.group_send(group, dict(payload)), _publisher_loop())
             future.result(timeout=PUBLISH_TIMEOUT_SECONDS)
     except Exception:  # noqa: BLE001 - any layer failure must not undo committed work
         logger.warning("channel layer publish to %s failed", group, exc_info=True)
@@ -100,6 +101,8 @@ async def leave_groups(layer: Any, groups: list[str], channel: str) -> None:
             await layer.group_discard(group, channel)
 
 
-def publish_on_commit(group: str, payload: dict[str, Any]) -> None:
-    """Register a push that happens only if and when the current transaction commits."""
+def publish_on_commit(group: str, payload: Mapping[str, object]) -> None:
+    """Register a push that happens only if and when the current transaction commits.
+
+    ``payload`` is a channel-layer event: a ``TypedDict`` with a ``Literal`` ``type``."""
     transaction.on_commit(lambda: publish_now(group, payload))

@@ -108,7 +108,8 @@ class OfficeHubHTTPChannel(http.HTTPChannel):
         if self._answered:
             return
         self._answered = True
-        self.transport.write(error_response(status, api=_is_api(self._request_start), limit=limit))
+        transport: Any = self.transport  # a zope interface: mypy reads its methods without self
+        transport.write(error_response(status, api=_is_api(self._request_start), limit=limit))
         # Stop parsing; swallow the rest of the request, then close.
         self.dataReceived = self._discard  # type: ignore[method-assign]
         self.lineReceived = self._discard_line  # type: ignore[method-assign]
@@ -142,4 +143,4 @@ def install() -> None:
     """Make Daphne's HTTP factory build ``OfficeHubHTTPChannel``s (idempotent)."""
     from daphne.http_protocol import HTTPFactory
 
-    HTTPFactory.protocol = _channel_factory  # type: ignore[assignment]
+    HTTPFactory.protocol = _channel_factory

@@ -12,6 +12,7 @@ import binascii
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -35,8 +36,10 @@ HTTPS = env_bool("HTTPS", not DEBUG)
 SECRET_KEY = env_secret("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfiguredEnv("OFFICEHUB_SECRET_KEY (or OFFICEHUB_SECRET_KEY_FILE) is required when OFFICEHUB_DEBUG is off")
-    SECRET_KEY = "debug-only-insecure-key-" + "x" * 40  # noqa: S105 - only reachable with DEBUG on
+        raise ImproperlyConfiguredEnv(
+            "OFFICEHUB_SECRET_KEY (or OFFICEHUB_SECRET_KEY_FILE) is required when OFFICEHUB_DEBUG is off"
+        )
+    SECRET_KEY = "debug-only-insecure-key-" + "x" * 40  # only reachable with DEBUG on
 elif len(SECRET_KEY) < 50:
     raise ImproperlyConfiguredEnv("OFFICEHUB_SECRET_KEY must be at least 50 characters")
 
@@ -116,7 +119,9 @@ if DATABASE_URL is None:
         raise ImproperlyConfiguredEnv("OFFICEHUB_DATABASE_URL is required when OFFICEHUB_DEBUG is off")
     DATABASE_URL = f"sqlite:///{VAR_DIR / 'officehub.sqlite3'}"
 if DATABASE_URL.startswith("sqlite") and not (DEBUG or EMBEDDED_FALLBACK):
-    raise ImproperlyConfiguredEnv("SQLite is only for a first run (OFFICEHUB_DEBUG or OFFICEHUB_EMBEDDED_FALLBACK); use PostgreSQL")
+    raise ImproperlyConfiguredEnv(
+        "SQLite is only for a first run (OFFICEHUB_DEBUG or OFFICEHUB_EMBEDDED_FALLBACK); use PostgreSQL"
+    )
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASE_URL.startswith("postgres"):
@@ -142,6 +147,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channels and cache ---------------------------------------------------------------
 REDIS_URL = env_url("REDIS_URL", None, schemes=("redis", "rediss", "unix"))
+CHANNEL_LAYERS: dict[str, dict[str, Any]]
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -242,10 +248,10 @@ if not isinstance(ICE_SERVERS, list):
 # --- Background worker (manage.py run_worker): dotted path, interval in seconds -------
 WORKER_JOBS: list[tuple[str, float]] = [
     ("documents.jobs.remind_overdue", env_int("WORKER_REMIND_SECONDS", 60, minimum=1)),
-    ("messaging.services.ding_renotify_due", env_int("WORKER_DING_SECONDS", 15, minimum=1)),
-    ("messaging.services.department_groups_sync_all", env_int("WORKER_DEPARTMENT_GROUPS_SECONDS", 600, minimum=10)),
-    ("messaging.meetings_services.meeting_remind_upcoming", env_int("WORKER_MEETING_SECONDS", 30, minimum=1)),
-    ("search.services.index_drain", env_int("WORKER_INDEX_SECONDS", 5, minimum=1)),
+    ("messaging.chat.jobs.ding_renotify_due", env_int("WORKER_DING_SECONDS", 15, minimum=1)),
+    ("messaging.chat.jobs.department_groups_sync_all", env_int("WORKER_DEPARTMENT_GROUPS_SECONDS", 600, minimum=10)),
+    ("messaging.meetings.jobs.meeting_remind_upcoming", env_int("WORKER_MEETING_SECONDS", 30, minimum=1)),
+    ("search.services.index_drain_backlog", env_int("WORKER_INDEX_SECONDS", 5, minimum=1)),
 ]
 
 # --- Auth -----------------------------------------------------------------------------
@@ -287,7 +293,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # --- DRF ------------------------------------------------------------------------------
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     # Token first, so an anonymous request gets 401 with a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "officehub.accounts.authentication.OfficeHubTokenAuthentication",

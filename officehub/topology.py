@@ -33,7 +33,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 NGINX = "/usr/sbin/nginx"
 RESTART_BACKOFF_SECONDS = (0.5, 1, 2, 5, 10)
@@ -206,7 +206,7 @@ class Child:
             if nice:
                 os.nice(nice)
 
-        self.process = subprocess.Popen(  # noqa: S603 - fixed argv built above
+        self.process = subprocess.Popen(  # fixed argv built above
             self.argv, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, preexec_fn=lower_priority
         )
         self.started_at = time.monotonic()
@@ -297,10 +297,18 @@ def build_children(topology: Topology, *, python: str, manage: Path, base_env: d
     return children
 
 
+class Writer(Protocol):
+    """Where the supervisor reports: a text stream or a management command's stdout."""
+
+    def write(self, text: str, /) -> object: ...
+
+    def flush(self) -> None: ...
+
+
 class Supervisor:
     """Starts the children, restarts any that exits, stops them all on SIGTERM/SIGINT."""
 
-    def __init__(self, children: list[Child], *, out: TextIO = sys.stdout) -> None:
+    def __init__(self, children: list[Child], *, out: Writer = sys.stdout) -> None:
         self.children = children
         self.out = out
         self.stopping = False

@@ -2,7 +2,9 @@
 
 The transaction is opened at the entry point — the API view, page view, socket handler,
 management command or worker job — with ``transaction.atomic()``; services never open
-their own. A service starts with ``require_transaction()``, so calling it outside one is
+their own. (One function is an entry point itself: ``user_login_check``, shared by the
+login page and the token API, must commit the failed attempt it records before it
+refuses, so it opens its own.) A service starts with ``require_transaction()``, so calling it outside one is
 a programming error caught at once (as ``audit()`` does), not a half-written change:
 
     class DocumentSubmitApi(APIView):

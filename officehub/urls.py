@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from officehub import views
@@ -12,7 +12,7 @@ from officehub.accounts.apis import MeApi, TokenObtainApi
 from officehub.accounts.forms import LockoutAuthenticationForm
 from officehub.directory import apis as directory_apis
 
-api_urlpatterns = [
+api_urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/token/", TokenObtainApi.as_view(), name="api-token"),
     path("me/", MeApi.as_view(), name="api-me"),
     path("directory/tree/", directory_apis.DepartmentTreeApi.as_view(), name="api-directory-tree"),
@@ -42,7 +42,7 @@ api_urlpatterns = [
     path("archives/", include("search.api_urls")),
 ]
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.workbench, name="workbench"),
     path(
         "login/",

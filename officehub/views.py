@@ -12,15 +12,17 @@ from rest_framework.views import APIView
 
 from officehub.directory import selectors as directory_selectors
 from officehub.directory.models import Department
+from officehub.edges import request_user
 from officehub.workbench.selectors import done_list, todo_list
 
 
 @login_required
 def workbench(request: HttpRequest) -> HttpResponse:
+    user = request_user(request)
     return render(
         request,
         "officehub/workbench.html",
-        {"todos": todo_list(user=request.user), "dones": done_list(user=request.user), "now": timezone.now()},
+        {"todos": todo_list(user=user), "dones": done_list(user=user), "now": timezone.now()},
     )
 
 
@@ -58,15 +60,10 @@ class TodoOutput(serializers.Serializer):
 class WorkbenchApi(APIView):
     @extend_schema(responses=inline_serializer("Workbench", {"todo": TodoOutput(many=True), "done": TodoOutput(many=True)}))
     def get(self, request: Request) -> Response:
+        user = request_user(request)
         return Response(
             {
-                "todo": TodoOutput(todo_list(user=request.user), many=True).data,
-                "done": TodoOutput(done_list(user=request.user), many=True).data,
+                "todo": TodoOutput(todo_list(user=user), many=True).data,
+                "done": TodoOutput(done_list(user=user), many=True).data,
             }
         )
-
-
-@login_required
-def section_placeholder(request: HttpRequest) -> HttpResponse:
-    """Shown by a section whose pages have not been built yet."""
-    return render(request, "officehub/placeholder.html", status=200)

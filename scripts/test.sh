@@ -46,6 +46,16 @@ if [ -z "${OFFICEHUB_SECRET_KEY:-}" ] && [ -z "${OFFICEHUB_SECRET_KEY_FILE:-}" ]
 fi
 export_seal_kek
 
+# Types first: a run with a type error fails before any test starts (config: pyproject.toml
+# [tool.mypy]; the django-stubs plugin reads the settings, hence after the exports above).
+# OFFICEHUB_SKIP_MYPY=true skips it for a quick local run of a few tests (not under CI=true).
+if [ "${CI:-}" = "true" ] || [ "${OFFICEHUB_SKIP_MYPY:-false}" != "true" ]; then
+    info "mypy"
+    mypy_started=$SECONDS
+    "$VENV/bin/mypy" || die "mypy found type errors (see above)"
+    info "mypy took $((SECONDS - mypy_started)) s"
+fi
+
 info "setup took $((SECONDS - started)) s; running pytest $*"
 # The plugin in scripts/ turns "nothing passed" into a failure.
 export PYTHONPATH="$SCRIPTS${PYTHONPATH:+:$PYTHONPATH}"

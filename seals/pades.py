@@ -129,7 +129,8 @@ def sign_pdf(
         metadata,
         signer=signer,
         stamp_style=style,
-        new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=page, box=box),
+        # pyHanko's stubs say int; it takes any PDF number (points from the layout are floats).
+        new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=page, box=box),  # type: ignore[arg-type]
     )
     out = io.BytesIO()
     pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False), output=out)

@@ -676,7 +676,10 @@ def seal_sign(
     certificate = crypto.load_certificate(seal.certificate_pem.encode())
 
     built = build_docx(bytes(seal.image))
-    copy = built if isinstance(built, SealedCopy) else SealedCopy(docx=bytes(built) if isinstance(built, bytes | bytearray) else b"")
+    if isinstance(built, SealedCopy):
+        copy = built
+    else:
+        copy = SealedCopy(docx=bytes(built) if isinstance(built, bytes | bytearray) else b"")
     docx = copy.docx
     if not docx.startswith(b"PK\x03\x04"):
         raise SealInvalidInput(_("生成的用印文件不是有效的 DOCX。"), code="seal.invalid_document")
@@ -905,7 +908,9 @@ class UploadVerification(TypedDict):
     sha256: str
 
 
-def seal_verify_upload(*, pdf: bytes | None = None, docx: bytes | None = None, signature: bytes | None = None) -> UploadVerification:
+def seal_verify_upload(
+    *, pdf: bytes | None = None, docx: bytes | None = None, signature: bytes | None = None
+) -> UploadVerification:
     """What the public 验章 page and API answer for an uploaded signed PDF, or a DOCX with
     its .p7s: the file's verdict and each seal's, with the same reasons as everywhere.
     Reads and stores nothing else. Raises ``verify.unsupported_type`` (415) for anything

@@ -158,7 +158,7 @@ def verify_page(request: HttpRequest) -> HttpResponse:
                 status = exc.status
             else:
                 context["report"] = report
-                context["filenames"] = [upload.name for upload in request.FILES.values()]
+                context["filenames"] = [upload.name for upload in request.FILES.values() if hasattr(upload, "name")]
     return render(request, "seals/public_verify.html", context, status=status)
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -15,12 +18,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from officehub.directory.models import Clearance
-from officehub.errors import InvalidInput
+from officehub.edges import download, request_user
+from officehub.uploads import read_upload
 from search import services
 from search.exports import catalogue_csv
+from search.files import sha256_hex
 from search.models import DOC_TYPES, ArchiveRecord, Retention
 from search.query import SearchParams
-from search.selectors import access_archive_record, archive_export_rows, archive_search
+from search.selectors import SearchHit, access_archive_record, archive_export_rows, archive_search
 
 SORTS = [("relevance", "相关度"), ("date", "日期（新→旧）"), ("date_asc", "日期（旧→新）")]
 
@@ -68,7 +73,8 @@ def parse_search(query: Any) -> SearchParams:
 
 class FacetBucketOutput(serializers.Serializer):
     value = serializers.CharField()
-    label = serializers.CharField()
+    # A field named like Field.label: DRF pops declared fields off the class, so it is safe.
+    label = serializers.CharField()  # type: ignore[assignment]
     count = serializers.IntegerField()
 
 
@@ -108,16 +114,20 @@ class SearchOutput(serializers.Serializer):
 class ArchiveSearchApi(APIView):
     @extend_schema(parameters=[SearchInput], responses=SearchOutput, summary="档案检索")
     def get(self, request: Request) -> Response:
-        result = archive_search(user=request.user, params=parse_search(request.query_params))
+        result = archive_search(user=request_user(request), params=parse_search(request.query_params))
         # The result is a SearchResult TypedDict of plain JSON values (SearchOutput documents
         # it); skipping the output serializer saves several ms on every search.
         return Response(result)
 
 
-def catalogue_response(hits: list[Any], *, degraded: bool) -> HttpResponse:
+def catalogue_response(hits: list[SearchHit], *, degraded: bool) -> HttpResponse:
     stamp = timezone.localtime().strftime("%Y%m%d%H%M")
-    response = HttpResponse(catalogue_csv(hits), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f"attachment; filename=\"archive-catalogue-{stamp}.csv\"; filename*=UTF-8''%E5%BD%92%E6%A1%A3%E6%96%87%E4%BB%B6%E7%9B%AE%E5%BD%95-{stamp}.csv"
+    response = download(
+        catalogue_csv(hits).encode(),
+        f"归档文件目录-{stamp}.csv",
+        "text/csv; charset=utf-8",
+        ascii_filename=f"archive-catalogue-{stamp}.csv",
+    )
     response["X-Search-Degraded"] = "true" if degraded else "false"
     return response
 
@@ -125,7 +135,7 @@ def catalogue_response(hits: list[Any], *, degraded: bool) -> HttpResponse:
 class ArchiveExportApi(APIView):
     @extend_schema(parameters=[SearchInput], responses={(200, "text/csv"): OpenApiTypes.STR}, summary="导出归档文件目录（CSV）")
     def get(self, request: Request) -> HttpResponse:
-        hits, degraded = archive_export_rows(user=request.user, params=parse_search(request.query_params))
+        hits, degraded = archive_export_rows(user=request_user(request), params=parse_search(request.query_params))
         return catalogue_response(hits, degraded=degraded)
 
 
@@ -175,10 +185,9 @@ class LegacyUploadInput(serializers.Serializer):
     reader_ids = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
 
 
-def read_upload(upload: Any, *, max_bytes: int) -> bytes:
-    if upload.size > max_bytes:
-        raise InvalidInput(f"文件过大（最大 {max_bytes // (1024 * 1024)} MB）。", code="archive.file_too_large")
-    return upload.read()
+def read_archive_upload(upload: UploadedFile) -> bytes:
+    """The uploaded file's bytes, at most ``DOCX_IMPORT_MAX_BYTES`` (413 ``archive.file_too_large``)."""
+    return read_upload(upload, limit=settings.DOCX_IMPORT_MAX_BYTES, code="archive.file_too_large")
 
 
 class ArchiveRecordCreateApi(APIView):
@@ -186,19 +195,19 @@ class ArchiveRecordCreateApi(APIView):
 
     @extend_schema(request=LegacyUploadInput, responses={201: RecordOutput}, summary="上传历史档案")
     def post(self, request: Request) -> Response:
-        from django.conf import settings
-
         serializer = LegacyUploadInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         upload = data.pop("file")
-        record = services.archive_legacy_upload(
-            actor=request.user,
-            file_name=upload.name,
-            file_bytes=read_upload(upload, max_bytes=settings.DOCX_IMPORT_MAX_BYTES),
-            classification=int(data.pop("classification")),
-            **data,
-        )
+        file_bytes = read_archive_upload(upload)
+        with transaction.atomic():
+            record = services.archive_legacy_upload(
+                actor=request_user(request),
+                file_name=upload.name,
+                file_bytes=file_bytes,
+                classification=int(data.pop("classification")),
+                **data,
+            )
         return Response(RecordOutput(record).data, status=status.HTTP_201_CREATED)
 
 
@@ -213,7 +222,10 @@ class ArchiveDocumentApi(APIView):
     def post(self, request: Request, document_id: int) -> Response:
         serializer = ArchiveDocumentInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        record = services.archive_document(document_id=document_id, actor=request.user, **serializer.validated_data)
+        with transaction.atomic():
+            record = services.archive_document(
+                document_id=document_id, actor=request_user(request), **serializer.validated_data
+            )
         return Response(RecordOutput(record).data, status=status.HTTP_201_CREATED)
 
 
@@ -225,14 +237,14 @@ class ArchiveRecordApi(APIView):
     @extend_schema(request=None, responses={409: None}, summary="修改档案（总是拒绝：archive.immutable）")
     def patch(self, request: Request, record_id: int) -> Response:
         changes = {str(key): value for key, value in request.data.items()} if hasattr(request.data, "items") else {}
-        services.archive_record_update(record_id=record_id, actor=request.user, **changes)
+        services.archive_record_update(record_id=record_id, actor=request_user(request), **changes)
         return Response(status=status.HTTP_409_CONFLICT)  # unreachable: the service raises
 
     put = patch
 
     @extend_schema(responses={409: None}, summary="删除档案（总是拒绝：archive.immutable）")
     def delete(self, request: Request, record_id: int) -> Response:
-        services.archive_record_delete(record_id=record_id, actor=request.user)
+        services.archive_record_delete(record_id=record_id, actor=request_user(request))
         return Response(status=status.HTTP_409_CONFLICT)
 
 
@@ -245,8 +257,6 @@ class FixityOutput(serializers.Serializer):
 class ArchiveFixityApi(APIView):
     @extend_schema(responses=FixityOutput, summary="校验档案文件摘要（SHA-256）")
     def get(self, request: Request, record_id: int) -> Response:
-        from search.files import sha256_hex
-
         record = access_archive_record(request.user, record_id, with_file=True)
         computed = sha256_hex(bytes(record.file_bytes))
         return Response({"ok": computed == record.sha256, "sha256": record.sha256, "computed": computed})
@@ -264,11 +274,12 @@ class ArchiveFileApi(APIView):
 
 
 def file_response(record: ArchiveRecord) -> HttpResponse:
-    from urllib.parse import quote
-
-    response = HttpResponse(bytes(record.file_bytes), content_type=record.content_type)
     extension = ".docx" if record.content_type.endswith("document") else ".pdf"
-    ascii_name = f"{record.archive_code.replace('·', '.')}{extension}"
-    response["Content-Disposition"] = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(record.archive_code + extension)}"
+    response = download(
+        bytes(record.file_bytes),
+        record.archive_code + extension,
+        record.content_type,
+        ascii_filename=f"{record.archive_code.replace('·', '.')}{extension}",
+    )
     response["X-Content-SHA256"] = record.sha256
     return response

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from officehub.errors import ApplicationError, ConflictError, InvalidInput, PermissionDeniedError
 
 
@@ -10,7 +12,7 @@ class ArchiveImmutable(ConflictError):
 
     default_code = "archive.immutable"
 
-    def __init__(self, message: str | None = None, **kwargs) -> None:  # noqa: ANN003
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
         super().__init__(message or "档案已归档，不可修改或删除。", **kwargs)
 
 

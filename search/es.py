@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from elasticsearch import ApiError, Elasticsearch
+from elasticsearch import BadRequestError, Elasticsearch
 
 MAPPING_VERSION = 1
 
@@ -115,25 +115,34 @@ def existing_versions(es: Elasticsearch) -> list[int]:
 
 
 def current_index(es: Elasticsearch) -> str | None:
-    """The index the alias points to, or None when there is no alias yet."""
-    if not es.indices.exists_alias(name=alias_name()):
+    """The index the alias points to, or None when there is no alias yet (one request: every
+    drain asks)."""
+    found = es.options(ignore_status=404).indices.get_alias(name=alias_name())
+    if found.meta.status == 404:
         return None
-    return next(iter(es.indices.get_alias(name=alias_name())))
+    return next(iter(found.body))
 
 
 def ensure_index(es: Elasticsearch) -> str:
-    """Create ``v1`` and the alias when neither exists; return the alias's index."""
+    """Return the alias's index, creating ``v1`` with the alias when there is no index yet.
+
+    Safe when drains start at once: ``v1`` is created together with its alias in one
+    request, so every racer asks for the same name and all but one are told it exists.
+    Versions without the alias (it was removed by hand, or an older release crashed
+    between creating and aliasing) get the alias back on the newest one, which every
+    racer also agrees on; no new empty version is made while data sits in an old one.
+    """
     existing = current_index(es)
     if existing:
         return existing
     versions = existing_versions(es)
-    name = index_name((versions[-1] + 1) if versions else 1)
-    es.indices.create(index=name, **index_body())
-    try:
+    name = index_name(versions[-1] if versions else 1)
+    if versions:
         es.indices.put_alias(index=name, name=alias_name())
-    except ApiError:
-        # Another worker may have won the race: the alias then exists; ours is spare.
-        if current_index(es) is None:
-            raise
-        es.indices.delete(index=name, ignore_unavailable=True)
+    else:
+        try:
+            es.indices.create(index=name, aliases={alias_name(): {}}, **index_body())
+        except BadRequestError as exc:
+            if exc.error != "resource_already_exists_exception":
+                raise
     return current_index(es) or name

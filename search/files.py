@@ -1,7 +1,9 @@
-"""Archived files: checks on untrusted uploads, text extraction, page counts, the 归档章.
+"""Archived files: type detection, text extraction, page counts, the 归档章.
 
-A DOCX is a zip: before python-docx opens one we bound its entry count, total
-uncompressed size and compression ratio (DESIGN.md §5), so a zip bomb is refused cheaply.
+A DOCX is an untrusted zip: before python-docx opens one it passes the platform's one
+set of checks (``officehub.uploads.check_office_zip``: entry count, uncompressed size,
+compression ratio, DESIGN.md §5), so a zip bomb is refused cheaply. Archive callers keep
+their own code, ``archive.file_invalid``, with the precise ``file.*`` reason in ``extra``.
 """
 
 from __future__ import annotations
@@ -11,21 +13,23 @@ import io
 import math
 import re
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from docx import Document as open_docx
+from docx.document import Document as DocxDocument
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
+from officehub import uploads
 from search.errors import ArchiveFileInvalid
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PDF_TYPE = "application/pdf"
-MAX_ZIP_ENTRIES = 2000
-MAX_UNCOMPRESSED = 200 * 1024 * 1024
-MAX_RATIO = 100
 # GB/T 9704-2012 5.2.2: 22 lines of 28 characters per page.
 LINES_PER_PAGE = 22
 CHARS_PER_LINE = 28
@@ -62,41 +66,31 @@ def detect_type(data: bytes, file_name: str) -> str:
     raise ArchiveFileInvalid("仅支持 DOCX 或 PDF 格式的归档文件。", extra={"file_name": file_name})
 
 
-def check_zip(data: bytes) -> None:
+@contextmanager
+def _as_archive_error() -> Iterator[None]:
+    """A refused file as ``archive.file_invalid``, naming the shared check's reason."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            infos = archive.infolist()
-    except zipfile.BadZipFile:
-        raise ArchiveFileInvalid("DOCX 文件已损坏，无法打开。") from None
-    if len(infos) > MAX_ZIP_ENTRIES:
-        raise ArchiveFileInvalid("DOCX 文件包含的条目过多。")
-    total = sum(info.file_size for info in infos)
-    packed = sum(info.compress_size for info in infos) or 1
-    if total > MAX_UNCOMPRESSED or total / packed > MAX_RATIO:
-        raise ArchiveFileInvalid("DOCX 文件解压后过大，疑似压缩炸弹。")
+        yield
+    except uploads.UnsafeFile as exc:
+        raise ArchiveFileInvalid(exc.message, extra={"reason": exc.code, **exc.extra}) from None
 
 
-def open_checked_docx(data: bytes):  # noqa: ANN201 - python-docx Document
-    check_zip(data)
+def open_checked_docx(data: bytes) -> DocxDocument:
+    with _as_archive_error():
+        uploads.check_office_zip(data, kind="docx")
     try:
         return open_docx(io.BytesIO(data))
-    except Exception as exc:  # python-docx raises assorted errors on malformed parts
-        raise ArchiveFileInvalid("DOCX 文件无法解析。", extra={"detail": type(exc).__name__}) from None
+    except Exception as exc:  # noqa: BLE001 - python-docx raises assorted errors on malformed parts
+        raise ArchiveFileInvalid(
+            "DOCX 文件无法解析。", extra={"reason": "file.corrupt", "detail": type(exc).__name__}
+        ) from None
 
 
 def docx_text(data: bytes) -> str:
-    """Paragraph and table text, one paragraph a line (fallback when documents' renderer
-    is not the source, i.e. legacy uploads)."""
-    doc = open_checked_docx(data)
-    lines: list[str] = []
-    for block in doc.element.body.iterchildren():
-        if block.tag == qn("w:p"):
-            lines.append("".join(t.text or "" for t in block.iter(qn("w:t"))))
-        elif block.tag == qn("w:tbl"):
-            for row in block.iter(qn("w:tr")):
-                cells = ["".join(t.text or "" for t in cell.iter(qn("w:t"))) for cell in row.iter(qn("w:tc"))]
-                lines.append("\t".join(cells))
-    return "\n".join(line for line in lines if line.strip())
+    """Paragraph and table text, one paragraph a line (legacy uploads: the documents
+    renderer is not the source)."""
+    with _as_archive_error():
+        return uploads.docx_text(data)
 
 
 def docx_page_count(data: bytes, text: str) -> int:
@@ -129,7 +123,7 @@ def check_opens(data: bytes, content_type: str) -> None:
         raise ArchiveFileInvalid("未知的文件类型。")
 
 
-def _cell_borders(cell, color: str) -> None:  # noqa: ANN001
+def _cell_borders(cell: Any, color: str) -> None:
     tc_pr = cell._tc.get_or_add_tcPr()
     borders = OxmlElement("w:tcBorders")
     for side in ("top", "left", "bottom", "right"):

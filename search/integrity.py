@@ -17,7 +17,7 @@ from search.models import ArchiveRecord, ArchiveSequence
 
 
 def archive_problems() -> Iterator[str]:
-    classes: dict[tuple, list[int]] = defaultdict(list)
+    classes: dict[tuple[str, str, int, str, str], list[int]] = defaultdict(list)
     for record in ArchiveRecord.objects.order_by("pk").iterator(chunk_size=200):
         code = record.archive_code
         key = (record.fonds_code, record.category, record.year, record.retention, record.unit_code)
@@ -41,12 +41,12 @@ def archive_problems() -> Iterator[str]:
             yield f"{code}: 文件无法打开：{exc.message}"
         else:
             if record.content_type == files.DOCX_TYPE:
-                expected = files.StampFields(
+                stamp = files.StampFields(
                     fonds_code=record.fonds_code, year=record.year, item_number=record.item_number,
                     unit_code=record.unit_code, retention_label=record.get_retention_display(),
                     page_count=record.page_count,
                 ).rows()
-                if files.read_stamp(data) != expected:
+                if files.read_stamp(data) != stamp:
                     yield f"{code}: 归档章缺失或与元数据不符"
     sequences = {
         (s.fonds_code, s.category, s.year, s.retention, s.unit_code): s.last_item for s in ArchiveSequence.objects.all()

@@ -138,7 +138,9 @@ class ArchiveRecord(models.Model):
             models.CheckConstraint(condition=Q(category__in=Category.values), name="archive_category_valid"),
             models.CheckConstraint(condition=Q(item_number__gte=1) & Q(item_number__lte=9999), name="archive_item_range"),
             models.CheckConstraint(condition=Q(page_count__gte=1), name="archive_page_count_positive"),
-            models.CheckConstraint(condition=Q(classification__gte=0) & Q(classification__lte=4), name="archive_classification_valid"),
+            models.CheckConstraint(
+                condition=Q(classification__gte=0) & Q(classification__lte=4), name="archive_classification_valid"
+            ),
             models.CheckConstraint(condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="archive_sha256_hex"),
         ]
         indexes = [models.Index(fields=["organisation", "year"], name="archive_org_year")]
@@ -210,7 +212,9 @@ class IndexOutbox(models.Model):
 
     record = models.ForeignKey(ArchiveRecord, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-    available_at = models.DateTimeField(db_index=True)
+    # No index of its own: the partial index below serves every query, and marking a row
+    # done (an UPDATE per drained row) then writes one index entry fewer (~30 % cheaper).
+    available_at = models.DateTimeField()
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     # Drained rows are kept (marked done): the largest id is then the newest version ever
@@ -228,18 +232,26 @@ class IndexOutbox(models.Model):
 
 
 class ArchiveText(models.Model):
-    """The record's title and body cut into words by one dictionary version.
+    """The record's title and body cut into words by one dictionary version, and the
+    record's part of its index document built from them.
 
     Segmenting Chinese is the costly part of indexing (jieba: ~100k characters/s), so it
     is done once, when the record is archived, and kept here; the indexer reuses it while
     the dictionary version matches and re-cuts (and replaces this row) when it does not.
-    Unlike the record this row is derived data and may be rewritten.
+    The document (``search.indexer.record_document``: every field of the index document
+    but the permission ids, which live in their own tables and are read at each write)
+    depends only on the immutable record and that segmentation, so it is also built once
+    and kept, as the JSON sent; the drain adds the permission ids and sends it. It is
+    rebuilt when ``document_version`` is not the indexer's current one. Unlike the record
+    this row is derived data and may be rewritten.
     """
 
     record = models.OneToOneField(ArchiveRecord, on_delete=models.CASCADE, primary_key=True, related_name="segmented")
     dictionary_version = models.CharField(max_length=10)
     title_seg = models.TextField()
     body_seg = models.TextField()
+    document_version = models.CharField(max_length=20, blank=True)
+    document = models.TextField(blank=True)
 
     def __str__(self) -> str:
         return f"{self.record_id} ({self.dictionary_version})"

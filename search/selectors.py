@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from elasticsearch import ApiError, TransportError
 
-from officehub.directory.models import Clearance, Role
+from officehub.directory.models import Clearance, Role, User
 from officehub.errors import NotFound
 from search import es
 from search.models import DOC_TYPES, ArchiveRecord, Retention
@@ -29,13 +30,19 @@ from search.query import (
 )
 from search.text import fold, normalise_code, normalise_doc_number
 
+if TYPE_CHECKING:
+    from documents.models import Document
+
 logger = logging.getLogger(__name__)
 
-DEGRADED_NOTICE = "全文检索服务暂时不可用，当前为数据库简易检索结果：仅按题名、正文、文号和档号逐字匹配，按日期排序，无相关度排序。"
+DEGRADED_NOTICE = (
+    "全文检索服务暂时不可用，当前为数据库简易检索结果："
+    "仅按题名、正文、文号和档号逐字匹配，按日期排序，无相关度排序。"
+)
 
 
-def viewer_of(user: Any) -> Viewer:
-    department = getattr(user, "department", None)
+def viewer_of(user: User) -> Viewer:
+    department = user.department
     department_ids: tuple[int, ...] = tuple(department.ancestor_ids) if department is not None else ()
     archivist_org_id = None
     if department is not None and user.has_role(Role.ARCHIVIST):
@@ -49,9 +56,9 @@ def viewer_of(user: Any) -> Viewer:
     )
 
 
-def visible_records(user: Any, *, viewer: Viewer | None = None) -> QuerySet[ArchiveRecord]:
+def visible_records(user: User | AnonymousUser, *, viewer: Viewer | None = None) -> QuerySet[ArchiveRecord]:
     """Records the user may open (the database side of the permission rule)."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not isinstance(user, User) or not user.is_active:
         return ArchiveRecord.objects.none()
     viewer = viewer or viewer_of(user)
     # Correlated EXISTS: a handful of index probes per candidate row. (An IN over the
@@ -66,11 +73,7 @@ def visible_records(user: Any, *, viewer: Viewer | None = None) -> QuerySet[Arch
     return ArchiveRecord.objects.filter(allowed, classification__lte=viewer.clearance)
 
 
-def can_view_record(user: Any, record: ArchiveRecord) -> bool:
-    return visible_records(user).filter(pk=record.pk).exists()
-
-
-def access_archive_record(user: Any, record_id: int, *, with_file: bool = False) -> ArchiveRecord:
+def access_archive_record(user: User | AnonymousUser, record_id: int, *, with_file: bool = False) -> ArchiveRecord:
     """The record, or NotFound for both "missing" and "not allowed"."""
     records = visible_records(user).select_related("organisation", "archived_by")
     if not with_file:
@@ -181,7 +184,7 @@ def validate_params(params: SearchParams) -> None:
         raise SearchQueryInvalid("排序方式无效。")
 
 
-def archive_search(*, user: Any, params: SearchParams, facets: bool = True) -> SearchResult:
+def archive_search(*, user: User, params: SearchParams, facets: bool = True) -> SearchResult:
     """Search the archive as ``user``; falls back to the database when Elasticsearch fails.
 
     Raises ``search.invalid_query`` for bad paging or ranges. Never raises for an
@@ -199,7 +202,7 @@ def archive_search(*, user: Any, params: SearchParams, facets: bool = True) -> S
         return _search_db(user, viewer, params, facets=facets)
 
 
-def _search_es(user: Any, viewer: Viewer, params: SearchParams, *, facets: bool) -> SearchResult:
+def _search_es(user: User, viewer: Viewer, params: SearchParams, *, facets: bool) -> SearchResult:
     client = es.client(timeout=5.0)
     response = client.search(index=es.alias_name(), body=search_body(viewer, params, with_facets=facets))
     hits = response["hits"]["hits"]
@@ -234,7 +237,7 @@ def _search_es(user: Any, viewer: Viewer, params: SearchParams, *, facets: bool)
     }
 
 
-def _db_queryset(user: Any, viewer: Viewer, params: SearchParams) -> QuerySet[ArchiveRecord]:
+def _db_queryset(user: User, viewer: Viewer, params: SearchParams) -> QuerySet[ArchiveRecord]:
     records = visible_records(user, viewer=viewer)
     raw = fold(params.q).strip().strip("\"“”")
     parts = params.parts()
@@ -278,7 +281,7 @@ def _plain_highlight(text: str, parts: list[str], *, width: int = 90) -> str:
     return escaped
 
 
-def _search_db(user: Any, viewer: Viewer, params: SearchParams, *, facets: bool) -> SearchResult:
+def _search_db(user: User, viewer: Viewer, params: SearchParams, *, facets: bool) -> SearchResult:
     records = _db_queryset(user, viewer, params)
     db_field = {"issuer": "responsible_party"}
     facet_counts: dict[str, list[FacetBucket]] = {}
@@ -311,7 +314,7 @@ def _search_db(user: Any, viewer: Viewer, params: SearchParams, *, facets: bool)
     }
 
 
-def archive_export_rows(*, user: Any, params: SearchParams, limit: int = 5000) -> tuple[list[SearchHit], bool]:
+def archive_export_rows(*, user: User, params: SearchParams, limit: int = 5000) -> tuple[list[SearchHit], bool]:
     """Every hit of the current search (up to ``limit``), in result order, for the
     归档文件目录 export; the second value tells whether the result was degraded."""
     rows: list[SearchHit] = []
@@ -332,11 +335,11 @@ def archive_export_rows(*, user: Any, params: SearchParams, limit: int = 5000) -
     return rows[:limit], degraded
 
 
-def archivable_documents(user: Any) -> QuerySet[Any]:
+def archivable_documents(user: User) -> QuerySet[Document]:
     """Finished documents of the archivist's organisation that have no record yet."""
     from documents.models import Direction, Document, DocumentStatus
 
-    if not user.has_role(Role.ARCHIVIST) or getattr(user, "department", None) is None:
+    if not user.has_role(Role.ARCHIVIST) or user.department is None:
         return Document.objects.none()
     organisation = user.department.organisation()
     if organisation is None:

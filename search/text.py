@@ -19,6 +19,7 @@ import re
 import threading
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 DICTIONARY_VERSION = "v1"
 DICTIONARY_DIR = Path(__file__).resolve().parent / "dictionary"
@@ -34,7 +35,10 @@ _STRIP = (HIGHLIGHT_PRE, HIGHLIGHT_POST, "\x00")
 
 # 〔2026〕, [2026], （2026）, ［2026］, 【2026】 are all written for the year bracket of a 发文字号;
 # the standard form (GB/T 9704 7.2.4) is the hexagonal bracket 〔〕.
-_DOC_NUMBER_RE = re.compile(r"^\s*(?P<code>[^\s\[\]［］（）()【】〔〕]*)\s*[\[［（(【〔]\s*(?P<year>\d{4})\s*[\]］）)】〕]\s*第?\s*0*(?P<serial>\d+)\s*号\s*$")
+_DOC_NUMBER_RE = re.compile(
+    r"^\s*(?P<code>[^\s\[\]［］（）()【】〔〕]*)\s*[\[［（(【〔]\s*(?P<year>\d{4})\s*[\]］）)】〕]"
+    r"\s*第?\s*0*(?P<serial>\d+)\s*号\s*$"
+)
 
 
 def fold(text: str) -> str:
@@ -74,7 +78,7 @@ class _Segmenter:
         self._lock = threading.Lock()
         self._tokenizer = None
 
-    def get(self):  # noqa: ANN201 - jieba has no type hints
+    def get(self) -> Any:  # jieba.Tokenizer (jieba has no type information)
         if self._tokenizer is None:
             with self._lock:
                 if self._tokenizer is None:

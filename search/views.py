@@ -7,12 +7,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError as DrfValidationError
 
 from officehub.directory.models import Clearance, Role
+from officehub.edges import request_user
 from officehub.errors import ApplicationError, NotFound
 from search import services
 from search.apis import (
@@ -21,11 +23,12 @@ from search.apis import (
     catalogue_response,
     file_response,
     parse_search,
-    read_upload,
+    read_archive_upload,
 )
 from search.files import sha256_hex
 from search.models import DOC_TYPES, Retention
 from search.selectors import (
+    FacetBucket,
     access_archive_record,
     archivable_documents,
     archive_export_rows,
@@ -40,7 +43,7 @@ FACET_TITLES = {
     "unit_code": "机构（问题）",
     "classification": "密级",
 }
-FACET_PARAMS = {"doc_type": "doc_type", "issuer": "issuer", "retention": "retention", "unit_code": "unit_code", "classification": "classification"}
+FACET_PARAMS = {name: name for name in ("doc_type", "issuer", "retention", "unit_code", "classification")}
 
 
 def _first_error(detail: Any) -> str:
@@ -65,16 +68,17 @@ def _query_without(request: HttpRequest, **changes: Any) -> str:
     return query.urlencode()
 
 
-def _facet_links(request: HttpRequest, facets: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def _facet_links(request: HttpRequest, facets: dict[str, list[FacetBucket]]) -> list[dict[str, Any]]:
     groups = []
     for name, buckets in facets.items():
         if not buckets:
             continue
-        items = []
+        items: list[dict[str, Any]] = []
         for bucket in buckets:
             if name == "year":
                 selected = request.GET.get("year_from") == bucket["value"] == request.GET.get("year_to")
-                url = _query_without(request, year_from=None if selected else bucket["value"], year_to=None if selected else bucket["value"])
+                year = None if selected else bucket["value"]
+                url = _query_without(request, year_from=year, year_to=year)
             else:
                 param = FACET_PARAMS[name]
                 current = request.GET.getlist(param)
@@ -96,12 +100,12 @@ def archive_search_page(request: HttpRequest) -> HttpResponse:
         "doc_types": DOC_TYPES.items(),
         "retentions": Retention.choices,
         "current": request.GET,
-        "is_archivist": request.user.has_role(Role.ARCHIVIST),
+        "is_archivist": request_user(request).has_role(Role.ARCHIVIST),
     }
     status = 200
     try:
         params = parse_search(request.GET)
-        result = archive_search(user=request.user, params=params)
+        result = archive_search(user=request_user(request), params=params)
     except DrfValidationError as exc:
         context["error"] = f"检索条件有误：{_first_error(exc.detail)}"
         status = 400
@@ -110,13 +114,14 @@ def archive_search_page(request: HttpRequest) -> HttpResponse:
         status = exc.status
     else:
         pages = max(1, -(-result["total"] // params.page_size))
+        has_next = params.page < pages and params.page * params.page_size < 10000
         context.update(
             result=result,
             params=params,
             facets=_facet_links(request, result["facets"]),
             pages=pages,
             prev_url="?" + _query_without(request, page=str(params.page - 1)) if params.page > 1 else "",
-            next_url="?" + _query_without(request, page=str(params.page + 1)) if params.page < pages and params.page * params.page_size < 10000 else "",
+            next_url="?" + _query_without(request, page=str(params.page + 1)) if has_next else "",
             export_url="export.csv?" + _query_without(request),
             searched=bool(request.GET),
         )
@@ -129,7 +134,7 @@ def archive_export_page(request: HttpRequest) -> HttpResponse:
         params = parse_search(request.GET)
     except DrfValidationError as exc:
         return HttpResponse(f"检索条件有误：{_first_error(exc.detail)}", status=400, content_type="text/plain; charset=utf-8")
-    hits, degraded = archive_export_rows(user=request.user, params=params)
+    hits, degraded = archive_export_rows(user=request_user(request), params=params)
     return catalogue_response(hits, degraded=degraded)
 
 
@@ -165,7 +170,9 @@ def archive_upload_page(request: HttpRequest) -> HttpResponse:
     }
     if request.method == "POST":
         form = request.POST.copy()
-        form.update(request.FILES)
+        # One QueryDict of fields and files, as DRF's multipart parser gives the API
+        # (django-stubs type QueryDict values as str only).
+        form.update(request.FILES)  # type: ignore[arg-type]
         serializer = LegacyUploadInput(data=form)
         if not serializer.is_valid():
             context["error"] = f"提交的内容有误：{_first_error(serializer.errors)}"
@@ -173,32 +180,33 @@ def archive_upload_page(request: HttpRequest) -> HttpResponse:
         data = dict(serializer.validated_data)
         upload = data.pop("file")
         try:
-            record = services.archive_legacy_upload(
-                actor=request.user,
-                file_name=upload.name,
-                file_bytes=read_upload(upload, max_bytes=settings.DOCX_IMPORT_MAX_BYTES),
-                classification=int(data.pop("classification")),
-                **data,
-            )
+            file_bytes = read_archive_upload(upload)
+            with transaction.atomic():
+                record = services.archive_legacy_upload(
+                    actor=request_user(request),
+                    file_name=upload.name,
+                    file_bytes=file_bytes,
+                    classification=int(data.pop("classification")),
+                    **data,
+                )
         except ApplicationError as exc:
             context["error"] = exc.message
             return render(request, "search/upload.html", context, status=exc.status)
         messages.success(request, f"已归档，档号 {record.archive_code}。")
         return redirect("search-record", record_id=record.pk)
-    if not request.user.has_role(Role.ARCHIVIST):
+    if not request_user(request).has_role(Role.ARCHIVIST):
         context["error"] = "只有本机关的档案员可以归档。"
         return render(request, "search/upload.html", context, status=403)
     return render(request, "search/upload.html", context)
-
-
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def archive_pending_page(request: HttpRequest) -> HttpResponse:
     """待归档: finished documents of the archivist's organisation, each with a file form."""
+    user = request_user(request)
     context: dict[str, Any] = {"retentions": Retention.choices}
-    if not request.user.has_role(Role.ARCHIVIST):
+    if not user.has_role(Role.ARCHIVIST):
         context["error"] = "只有本机关的档案员可以归档。"
         return render(request, "search/pending.html", context, status=403)
     status = 200
@@ -207,18 +215,19 @@ def archive_pending_page(request: HttpRequest) -> HttpResponse:
         try:
             if not document_id.isdigit():
                 raise NotFound()
-            record = services.archive_document(
-                document_id=int(document_id),
-                actor=request.user,
-                retention=request.POST.get("retention", ""),
-                unit_code=request.POST.get("unit_code") or None,
-                note=request.POST.get("note", "")[:200],
-            )
+            with transaction.atomic():
+                record = services.archive_document(
+                    document_id=int(document_id),
+                    actor=user,
+                    retention=request.POST.get("retention", ""),
+                    unit_code=request.POST.get("unit_code") or None,
+                    note=request.POST.get("note", "")[:200],
+                )
         except ApplicationError as exc:
             context["error"] = exc.message
             status = exc.status
         else:
             messages.success(request, f"已归档，档号 {record.archive_code}。")
             return redirect("search-record", record_id=record.pk)
-    context["documents"] = archivable_documents(request.user)
+    context["documents"] = archivable_documents(user)
     return render(request, "search/pending.html", context, status=status)

@@ -1,4 +1,13 @@
-"""Shared fixtures: fast hashing, the demo organisation's personas, live Daphne, Chromium."""
+"""Shared fixtures: fast hashing, the demo organisation's personas, live Daphne, Chromium.
+
+The demo organisation (officehub/demo.py) is seeded once per session, right after the
+test database is created (``django_db_setup`` below). A ``db`` test runs in a transaction
+that is rolled back, so it finds the organisation and leaves it as it was. A
+transactional test (``django_db(transaction=True)``, live Daphne) commits, and Django
+empties every table after it; the ``demo`` fixture seeds again when it finds the
+organisation gone. pytest-django runs every ``db`` test before the transactional ones, so
+only those pay for re-seeding.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +21,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+
+from tests.needs import check_tool_markers
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 # The prefix a running OfficeHub on this machine uses for its Redis keys (cache and channel
@@ -36,7 +50,7 @@ def pytest_configure(config: Any) -> None:
     from django.conf import settings
 
     os.environ["OFFICEHUB_CHANNEL_PREFIX"] = TEST_REDIS_PREFIX
-    cache_settings = settings.CACHES["default"]
+    cache_settings: dict[str, Any] = settings.CACHES["default"]
     if "KEY_PREFIX" in cache_settings:
         cache_settings["KEY_PREFIX"] = TEST_REDIS_PREFIX
     layer_config = settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
@@ -88,12 +102,35 @@ def _reset_api_throttles() -> None:
     reset_api_throttles()
 
 
-@pytest.fixture
-def demo(db: None) -> Any:
-    """The seeded demo organisation (see officehub/demo.py)."""
-    from officehub.demo import seed_demo
+def _seed_demo_if_missing() -> None:
+    from officehub.demo import PEOPLE, seed_demo
+    from officehub.directory.models import User
 
-    return seed_demo()
+    # seed_demo runs in one transaction: its last person present means all of it is.
+    if not User.objects.filter(username=PEOPLE[-1][0]).exists():
+        with transaction.atomic():
+            seed_demo()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    """pytest-django's test database, with the demo organisation committed once (its
+    passwords hashed with the tests' fast hasher, which every test then uses)."""
+    from django.test import override_settings
+
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+        _seed_demo_if_missing()
+
+
+@pytest.fixture
+def demo(db: None) -> None:
+    """The demo organisation (see officehub/demo.py): seeded once per session, and again
+    after a transactional test emptied the database."""
+    _seed_demo_if_missing()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    check_tool_markers(item)
 
 
 class Personas:

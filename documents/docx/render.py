@@ -486,7 +486,7 @@ def _normalise_package(data: bytes, *, modified: dt.datetime) -> bytes:
     with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for item in source.infolist():
             blob = _APP_XML if item.filename == "docProps/app.xml" else source.read(item)
-            info = zipfile.ZipInfo(item.filename, date_time=stamp)  # type: ignore[arg-type]
+            info = zipfile.ZipInfo(item.filename, date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # Unix, whatever the machine
             target.writestr(info, blob)
@@ -1195,7 +1195,7 @@ def docx_filename(document: document_models.Document) -> str:
     return f"{name} {plain_title(document.title)}"[:120] + ".docx"
 
 
-def ordered_recipients(document: Document, kind: str) -> list[Department]:
+def ordered_recipients(document: document_models.Document, kind: str) -> list[Department]:
     # documents.selectors imports this module (to render), hence the late import.
     from documents.selectors import recipients
 

@@ -16,6 +16,7 @@ The segmenter is jieba with our own small dictionary, loaded once per process (~
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import re
@@ -55,7 +56,7 @@ class _Segmenter:
         if self._tokenizer is None:
             with self._lock:
                 if self._tokenizer is None:
-                    import jieba  # type: ignore[import-untyped]  # no type hints
+                    import jieba
 
                     jieba.setLogLevel(logging.WARNING)  # jieba sets DEBUG on its logger at import
                     tokenizer = jieba.Tokenizer()
@@ -168,7 +169,7 @@ def split_title(text: str, per_line: int = TITLE_UNITS_PER_LINE) -> list[str]:
         found = solve(0, lines)
         if found is not None:
             cuts = [0, *found[1]]
-            return ["".join(tokens[a:b]) for a, b in zip(cuts, cuts[1:], strict=False)]
+            return ["".join(tokens[a:b]) for a, b in itertools.pairwise(cuts)]
     return [text]  # one unbreakable span longer than a line: the renderer wraps it
 
 

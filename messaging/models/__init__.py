@@ -1,4 +1,4 @@
-"""Messaging models. Chat lives in ``chat.py``; meetings add their own module beside it."""
+"""Messaging models: chat in ``chat.py``, meetings in ``meetings.py``."""
 
 from __future__ import annotations
 
@@ -14,17 +14,32 @@ from messaging.models.chat import (
     Message,
     MessageKind,
 )
-from messaging.models.meetings import *  # noqa: F403 - meetings models, listed in their __all__
+from messaging.models.meetings import (
+    Attendance,
+    Invitation,
+    InvitationResponse,
+    InvitationRole,
+    Meeting,
+    MeetingStatus,
+    Participant,
+)
 
 __all__ = [
     "Attachment",
+    "Attendance",
     "Conversation",
     "ConversationKind",
     "Ding",
     "DingRecipient",
+    "Invitation",
+    "InvitationResponse",
+    "InvitationRole",
+    "Meeting",
+    "MeetingStatus",
     "MemberRole",
     "Membership",
     "Mention",
     "Message",
     "MessageKind",
+    "Participant",
 ]

@@ -5,7 +5,7 @@ Invariants the database holds even if code is wrong:
 - one department group per department;
 - one membership per (conversation, user);
 - message ``seq`` unique and dense per conversation (allocated under the conversation
-  row lock by ``messaging.services.message_send``);
+  row lock by ``messaging.chat.services.message_append``);
 - ``(sender, client_id)`` unique, which makes a client's resend idempotent.
 """
 

@@ -10,6 +10,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from officehub.accounts.services import user_login_check
+from officehub.edges import request_user
 
 
 class TokenObtainInput(serializers.Serializer):
@@ -55,13 +56,13 @@ class MeApi(APIView):
         )
     )
     def get(self, request: Request) -> Response:
-        user = request.user
+        user = request_user(request)
         return Response(
             {
                 "id": user.pk,
                 "username": user.username,
                 "full_name": user.display_name,
-                "department": user.department.name if user.department_id else None,
+                "department": user.department.name if user.department is not None else None,
                 "roles": sorted(user.role_codes()),
                 "clearance": user.clearance,
             }

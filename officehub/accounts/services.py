@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -33,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from officehub.accounts.models import LoginFailure
 from officehub.audit.services import audit
+from officehub.directory.models import User
 from officehub.errors import ApplicationError
 
 
@@ -112,8 +112,12 @@ def _minutes(seconds: int) -> int:
     return (seconds + 59) // 60
 
 
-def user_login_check(*, request: HttpRequest | None, username: str, password: str) -> Any:
+def user_login_check(*, request: HttpRequest | None, username: str, password: str) -> User:
     """Authenticate, refusing while locked out; records failures and successes.
+
+    An entry point of its own (the login page and the token API call it outside any
+    transaction): the attempt is recorded and committed before a failure is raised, which
+    a caller's transaction would roll back — and the lockout with it.
 
     Raises ``auth.ip_locked`` (429) once the client's address has used its failure budget
     across usernames, ``auth.locked`` (429) after ``LOGIN_FAILURE_LIMIT`` failures for this
@@ -134,7 +138,8 @@ def user_login_check(*, request: HttpRequest | None, username: str, password: st
             _("登录失败次数过多，账号已临时锁定，请 %(minutes)s 分钟后再试。") % {"minutes": _minutes(remaining)},
             extra={"retry_after_seconds": remaining},
         )
-    user = authenticate(request, username=username, password=password)
+    authenticated = authenticate(request, username=username, password=password)
+    user = authenticated if isinstance(authenticated, User) else None
     with transaction.atomic():
         if user is None:
             # Rows older than the window count for nothing: keep the table small.

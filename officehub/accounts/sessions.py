@@ -29,6 +29,7 @@ from django.contrib.auth import (
     get_user_model,
     load_backend,
 )
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -57,7 +58,7 @@ def session_end_publish(*, user_id: int, session_key: str | None) -> None:
     if not session_key:
         return
     event: AuthRevokeEvent = {"type": "auth.revoke", "reason": "logout", "session": session_digest(session_key)}
-    publish_on_commit(auth_group(user_id), dict(event))
+    publish_on_commit(auth_group(user_id), event)
 
 
 def user_sessions_revoke(*, user_id: int, reason: RevokeReason) -> None:
@@ -65,7 +66,7 @@ def user_sessions_revoke(*, user_id: int, reason: RevokeReason) -> None:
     still authenticates (a password change keeps the session that made it, as Django
     does for HTTP)."""
     event: AuthRevokeEvent = {"type": "auth.revoke", "reason": reason, "session": ""}
-    publish_on_commit(auth_group(user_id), dict(event))
+    publish_on_commit(auth_group(user_id), event)
 
 
 # Engines whose database row is the truth (cached_db writes through and reads the row on a
@@ -103,7 +104,7 @@ def session_is_current(*, session_key: str | None, user_id: int) -> bool:
     if str(data.get(SESSION_KEY, "")) != str(user_id):
         return False
     backend_path = data.get(BACKEND_SESSION_KEY)
-    if backend_path not in settings.AUTHENTICATION_BACKENDS:
+    if not isinstance(backend_path, str) or backend_path not in settings.AUTHENTICATION_BACKENDS:
         return False
     user = load_backend(backend_path).get_user(user_id)
     return user is not None and _hash_matches(data, user)
@@ -129,13 +130,10 @@ def _session_row_with_active_password(session_key: str, user_id: int) -> tuple[s
     return (found[0], found[1]) if found else None
 
 
-def _hash_matches(data: dict[str, Any], user: Any) -> bool:
+def _hash_matches(data: dict[str, Any], user: AbstractBaseUser) -> bool:
     session_hash = data.get(HASH_SESSION_KEY)
     if not session_hash or not hasattr(user, "get_session_auth_hash"):
         return False
     if constant_time_compare(session_hash, user.get_session_auth_hash()):
         return True
-    return any(
-        constant_time_compare(session_hash, user._get_session_auth_hash(secret=secret))
-        for secret in settings.SECRET_KEY_FALLBACKS
-    )
+    return any(constant_time_compare(session_hash, fallback) for fallback in user.get_session_auth_fallback_hash())

@@ -25,7 +25,7 @@ then ``seals.services.seal_record_signed`` locks the seal and audits). The worke
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models, transaction
 from django.utils import timezone
@@ -33,10 +33,13 @@ from django.utils import timezone
 from officehub.audit.chain import ChainBreak, canonical_json, entry_hash, first_break
 from officehub.audit.models import AuditEntry, AuditHead
 
+if TYPE_CHECKING:
+    from officehub.directory.models import User
+
 
 def audit(
     *,
-    actor: Any | None,
+    actor: User | None,
     action: str,
     target: models.Model | None = None,
     data: dict[str, Any] | None = None,

@@ -10,6 +10,12 @@ from django.utils.translation import gettext_lazy as _
 
 from officehub.directory import services
 from officehub.directory.models import Department, Position, RoleAssignment, User
+from officehub.edges import request_user
+
+DEPARTMENT_FIELDS = (
+    "name", "kind", "parent", "short_name", "is_organisation", "issuer_code", "issuer_mark", "fonds_code", "unit_code",
+    "sort_order",
+)
 
 
 @admin.register(Department)
@@ -28,16 +34,16 @@ class DepartmentAdmin(admin.ModelAdmin):
         with transaction.atomic():
             if not change:
                 created = services.department_create(
-                    actor=request.user,
+                    actor=request_user(request),
                     check_permission=False,
-                    **{f: getattr(obj, f) for f in ("name", "kind", "parent", "short_name", "is_organisation", "issuer_code", "issuer_mark", "fonds_code", "unit_code", "sort_order")},
+                    **{field: getattr(obj, field) for field in DEPARTMENT_FIELDS},
                 )
                 obj.pk = created.pk
                 return
             parent_changed = "parent" in form.changed_data
             super().save_model(request, obj, form, change)
             if parent_changed:
-                services.department_move(actor=request.user, department_id=obj.pk, new_parent_id=obj.parent_id)
+                services.department_move(actor=request_user(request), department_id=obj.pk, new_parent_id=obj.parent_id)
 
 
 class RoleInline(admin.TabularInline):
@@ -52,7 +58,7 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ["username", "full_name"]
     inlines = [RoleInline]
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
+        *(DjangoUserAdmin.fieldsets or ()),
         (_("组织信息"), {"fields": ("full_name", "department", "position", "clearance", "phone")}),
     )
 
@@ -64,7 +70,7 @@ class UserAdmin(DjangoUserAdmin):
         fields = {name for name in form.changed_data if name in ("department", "is_active")}
         if any(formset.model is RoleAssignment and formset.has_changed() for formset in formsets):
             fields.add("roles")
-        services.user_changed(actor=request.user, user=form.instance, fields=fields)
+        services.user_changed(actor=request_user(request), user=form.instance, fields=fields)
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
         # Django's view saves the form itself; compare the stored hash to learn whether it did.
@@ -73,7 +79,7 @@ class UserAdmin(DjangoUserAdmin):
             response = super().user_change_password(request, id, form_url)
             user = User.objects.filter(pk=id).first()
             if user is not None and before is not None and user.password != before:
-                services.user_changed(actor=request.user, user=user, fields={"password"})
+                services.user_changed(actor=request_user(request), user=user, fields={"password"})
         return response
 
 

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -11,7 +9,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from officehub.directory import selectors, services
-from officehub.directory.models import Department, DepartmentKind
+from officehub.directory.models import Department, DepartmentKind, User
+from officehub.edges import request_user
 
 
 class UserOutput(serializers.Serializer):
@@ -24,7 +23,7 @@ class UserOutput(serializers.Serializer):
     phone = serializers.CharField()
     roles = serializers.SerializerMethodField()
 
-    def get_roles(self, user: Any) -> list[str]:
+    def get_roles(self, user: User) -> list[str]:
         return sorted(user.role_codes())
 
 
@@ -57,7 +56,9 @@ class DepartmentMembersApi(APIView):
 
 
 class UserSearchApi(APIView):
-    @extend_schema(parameters=[OpenApiParameter("q", str, required=True, description="姓名或用户名")], responses=UserOutput(many=True))
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, required=True, description="姓名或用户名")], responses=UserOutput(many=True)
+    )
     def get(self, request: Request) -> Response:
         query = request.query_params.get("q", "")
         if len(query) > 50:
@@ -95,7 +96,7 @@ class DepartmentCreateApi(APIView):
         parent_id = values.pop("parent_id", None)
         with transaction.atomic(durable=True):
             parent = get_object_or_404(Department, pk=parent_id) if parent_id else None
-            department = services.department_create(actor=request.user, parent=parent, **values)
+            department = services.department_create(actor=request_user(request), parent=parent, **values)
         return Response(DepartmentOutput(department).data, status=201)
 
 
@@ -113,6 +114,6 @@ class DepartmentMoveApi(APIView):
             get_object_or_404(Department, pk=data.validated_data["parent_id"])
         with transaction.atomic(durable=True):
             department = services.department_move(
-                actor=request.user, department_id=department_id, new_parent_id=data.validated_data["parent_id"]
+                actor=request_user(request), department_id=department_id, new_parent_id=data.validated_data["parent_id"]
             )
         return Response(DepartmentOutput(department).data)

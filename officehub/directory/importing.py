@@ -5,14 +5,13 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from officehub.directory.models import Clearance, Department, Position, Role, User
 from officehub.directory.services import user_create
+from officehub.transactions import require_transaction
 
 REQUIRED_COLUMNS = ("username", "full_name", "department")
 OPTIONAL_COLUMNS = ("position", "roles", "clearance", "phone", "email", "password")
@@ -24,6 +23,21 @@ _CLEARANCE_BY_LABEL = {str(label): value for value, label in Clearance.choices} 
 class ImportReport:
     created: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One good row, ready to create."""
+
+    username: str
+    full_name: str
+    department: Department
+    position_name: str
+    roles: list[str]
+    clearance: int
+    phone: str
+    email: str
+    password: str | None
 
 
 def _department_by_path(path: str, cache: dict[str, Department | None]) -> Department | None:
@@ -39,11 +53,14 @@ def _department_by_path(path: str, cache: dict[str, Department | None]) -> Depar
     return parent
 
 
-def import_users_csv(text: str, *, actor: Any) -> ImportReport:
+def import_users_csv(text: str, *, actor: User | None) -> ImportReport:
     """Import users from CSV text; on any bad row, import nothing and report every bad row.
 
-    Line numbers count the header as line 1, as a spreadsheet shows them.
+    Runs in the caller's transaction (the ``import_users`` command opens it), so the rows
+    are created all together or not at all. Line numbers count the header as line 1, as
+    a spreadsheet shows them.
     """
+    require_transaction()
     report = ImportReport()
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = reader.fieldnames or []
@@ -58,7 +75,7 @@ def import_users_csv(text: str, *, actor: Any) -> ImportReport:
 
     dept_cache: dict[str, Department | None] = {}
     seen: dict[str, int] = {}
-    rows: list[dict[str, Any]] = []
+    rows: list[_Row] = []
     for row in reader:
         line = reader.line_num
         problems: list[str] = []
@@ -97,28 +114,39 @@ def import_users_csv(text: str, *, actor: Any) -> ImportReport:
         if problems:
             report.errors.append((line, "；".join(problems)))
             continue
+        assert department is not None and clearance is not None  # a row without them has problems
         rows.append(
-            {
-                "username": username,
-                "full_name": values["full_name"],
-                "department": department,
-                "position_name": values.get("position", ""),
-                "roles": roles,
-                "clearance": clearance,
-                "phone": values.get("phone", ""),
-                "email": values.get("email", ""),
-                "password": password,
-            }
+            _Row(
+                username=username,
+                full_name=values["full_name"],
+                department=department,
+                position_name=values.get("position", ""),
+                roles=roles,
+                clearance=clearance,
+                phone=values.get("phone", ""),
+                email=values.get("email", ""),
+                password=password,
+            )
         )
     if report.errors:
         return report
     if not rows:
         report.errors.append((1, "文件中没有数据行"))
         return report
-    with transaction.atomic():
-        for values in rows:
-            position_name = values.pop("position_name")
-            position = Position.objects.get_or_create(name=position_name)[0] if position_name else None
-            user_create(actor=actor, position=position, check_permission=False, **values)
-            report.created += 1
+    for good in rows:
+        position = Position.objects.get_or_create(name=good.position_name)[0] if good.position_name else None
+        user_create(
+            actor=actor,
+            username=good.username,
+            full_name=good.full_name,
+            department=good.department,
+            password=good.password,
+            position=position,
+            roles=good.roles,
+            clearance=good.clearance,
+            phone=good.phone,
+            email=good.email,
+            check_permission=False,
+        )
+        report.created += 1
     return report

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -122,8 +122,6 @@ class User(AbstractUser):
     )
     clearance = models.PositiveSmallIntegerField(_("涉密等级"), choices=Clearance.choices, default=Clearance.INTERNAL)
     phone = models.CharField(_("电话"), max_length=30, blank=True)
-
-    objects = UserManager()
 
     class Meta:
         verbose_name = _("用户")

@@ -51,7 +51,8 @@ def department_members(*, department_id: int, include_subtree: bool = False) -> 
     department = Department.objects.get(pk=department_id)
     users = User.objects.filter(is_active=True).select_related("department", "position").prefetch_related("role_assignments")
     if include_subtree:
-        return users.filter(department__path__startswith=department.path).order_by("department__path", "-position__rank", "username")
+        subtree = users.filter(department__path__startswith=department.path)
+        return subtree.order_by("department__path", "-position__rank", "username")
     return users.filter(department=department).order_by("-position__rank", "username")
 
 
@@ -61,10 +62,6 @@ def user_search(*, query: str, limit: int = 50) -> QuerySet[User]:
     if not query:
         return users.none()
     return users.filter(Q(full_name__icontains=query) | Q(username__icontains=query)).order_by("full_name")[:limit]
-
-
-def departments_in_subtree(department: Department) -> QuerySet[Department]:
-    return Department.objects.filter(path__startswith=department.path)
 
 
 def users_with_role(*, role: str, department: Department | None = None) -> QuerySet[User]:

@@ -1,13 +1,16 @@
-"""Every change to the department tree and user directory goes through here."""
+"""Every change to the department tree and user directory goes through here.
+
+Services run inside the caller's transaction (``officehub/transactions.py``): the API
+view, the admin, the CSV import or ``seed_demo`` opens it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from importlib import import_module
-from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.password_validation import validate_password
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from officehub.accounts.sessions import user_sessions_revoke
@@ -19,14 +22,15 @@ from officehub.directory.errors import (
     DirectoryPermissionDenied,
     DivisionAtTop,
 )
-from officehub.directory.models import Department, DepartmentKind, Role, RoleAssignment, User
+from officehub.directory.models import Department, DepartmentKind, Position, Role, RoleAssignment, User
+from officehub.transactions import require_transaction
 
 
-def can_manage_directory(user: Any) -> bool:
-    return bool(user.is_authenticated and (user.is_superuser or user.has_role(Role.ADMINISTRATOR)))
+def can_manage_directory(user: User | AnonymousUser | None) -> bool:
+    return isinstance(user, User) and (user.is_superuser or user.has_role(Role.ADMINISTRATOR))
 
 
-def _require_manager(actor: Any) -> None:
+def _require_manager(actor: User | None) -> None:
     if not can_manage_directory(actor):
         raise DirectoryPermissionDenied(_("只有系统管理员可以维护通讯录。"))
 
@@ -37,10 +41,9 @@ def _path_for(parent: Department | None, pk: int) -> tuple[str, int]:
     return f"{parent.path}{pk}/", parent.depth + 1
 
 
-@transaction.atomic
 def department_create(
     *,
-    actor: Any,
+    actor: User | None,
     name: str,
     kind: str,
     parent: Department | None = None,
@@ -57,6 +60,7 @@ def department_create(
 
     Raises directory.permission_denied, directory.division_at_top (a 处室 needs a parent).
     """
+    require_transaction()
     if check_permission:
         _require_manager(actor)
     if parent is None and kind == DepartmentKind.DIVISION:
@@ -77,17 +81,22 @@ def department_create(
     department.save()
     department.path, department.depth = _path_for(parent, department.pk)
     department.save(update_fields=["path", "depth"])
-    audit(actor=actor, action="directory.department_created", target=department, data={"name": name, "parent": parent.pk if parent else None})
+    audit(
+        actor=actor,
+        action="directory.department_created",
+        target=department,
+        data={"name": name, "parent": parent.pk if parent else None},
+    )
     return department
 
 
-@transaction.atomic
-def department_move(*, actor: Any, department_id: int, new_parent_id: int | None) -> Department:
+def department_move(*, actor: User | None, department_id: int, new_parent_id: int | None) -> Department:
     """Move a department (and its whole subtree) under a new parent.
 
     Raises directory.cycle when the new parent is the department itself or below it, and
     directory.division_at_top when a 处室 would become a root.
     """
+    require_transaction()
     _require_manager(actor)
     department = Department.objects.select_for_update().get(pk=department_id)
     new_parent = Department.objects.get(pk=new_parent_id) if new_parent_id is not None else None
@@ -115,21 +124,9 @@ def department_move(*, actor: Any, department_id: int, new_parent_id: int | None
     return department
 
 
-@transaction.atomic
-def department_rename(*, actor: Any, department_id: int, name: str) -> Department:
-    _require_manager(actor)
-    department = Department.objects.select_for_update().get(pk=department_id)
-    old = department.name
-    department.name = name
-    department.full_clean(exclude=["path", "depth"])
-    department.save(update_fields=["name"])
-    audit(actor=actor, action="directory.department_renamed", target=department, data={"from": old, "to": name})
-    return department
-
-
-@transaction.atomic
-def department_delete(*, actor: Any, department_id: int) -> None:
+def department_delete(*, actor: User | None, department_id: int) -> None:
     """Delete an empty department. Raises directory.not_empty when it has members or children."""
+    require_transaction()
     _require_manager(actor)
     department = Department.objects.select_for_update().get(pk=department_id)
     if department.children.exists() or department.members.exists():
@@ -138,15 +135,14 @@ def department_delete(*, actor: Any, department_id: int) -> None:
     department.delete()
 
 
-@transaction.atomic
 def user_create(
     *,
-    actor: Any,
+    actor: User | None,
     username: str,
     full_name: str,
     department: Department,
     password: str | None,
-    position: Any = None,
+    position: Position | None = None,
     roles: list[str] | tuple[str, ...] = (),
     clearance: int = 1,
     phone: str = "",
@@ -154,6 +150,7 @@ def user_create(
     check_permission: bool = True,
 ) -> User:
     """Create a user with roles; the password is validated by Django's validators."""
+    require_transaction()
     if check_permission:
         _require_manager(actor)
     user = User(
@@ -189,13 +186,12 @@ def user_create(
 # function ``f(*, user)`` here by dotted path (the core imports no feature app, as with
 # WORKER_JOBS and the socket routes). It runs in the transaction of the change; an import
 # error fails the change rather than silently leaving the derived data stale.
-USER_CHANGED_HOOKS = ["messaging.services.department_groups_sync_for_user"]
+USER_CHANGED_HOOKS = ["messaging.chat.department_groups.department_groups_sync_for_user"]
 
 USER_CHANGE_FIELDS = frozenset({"department", "roles", "is_active", "password"})
 
 
-@transaction.atomic
-def user_changed(*, actor: Any, user: User, fields: Iterable[str]) -> None:
+def user_changed(*, actor: User | None, user: User, fields: Iterable[str]) -> None:
     """Follow-ups of a change already saved on ``user`` (the admin's forms save it), in
     the same transaction. ``fields`` names what changed; only department, roles,
     is_active and password matter here.
@@ -207,6 +203,7 @@ def user_changed(*, actor: Any, user: User, fields: Iterable[str]) -> None:
       told ``conversation.left``);
     - audited as ``directory.user_changed``.
     """
+    require_transaction()
     changed = set(fields) & USER_CHANGE_FIELDS
     if not changed:
         return

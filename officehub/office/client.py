@@ -77,7 +77,7 @@ class _Worker:
             return self._process
         if not available():
             raise _failure("pdf.converter_unavailable", "no /usr/bin/python3 or soffice")
-        self._process = subprocess.Popen(  # noqa: S603 - fixed argv
+        self._process = subprocess.Popen(
             [SYSTEM_PYTHON, str(WORKER)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env={k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "DJANGO"))},
@@ -88,17 +88,18 @@ class _Worker:
     def request(self, header: dict[str, Any], docx: bytes, *, timeout: float) -> tuple[dict[str, Any], bytes]:
         with self._lock:
             process = self._ensure()
-            assert process.stdin is not None and process.stdout is not None
+            stdin, stdout = process.stdin, process.stdout
+            assert stdin is not None and stdout is not None
             result: dict[str, Any] = {}
 
             def exchange() -> None:
                 try:
-                    _write(process.stdin, json.dumps(header).encode())
-                    _write(process.stdin, docx)
-                    process.stdin.flush()
-                    answer = _read(process.stdout)
+                    _write(stdin, json.dumps(header).encode())
+                    _write(stdin, docx)
+                    stdin.flush()
+                    answer = _read(stdout)
                     result["header"] = json.loads(answer) if answer is not None else None
-                    result["pdf"] = _read(process.stdout)
+                    result["pdf"] = _read(stdout)
                 except (OSError, ValueError) as exc:
                     result["error"] = exc
 

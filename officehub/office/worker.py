@@ -86,7 +86,7 @@ class LibreOffice:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
         env["FONTCONFIG_FILE"] = str(FONTS_CONF)
         env["SAL_USE_VCLPLUGIN"] = "svp"
-        self._proc = subprocess.Popen(  # noqa: S603 - fixed argv
+        self._proc = subprocess.Popen(
             [SOFFICE, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--invisible", "--nologo",
              "--norestore", "--nodefault", "--nolockcheck", "--nofirststartwizard",
              f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"],
@@ -141,6 +141,7 @@ class LibreOffice:
         """Never returns a partial PDF: any failure kills this soffice."""
         self.ensure_started()
         proc, fired = self._proc, threading.Event()
+        assert proc is not None
 
         def watchdog() -> None:
             fired.set()
@@ -153,7 +154,7 @@ class LibreOffice:
         timer.start()
         try:
             return self._convert(docx, pdfa)
-        except Exception as exc:  # noqa: BLE001 - UNO errors, a killed bridge
+        except Exception as exc:
             self._kill()
             if fired.is_set():
                 raise ConversionError("pdf.timeout", f"over {timeout:g} s") from None
@@ -244,7 +245,11 @@ def write_frame(stream: Any, data: bytes) -> None:
 def main() -> None:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     office = LibreOffice()
-    signal.signal(signal.SIGTERM, lambda *_: (office.close(), os._exit(0)))
+    def stop(*_: object) -> None:
+        office.close()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         while True:
             header_bytes = read_frame(stdin)

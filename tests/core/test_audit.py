@@ -9,10 +9,19 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
-from officehub.audit.models import AuditEntry
+from officehub.audit.models import GENESIS_HASH, AuditEntry, AuditHead
 from officehub.audit.services import audit, verify_chain
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _empty_chain(db: None) -> None:
+    """These tests number entries from the chain's start, but the session's demo
+    organisation (tests/conftest.py) wrote a chain already: empty the log inside the
+    test's transaction, which rolls back, so the demo's chain is back afterwards."""
+    _tamper("DELETE FROM audit_auditentry", [])
+    AuditHead.objects.filter(id=1).update(last_seq=0, last_hash=GENESIS_HASH)
 
 
 def _write_entries(count: int) -> list[AuditEntry]:

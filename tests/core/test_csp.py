@@ -28,7 +28,9 @@ def _policy(response: Any) -> dict[str, str]:
     return {part.strip().split(" ", 1)[0]: part.strip() for part in header.split(";") if part.strip()}
 
 
-@pytest.mark.parametrize("url", ["/", "/documents/", "/directory/", "/messages/", "/messages/meetings/", "/archives/", "/seals/", "/no-such-page/"])
+@pytest.mark.parametrize(
+    "url", ["/", "/documents/", "/directory/", "/messages/", "/messages/meetings/", "/archives/", "/seals/", "/no-such-page/"]
+)
 def test_every_page_carries_the_strict_policy(personas: Any, client: Any, url: str) -> None:
     client.force_login(personas.drafter)
     response = client.get(url)

@@ -27,8 +27,8 @@ document.addEventListener('securitypolicyviolation', (e) => {
 def content(personas: Any) -> dict[str, int]:
     from documents.models import Document
     from documents.services import document_create_draft
-    from messaging.meetings_services import meeting_schedule
-    from messaging.services import conversation_group_create, message_send
+    from messaging.chat.services import conversation_group_create, message_send
+    from messaging.meetings.services import meeting_schedule
 
     p = personas
     bureau = p.outsider.department.organisation()

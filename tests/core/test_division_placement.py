@@ -51,7 +51,10 @@ def test_api_refuses_a_top_level_division_with_a_code(personas: Any, client: Any
 
 
 def _admin_form(department: Department | None = None, **changes: Any) -> dict[str, Any]:
-    fields = ("name", "short_name", "kind", "parent", "sort_order", "is_organisation", "issuer_code", "issuer_mark", "fonds_code", "unit_code")
+    fields = (
+        "name", "short_name", "kind", "parent", "sort_order", "is_organisation", "issuer_code", "issuer_mark", "fonds_code",
+        "unit_code",
+    )
     values: dict[str, Any] = {field: "" for field in fields}
     values["sort_order"] = 0
     if department is not None:

@@ -89,6 +89,17 @@ def test_download_names_the_file_in_chinese_with_an_ascii_fallback() -> None:
     assert download(b"x", "a.pdf", "application/pdf", inline=True)["Content-Disposition"].startswith("inline")
 
 
+def test_download_sends_a_named_plain_fallback_beside_the_chinese_name() -> None:
+    named = download(b"x", "归档文件目录-1.csv", "text/csv", ascii_filename='catalogue-"1".csv')
+    assert named["Content-Disposition"] == (
+        "attachment; filename=\"catalogue-1.csv\"; filename*=utf-8''%E5%BD%92%E6%A1%A3%E6%96%87%E4%BB%B6%E7%9B%AE%E5%BD%95-1.csv"
+    )
+    # An ASCII name needs no fallback: it is the filename itself.
+    assert download(b"x", "a.pdf", "application/pdf", ascii_filename="b.pdf")["Content-Disposition"] == (
+        'attachment; filename="a.pdf"'
+    )
+
+
 def test_error_frame_is_the_api_error_body_as_a_socket_frame() -> None:
     frame: dict[str, Any] = error_frame(NotFound(), ref=7, conversation_id=3)
     assert frame == {"type": "error", "code": "not_found", "message": NotFound().message, "extra": {}, "ref": 7,

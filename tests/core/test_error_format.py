@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -131,7 +131,7 @@ def _broken_page(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("boom: a bug with a secret inside")
 
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("api/broken/", _Broken.as_view()),
     path("broken/", _broken_page),
     path("", include(app_urlpatterns)),

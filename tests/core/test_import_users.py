@@ -28,7 +28,7 @@ def test_good_file_imports_every_user_with_roles(demo: Any, tmp_path: Path, caps
     call_command("import_users", str(_write(tmp_path, text)))
     assert "已导入 2 个用户" in capsys.readouterr().out
     lisi = User.objects.get(username="lisi")
-    assert lisi.department.name == "预算处"
+    assert lisi.department is not None and lisi.department.name == "预算处"
     assert lisi.role_codes() == {"department_head", "reviewer"}
     assert not lisi.has_usable_password()
     assert User.objects.get(username="zhangsan").check_password("Zhang#Office2026")

@@ -21,8 +21,13 @@ def new_layer(**config: object) -> OfficeHubChannelLayer:
     return OfficeHubChannelLayer(**base)
 
 
+def redis_url() -> str:
+    assert settings.REDIS_URL, "these tests need Redis (OFFICEHUB_REDIS_URL)"
+    return settings.REDIS_URL
+
+
 async def numsub(layer: OfficeHubChannelLayer, group: str) -> int:
-    client = aioredis.Redis.from_url(settings.REDIS_URL)
+    client = aioredis.Redis.from_url(redis_url())
     try:
         name = layer._get_layer()._get_group_channel_name(group)
         return int(dict(await client.pubsub_numsub(name))[name.encode()])
@@ -77,7 +82,7 @@ async def test_a_killed_subscription_is_restored_and_every_local_channel_told_to
     layer = new_layer()
     channel = await layer.new_channel()
     await layer.group_add("g", channel)
-    admin = aioredis.Redis.from_url(settings.REDIS_URL)
+    admin = aioredis.Redis.from_url(redis_url())
     killed = 0
     for entry in await admin.client_list():
         if entry.get("name") == process_name() and int(entry.get("sub", 0)) > 0:  # the subscription

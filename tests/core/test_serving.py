@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _exchange(base_url: str, raw: bytes, timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
     """Send raw bytes, read until the server closes; parse status, headers and body."""
     address = urlsplit(base_url)
-    with socket.create_connection((address.hostname, address.port), timeout=timeout) as sock:
+    with socket.create_connection((address.hostname or "127.0.0.1", address.port or 80), timeout=timeout) as sock:
         sock.sendall(raw)
         data = b""
         while True:
@@ -52,7 +52,7 @@ def test_a_100_kb_query_string_on_a_page_gets_a_chinese_414_page(live_daphne: st
 
 def test_oversized_headers_get_a_json_431(live_daphne: str) -> None:
     headers_blob = b"".join(b"X-Filler-%d: %s\r\n" % (i, b"b" * 1000) for i in range(30))
-    status, headers, body = _exchange(live_daphne, _get(b"/api/me/", headers_blob))
+    status, _, body = _exchange(live_daphne, _get(b"/api/me/", headers_blob))
     assert status == 431
     assert json.loads(body)["code"] == "request.headers_too_large"
 
@@ -64,7 +64,7 @@ def test_a_single_huge_header_line_gets_a_431(live_daphne: str) -> None:
 
 
 def test_ordinary_requests_still_work_on_the_same_server(live_daphne: str) -> None:
-    status, headers, body = _exchange(live_daphne, _get(b"/api/me/?q=" + b"a" * 4000))
+    status, _, body = _exchange(live_daphne, _get(b"/api/me/?q=" + b"a" * 4000))
     assert status == 401 and json.loads(body)["code"] == "auth.not_authenticated"
 
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import pytest
 from django.conf import settings
 from django.core.cache import cache
 
 from tests.conftest import APP_REDIS_PREFIX, TEST_REDIS_PREFIX, reset_api_throttles
+from tests.needs import missing
 
 
 def _redis() -> Any:
     client_getter = getattr(getattr(cache, "_cache", None), "get_client", None)
     if client_getter is None:
-        pytest.skip("no Redis configured (OFFICEHUB_REDIS_URL unset)")
+        missing("Redis (OFFICEHUB_REDIS_URL is unset)", install="the Debian package redis-server (scripts/test.sh starts it)")
     return client_getter(write=True)
 
 

@@ -14,7 +14,7 @@ from officehub.transitions import Transitions
 FLOW = Transitions(
     "thing",
     {"start": {"new": "running"}, "finish": {"running": ("done", "failed")}, "reopen": {"done": "running", "failed": "running"}},
-    describe={"new": "新建", "running": "进行中", "done": "完成", "failed": "失败"}.get,
+    describe=lambda status: {"new": "新建", "running": "进行中", "done": "完成", "failed": "失败"}.get(status, status),
     message="当前为“%(status)s”，不能执行该操作。",
 )
 

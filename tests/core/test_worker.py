@@ -78,7 +78,9 @@ def test_run_worker_exits_non_zero_with_a_clear_message_for_a_bad_job_path() -> 
         "WORKER_JOBS = [('documents.services.no_such_job', 60)]\n",
         encoding="utf-8",
     )
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="worker_bad_jobs_settings", PYTHONPATH=f"{settings_module.parent}{os.pathsep}{root}")
+    env = dict(
+        os.environ, DJANGO_SETTINGS_MODULE="worker_bad_jobs_settings", PYTHONPATH=f"{settings_module.parent}{os.pathsep}{root}"
+    )
     result = subprocess.run(
         [sys.executable, "manage.py", "run_worker", "--once"], cwd=root, env=env, capture_output=True, text=True, timeout=120
     )

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
 
 from documents import services
 from documents.models import Document, NumberSequence, Step
 from officehub.audit.models import AuditEntry
 from officehub.errors import ApplicationError
+from tests import concurrency
 from tests.documents import flow
 from tests.documents.flow import dept
 
@@ -20,26 +19,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run_at_once(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Start every call on its own thread and connection, released together by a barrier."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def worker(index: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            with transaction.atomic():
-                results[index] = call()
-        except ApplicationError as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
+    """Every call on its own thread, connection and transaction, released together."""
+    return concurrency.run_at_once(calls, atomic=True, expected=ApplicationError)
 
 
 def test_two_reviewers_approving_at_once_make_exactly_one_transition(personas: Any) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import itertools
 import re
 import unicodedata
 import zipfile
@@ -164,7 +165,7 @@ class Line:
         cs = self.chars
         return [
             b["x0"] - a["x0"]
-            for a, b in zip(cs, cs[1:], strict=False)
+            for a, b in itertools.pairwise(cs)
             if units(a["text"]) == 1 and units(b["text"]) == 1
         ]
 
@@ -263,7 +264,7 @@ def full_lines(doc: Printed) -> list[tuple[Line, Line]]:
     body = doc.lines[BODY_PT]
     return [
         (line, nxt)
-        for line, nxt in zip(body, body[1:], strict=False)
+        for line, nxt in itertools.pairwise(body)
         if line.x1 > RIGHT_MM - 4 and not line.has_tab_gap()
     ]
 
@@ -325,7 +326,7 @@ def test_full_pages_hold_22_lines_at_a_28_95pt_pitch(printed):
     for page in full_pages:
         lines = doc.at(BODY_PT, page)
         assert len(lines) == LINES_PER_PAGE, page
-        steps = [(b.baseline - a.baseline) * MM for a, b in zip(lines, lines[1:], strict=False)]
+        steps = [(b.baseline - a.baseline) * MM for a, b in itertools.pairwise(lines)]
         assert all(step == pytest.approx(28.95, abs=0.1) for step in steps), steps
         span = (lines[-1].baseline - lines[0].baseline) * MM
         assert span == pytest.approx(21 * 28.95, abs=0.5)

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
 
 from documents import selectors, services
 from documents.docx import render
@@ -22,6 +21,7 @@ from documents.models import Document, Reminder, SealRequest
 from officehub.audit.models import AuditEntry
 from officehub.audit.services import verify_chain
 from seals.models import SealRecord
+from tests import concurrency
 from tests.documents import flow
 from tests.documents.flow import act
 
@@ -34,28 +34,7 @@ def run_at_once(calls: list[Callable[[], Any]]) -> list[Any]:
     """Each call in its own thread, connection and transaction, released by one barrier.
     Returns each call's result or the exception it raised (any exception, not only coded
     ones: a deadlock or a lock timeout is an OperationalError)."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def worker(index: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-                results[index] = call()
-        except Exception as exc:  # noqa: BLE001 - the test inspects whatever was raised
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread is still waiting"
-    return results
+    return concurrency.run_at_once(calls, lock_timeout=LOCK_TIMEOUT, expected=Exception)
 
 
 def pending_request(personas: Any) -> tuple[Document, SealRequest]:

@@ -19,7 +19,8 @@ from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
-from messaging import meetings_services as services
+from messaging.meetings import services
+from officehub.transactions import in_transaction
 
 
 @pytest.hookimpl(trylast=True)  # after pytest-django's own database-kind ordering
@@ -48,7 +49,7 @@ def schedule(personas: Any) -> Callable[..., Any]:
         agenda: str = "",
     ) -> Any:
         now = timezone.now()
-        return services.meeting_schedule(
+        return in_transaction(services.meeting_schedule)(
             actor=host or personas.head,
             title=title,
             agenda=agenda,

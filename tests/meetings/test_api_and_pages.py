@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from messaging import meetings_services as services
+from messaging.meetings import room, services
 from messaging.models import Invitation, Meeting, MeetingStatus
 
 API = "/api/messaging/meetings/"
@@ -91,7 +91,7 @@ def test_host_opens_early_ends_and_drafts_minutes_through_the_api(api_client: An
     opened = api_client.post(f"{API}{meeting.pk}/open-early/")
     assert opened.status_code == 200
     assert (opened.json()["status"], opened.json()["opened_early"], opened.json()["joinable"]) == ("open", True, True)
-    services.participant_join(meeting_id=meeting.pk, user=personas.drafter, channel_name="test.api.drafter")
+    room.participant_join(meeting_id=meeting.pk, user=personas.drafter, channel_name="test.api.drafter")
     roster = api_client.get(f"{API}{meeting.pk}/roster/").json()
     assert [(p["name"], p["mic"], p["is_host"]) for p in roster] == [("王芳", True, False)]
     assert api_client.post(f"{API}{meeting.pk}/end/").json()["status"] == "ended"

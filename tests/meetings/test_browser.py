@@ -61,12 +61,11 @@ def test_three_browsers_meet_then_host_mutes_one_and_ends_for_all(
         # The host mutes wangfang: her microphone track stops sending, everyone sees 已静音.
         drafter_peer = drafter.evaluate("() => window.OfficeHubMeeting.state.peerId")
         host.locator(f'#roster li[data-peer-id="{drafter_peer}"] button.mute').click()
-        drafter.wait_for_function(
-            "() => window.OfficeHubMeeting.state.localStream.getAudioTracks().every((t) => !t.enabled)"
-        )
+        drafter.wait_for_function("() => window.OfficeHubMeeting.state.localStream.getAudioTracks().every((t) => !t.enabled)")
         assert "静音" in drafter.locator("#room-status").inner_text()
         reviewer.wait_for_function(
-            f"""() => document.querySelector('.tile.remote[data-peer-id="{drafter_peer}"] .flags').textContent.includes("已静音")"""
+            f"""() => document.querySelector('.tile.remote[data-peer-id="{drafter_peer}"] .flags')"""
+            """.textContent.includes("已静音")"""
         )
         # Others still hear the reviewer: only the addressed peer was muted.
         assert reviewer.evaluate("() => window.OfficeHubMeeting.state.mic") is True
@@ -135,9 +134,18 @@ def test_room_fits_1400x950_and_its_invitation_table_follows_who_joins(
             f"{n}、{item}"
             for n, item in zip(
                 "一二三四五六七八九十",
-                ["通报近期汛情和台风动态", "水利厅汇报水库山塘安全", "自然资源厅汇报地质灾害隐患点",
-                 "住建厅汇报危旧房和在建工地", "交通运输厅汇报航运和道路", "应急管理厅汇报救援力量预置",
-                 "气象局通报未来一周天气", "各市汇报转移安置准备", "部署各地防御工作", "明确值班值守要求"],
+                [
+                    "通报近期汛情和台风动态",
+                    "水利厅汇报水库山塘安全",
+                    "自然资源厅汇报地质灾害隐患点",
+                    "住建厅汇报危旧房和在建工地",
+                    "交通运输厅汇报航运和道路",
+                    "应急管理厅汇报救援力量预置",
+                    "气象局通报未来一周天气",
+                    "各市汇报转移安置准备",
+                    "部署各地防御工作",
+                    "明确值班值守要求",
+                ],
                 strict=True,
             )
         ),

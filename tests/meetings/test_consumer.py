@@ -14,8 +14,9 @@ import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from messaging import meetings_services as services
+from messaging.meetings import services
 from messaging.models import Attendance, Invitation, Meeting, MeetingStatus, Participant
+from officehub.transactions import in_transaction
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,7 +65,7 @@ async def test_host_and_invitee_join_and_see_each_other_by_name(ws: Any, persona
     assert welcome["meeting"]["title"] == "周工作例会"
     assert welcome["me"]["name"] == "陈杰"
 
-    guest, guest_welcome = await joined(ws, personas.drafter, room.pk)
+    _guest, guest_welcome = await joined(ws, personas.drafter, room.pk)
     assert guest_welcome["is_host"] is False
     assert [(p["peer_id"], p["name"], p["is_host"]) for p in guest_welcome["roster"]] == [
         (welcome["peer_id"], "陈杰", True)
@@ -115,7 +116,7 @@ async def test_joining_only_inside_the_window_or_once_opened_early_and_never_whe
     host_frame, _ = await refused(ws, personas.head, later.pk)
     assert host_frame["code"] == "meeting.not_open"
 
-    await database_sync_to_async(services.meeting_open_early)(meeting_id=later.pk, actor=personas.head)
+    await database_sync_to_async(in_transaction(services.meeting_open_early))(meeting_id=later.pk, actor=personas.head)
     _, welcome = await joined(ws, personas.drafter, later.pk)
     assert welcome["meeting"]["id"] == later.pk
 
@@ -127,7 +128,7 @@ async def test_joining_only_inside_the_window_or_once_opened_early_and_never_whe
     assert frame["code"] == "meeting.not_open"
 
     # A cancelled meeting never opens.
-    await database_sync_to_async(services.meeting_cancel)(meeting_id=not_yet.pk, actor=personas.head)
+    await database_sync_to_async(in_transaction(services.meeting_cancel))(meeting_id=not_yet.pk, actor=personas.head)
     frame, _ = await refused(ws, personas.head, not_yet.pk)
     assert frame["code"] == "meeting.cancelled"
 
@@ -163,7 +164,7 @@ async def test_rejoin_replaces_the_stale_connection(ws: Any, personas: Any, room
     host, _ = await joined(ws, personas.head, room.pk)
     old, old_welcome = await joined(ws, personas.drafter, room.pk)
     await host.recv_type("peer_joined")
-    new, new_welcome = await joined(ws, personas.drafter, room.pk)
+    _new, new_welcome = await joined(ws, personas.drafter, room.pk)
     assert await old.recv() == {"type": "replaced"}
     assert await old.closed_with() == 4000
     left = await host.recv_type("peer_left")
@@ -356,7 +357,7 @@ async def test_host_ends_the_meeting_for_everyone(ws: Any, personas: Any, room: 
 async def test_a_flood_of_frames_is_cut_off_with_one_rate_limit_error(
     ws: Any, personas: Any, room: Any, monkeypatch: Any
 ) -> None:
-    from messaging.consumers import meeting as consumer_module
+    from messaging.meetings import consumers as consumer_module
 
     monkeypatch.setattr(consumer_module, "MAX_FRAMES_PER_SECOND", 5)
     a, _ = await joined(ws, personas.head, room.pk)

@@ -15,8 +15,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from messaging import meetings_selectors as selectors
-from messaging import meetings_services as services
+from messaging.meetings import jobs, minutes, room, selectors, services
 from messaging.models import (
     Attendance,
     Invitation,
@@ -29,6 +28,7 @@ from officehub.audit.models import AuditEntry
 from officehub.directory.models import Department
 from officehub.errors import ApplicationError, NotFound
 from officehub.realtime import user_group
+from officehub.transactions import in_transaction
 from officehub.workbench.models import TodoItem
 from tests.layer_inbox import LayerInbox
 
@@ -65,8 +65,8 @@ def at(hour: int, minute: int = 0, day: int = 5) -> datetime:
 
 
 def test_schedule_invites_named_users_whole_department_subtrees_and_observers(
-    personas: Any, django_capture_on_commit_callbacks: Any
-, inbox: Any) -> None:
+    personas: Any, django_capture_on_commit_callbacks: Any, inbox: Any
+) -> None:
     bureau = Department.objects.get(name="浙江省大数据发展管理局")
     division = personas.head2.department  # 综合处
     listener = inbox(personas.drafter, personas.staff)
@@ -120,9 +120,7 @@ def test_schedule_invites_named_users_whole_department_subtrees_and_observers(
         ({"document_id": 999_999}, "meeting.document_not_found"),
     ],
 )
-def test_bad_schedule_input_is_refused_with_a_code_and_creates_nothing(
-    personas: Any, change: dict[str, Any], code: str
-) -> None:
+def test_bad_schedule_input_is_refused_with_a_code_and_creates_nothing(personas: Any, change: dict[str, Any], code: str) -> None:
     now = timezone.now()
     start = now + change.pop("start_in", timedelta(hours=1))
     arguments = {
@@ -149,9 +147,13 @@ def test_outsider_gets_the_same_404_as_for_a_missing_meeting(personas: Any, sche
         selectors.access_meeting(personas.outsider, meeting.pk)
     with pytest.raises(NotFound) as missing:
         selectors.access_meeting(personas.drafter, meeting.pk + 1000)
-    assert (foreign.value.code, foreign.value.message) == (missing.value.code, missing.value.message) == (
-        "meeting.not_found",
-        missing.value.message,
+    assert (
+        (foreign.value.code, foreign.value.message)
+        == (missing.value.code, missing.value.message)
+        == (
+            "meeting.not_found",
+            missing.value.message,
+        )
     )
     with pytest.raises(NotFound):
         services.invitation_respond(meeting_id=meeting.pk, actor=personas.outsider, response="accepted")
@@ -172,8 +174,8 @@ def test_upcoming_meetings_are_mine_and_not_over(personas: Any, schedule: Any) -
 
 
 def test_decline_is_recorded_as_leave_and_the_host_is_told_after_commit(
-    personas: Any, schedule: Any, django_capture_on_commit_callbacks: Any
-, inbox: Any) -> None:
+    personas: Any, schedule: Any, django_capture_on_commit_callbacks: Any, inbox: Any
+) -> None:
     meeting = schedule(invitees=(personas.drafter, personas.reviewer))
     listener = inbox(personas.head)
     with django_capture_on_commit_callbacks(execute=True):
@@ -200,8 +202,8 @@ def test_invalid_response_and_the_host_responding_are_refused(personas: Any, sch
 
 
 def test_reschedule_resets_answers_rearms_the_reminder_and_notifies(
-    personas: Any, schedule: Any, django_capture_on_commit_callbacks: Any
-, inbox: Any) -> None:
+    personas: Any, schedule: Any, django_capture_on_commit_callbacks: Any, inbox: Any
+) -> None:
     meeting = schedule(invitees=(personas.drafter, personas.reviewer))
     services.invitation_respond(meeting_id=meeting.pk, actor=personas.drafter, response="accepted")
     Meeting.objects.filter(pk=meeting.pk).update(reminded_at=timezone.now())
@@ -222,7 +224,9 @@ def test_only_the_host_reschedules_or_cancels(personas: Any, schedule: Any) -> N
     meeting = schedule(invitees=(personas.drafter,))
     start = timezone.now() + timedelta(days=1)
     with pytest.raises(ApplicationError) as reschedule:
-        services.meeting_reschedule(meeting_id=meeting.pk, actor=personas.drafter, start_at=start, end_at=start + timedelta(hours=1))
+        services.meeting_reschedule(
+            meeting_id=meeting.pk, actor=personas.drafter, start_at=start, end_at=start + timedelta(hours=1)
+        )
     with pytest.raises(ApplicationError) as cancel:
         services.meeting_cancel(meeting_id=meeting.pk, actor=personas.drafter)
     assert reschedule.value.code == cancel.value.code == "meeting.not_host"
@@ -232,8 +236,8 @@ def test_only_the_host_reschedules_or_cancels(personas: Any, schedule: Any) -> N
 
 
 def test_cancel_tells_every_invitee_closes_their_todos_and_is_final(
-    personas: Any, schedule: Any, django_capture_on_commit_callbacks: Any
-, inbox: Any) -> None:
+    personas: Any, schedule: Any, django_capture_on_commit_callbacks: Any, inbox: Any
+) -> None:
     meeting = schedule(invitees=(personas.drafter, personas.reviewer))
     listener = inbox(personas.drafter, personas.reviewer)
     with django_capture_on_commit_callbacks(execute=True):
@@ -268,8 +272,8 @@ def test_a_rolled_back_schedule_pushes_nothing(personas: Any, django_capture_on_
 
 
 def test_reminders_go_out_once_per_meeting_fifteen_minutes_before(
-    personas: Any, django_capture_on_commit_callbacks: Any
-, inbox: Any) -> None:
+    personas: Any, django_capture_on_commit_callbacks: Any, inbox: Any
+) -> None:
     with time_machine.travel(at(8, 0), tick=False):
         meeting = services.meeting_schedule(
             actor=personas.head,
@@ -281,9 +285,9 @@ def test_reminders_go_out_once_per_meeting_fifteen_minutes_before(
         services.invitation_respond(meeting_id=meeting.pk, actor=personas.reviewer, response="declined")
     listener = inbox(personas.head, personas.drafter, personas.reviewer)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.meeting_remind_upcoming(now=at(8, 44)) == 0
-        assert services.meeting_remind_upcoming(now=at(8, 46)) == 1
-        assert services.meeting_remind_upcoming(now=at(8, 50)) == 0
+        assert jobs.meeting_remind_upcoming(now=at(8, 44)) == 0
+        assert jobs.meeting_remind_upcoming(now=at(8, 46)) == 1
+        assert jobs.meeting_remind_upcoming(now=at(8, 50)) == 0
     pushed = listener.read()
     assert events(pushed) == ["meeting.reminder", "meeting.reminder"]  # host and wangfang, not the one on leave
     assert {frame["title"] for frame in pushed} == {"会议提醒：周一例会 将于 2026年1月5日 09:00 开始"}
@@ -293,18 +297,18 @@ def test_reminders_go_out_once_per_meeting_fifteen_minutes_before(
 def test_a_rescheduled_meeting_is_reminded_again(personas: Any) -> None:
     with time_machine.travel(at(8, 0), tick=False):
         meeting = services.meeting_schedule(actor=personas.head, title="会", start_at=at(9, 0), end_at=at(10, 0))
-        assert services.meeting_remind_upcoming(now=at(8, 50)) == 1
+        assert jobs.meeting_remind_upcoming(now=at(8, 50)) == 1
         services.meeting_reschedule(meeting_id=meeting.pk, actor=personas.head, start_at=at(14, 0), end_at=at(15, 0))
-        assert services.meeting_remind_upcoming(now=at(8, 55)) == 0
-        assert services.meeting_remind_upcoming(now=at(13, 50)) == 1
-        assert services.meeting_remind_upcoming(now=at(13, 55)) == 0
+        assert jobs.meeting_remind_upcoming(now=at(8, 55)) == 0
+        assert jobs.meeting_remind_upcoming(now=at(13, 50)) == 1
+        assert jobs.meeting_remind_upcoming(now=at(13, 55)) == 0
 
 
 # ----------------------------------------------------------------------------- minutes
 
 
 def test_minutes_prefill_lists_time_host_and_attendance() -> None:
-    draft = services.minutes_prefill(
+    draft = minutes.minutes_prefill(
         title="数据共享专题会",
         start_at=at(9, 0, day=6),
         end_at=at(10, 30, day=6),
@@ -335,7 +339,7 @@ def _hold_meeting(personas: Any, schedule: Any) -> Meeting:
     )
     services.invitation_respond(meeting_id=meeting.pk, actor=personas.reviewer, response="declined", note="出差")
     for user in (personas.head, personas.drafter, personas.leader):
-        services.participant_join(meeting_id=meeting.pk, user=user, channel_name=f"test.{user.username}")
+        room.participant_join(meeting_id=meeting.pk, user=user, channel_name=f"test.{user.username}")
     return meeting
 
 
@@ -344,16 +348,16 @@ def test_host_starts_minutes_after_the_meeting_and_they_enter_the_document_flow(
 
     meeting = _hold_meeting(personas, schedule)
     with pytest.raises(ApplicationError) as too_early:
-        services.meeting_start_minutes(meeting_id=meeting.pk, actor=personas.head)
+        minutes.meeting_start_minutes(meeting_id=meeting.pk, actor=personas.head)
     assert too_early.value.code == "meeting.not_over"
     services.meeting_end(meeting_id=meeting.pk, actor=personas.head)
     assert not Participant.objects.filter(meeting=meeting).exists()
 
     with pytest.raises(ApplicationError) as not_host:
-        services.meeting_start_minutes(meeting_id=meeting.pk, actor=personas.drafter)
+        minutes.meeting_start_minutes(meeting_id=meeting.pk, actor=personas.drafter)
     assert not_host.value.code == "meeting.not_host"
 
-    document_id = services.meeting_start_minutes(meeting_id=meeting.pk, actor=personas.head)
+    document_id = minutes.meeting_start_minutes(meeting_id=meeting.pk, actor=personas.head)
     document = Document.objects.get(pk=document_id)
     assert (document.doc_type, document.status, document.drafter_id) == ("minutes", "draft", personas.head.pk)
     assert document.title == "专题会纪要"
@@ -361,7 +365,7 @@ def test_host_starts_minutes_after_the_meeting_and_they_enter_the_document_flow(
     assert "请假：赵敏\n" in document.body
     assert "列席：刘洋\n" in document.body
     assert "何丽" not in document.body
-    assert services.meeting_start_minutes(meeting_id=meeting.pk, actor=personas.head) == document_id
+    assert minutes.meeting_start_minutes(meeting_id=meeting.pk, actor=personas.head) == document_id
     assert Document.objects.filter(doc_type="minutes").count() == 1
 
 
@@ -390,7 +394,7 @@ def test_joining_the_room_answers_a_pending_invitation_but_not_a_leave_request(p
     meeting = schedule(invitees=(personas.drafter, personas.reviewer))
     services.invitation_respond(meeting_id=meeting.pk, actor=personas.reviewer, response="declined", note="出差")
     for user in (personas.drafter, personas.reviewer):
-        services.participant_join(meeting_id=meeting.pk, user=user, channel_name=f"test.{user.username}")
+        room.participant_join(meeting_id=meeting.pk, user=user, channel_name=f"test.{user.username}")
     drafter = Invitation.objects.get(meeting=meeting, user=personas.drafter)
     assert (drafter.response, drafter.attendance) == ("accepted", "attended") and drafter.responded_at is not None
     reviewer = Invitation.objects.get(meeting=meeting, user=personas.reviewer)
@@ -403,12 +407,12 @@ def test_joining_the_room_answers_a_pending_invitation_but_not_a_leave_request(p
 def test_a_seat_left_by_a_dead_worker_is_swept_by_the_next_join(personas: Any, schedule: Any, settings: Any) -> None:
     settings.MEETING_CAPACITY = 2
     meeting = schedule(invitees=(personas.drafter, personas.reviewer))
-    services.participant_join(meeting_id=meeting.pk, user=personas.head, channel_name="test.host")
+    room.participant_join(meeting_id=meeting.pk, user=personas.head, channel_name="test.host")
     long_ago = timezone.now() - timedelta(minutes=5)
     Participant.objects.create(
         meeting=meeting, user=personas.drafter, channel_name="test.dead-worker", joined_at=long_ago, last_seen=long_ago
     )
-    joined = services.participant_join(meeting_id=meeting.pk, user=personas.reviewer, channel_name="test.reviewer")
+    joined = room.participant_join(meeting_id=meeting.pk, user=personas.reviewer, channel_name="test.reviewer")
     assert [entry["name"] for entry in joined.roster] == ["陈杰"]
     assert sorted(Participant.objects.filter(meeting=meeting).values_list("channel_name", flat=True)) == [
         "test.host",
@@ -418,25 +422,13 @@ def test_a_seat_left_by_a_dead_worker_is_swept_by_the_next_join(personas: Any, s
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_reminding_at_once_remind_each_meeting_once(personas: Any) -> None:
-    import threading
-
-    from django.db import connection
+    from tests.concurrency import run_at_once
 
     with time_machine.travel(at(8, 0), tick=False):
-        services.meeting_schedule(actor=personas.head, title="会", start_at=at(9, 0), end_at=at(10, 0))
-    barrier = threading.Barrier(2)
-    results: list[int] = []
+        in_transaction(services.meeting_schedule)(actor=personas.head, title="会", start_at=at(9, 0), end_at=at(10, 0))
 
-    def worker() -> None:
-        try:
-            barrier.wait(timeout=10)
-            results.append(services.meeting_remind_upcoming(now=at(8, 50)))
-        finally:
-            connection.close()
+    def remind() -> int:
+        return jobs.meeting_remind_upcoming(now=at(8, 50))
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    results = run_at_once([remind, remind], expected=())
     assert sorted(results) == [0, 1]

@@ -22,7 +22,7 @@ def login_session(user: Any) -> Any:
 
 
 async def open_socket(user: Any) -> WebsocketCommunicator:
-    from messaging.consumers.chat import UserSocketConsumer
+    from messaging.chat.consumers import UserSocketConsumer
 
     communicator = WebsocketCommunicator(UserSocketConsumer.as_asgi(), "/ws/")
     communicator.scope["user"] = user

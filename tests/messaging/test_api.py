@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from messaging import services
+from messaging.chat import attachments, jobs, services
 from messaging.models import Attachment, Message
 from tests.messaging.conftest import new_client_id, send
 
@@ -33,7 +33,9 @@ def _docx() -> bytes:
     return buffer.getvalue()
 
 
-def test_history_pages_backwards_with_a_cursor(personas: Any, group: Any, api_client: Any, django_assert_max_num_queries: Any) -> None:
+def test_history_pages_backwards_with_a_cursor(
+    personas: Any, group: Any, api_client: Any, django_assert_max_num_queries: Any
+) -> None:
     for i in range(1, 8):
         send(personas.drafter, group, f"第{i}条")
     client = _client(api_client, personas.drafter)
@@ -62,7 +64,7 @@ def test_send_over_http_is_idempotent_and_validated(personas: Any, group: Any, a
 
 
 def test_conversation_list_shows_unread_and_marks_read(personas: Any, group: Any, api_client: Any) -> None:
-    services.department_groups_sync_all()  # the worker's job (a GET writes nothing)
+    jobs.department_groups_sync_all()  # the worker's job (a GET writes nothing)
     send(personas.drafter, group, "一")
     send(personas.drafter, group, "二")
     client = _client(api_client, personas.head)
@@ -181,16 +183,18 @@ def test_attachment_rejections_store_nothing(
 
 
 def test_office_and_text_files_are_recognised_by_content() -> None:
-    assert services.sniff_content_type("报告.docx", _docx()).startswith("application/vnd.openxmlformats-officedocument.wordprocessingml")
-    assert services.sniff_content_type("名单.txt", "张三\n李四".encode()) == "text/plain; charset=utf-8"
-    assert services.sniff_content_type("照片.JPG", b"\xff\xd8\xff\xe0rest") == "image/jpeg"
+    assert attachments.sniff_content_type("报告.docx", _docx()).startswith(
+        "application/vnd.openxmlformats-officedocument.wordprocessingml"
+    )
+    assert attachments.sniff_content_type("名单.txt", "张三\n李四".encode()) == "text/plain; charset=utf-8"
+    assert attachments.sniff_content_type("照片.JPG", b"\xff\xd8\xff\xe0rest") == "image/jpeg"
 
 
 def test_outsider_gets_404_on_every_http_path(personas: Any, group: Any, api_client: Any, settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path
     upload = io.BytesIO(PNG)
     upload.name = "图.png"
-    attachment_message = services.attachment_send(
+    attachment_message = attachments.attachment_send(
         actor=personas.drafter, conversation_id=group.pk, client_id=new_client_id(), name="图.png", data=PNG
     ).message
     message = send(personas.drafter, group, "内部")
@@ -204,7 +208,11 @@ def test_outsider_gets_404_on_every_http_path(personas: Any, group: Any, api_cli
         ("post", f"{API}/conversations/{group.pk}/messages/", {"client_id": "o-1", "body": "hi"}),
         ("post", f"{API}/conversations/{group.pk}/read/", {"seq": 1}),
         ("post", f"{API}/conversations/{group.pk}/members/", {"user_ids": [personas.outsider.pk]}),
-        ("post", f"{API}/conversations/{group.pk}/dings/", {"client_id": "o-2", "body": "急", "recipient_ids": [personas.head.pk]}),
+        (
+            "post",
+            f"{API}/conversations/{group.pk}/dings/",
+            {"client_id": "o-2", "body": "急", "recipient_ids": [personas.head.pk]},
+        ),
         ("get", f"{API}/messages/{message.pk}/receipts/", None),
         ("post", f"{API}/messages/{message.pk}/recall/", None),
         ("get", f"{API}/messages/{message.pk}/document/", None),
@@ -260,6 +268,8 @@ def test_document_card_opens_only_for_viewers(personas: Any, group: Any, api_cli
 
 def test_document_card_for_unknown_document_is_refused(personas: Any, group: Any) -> None:
     with pytest.raises(services.NotFound) as exc:
-        services.message_send(actor=personas.drafter, conversation_id=group.pk, client_id=new_client_id(), body="", document_id=10**9)
+        services.message_send(
+            actor=personas.drafter, conversation_id=group.pk, client_id=new_client_id(), body="", document_id=10**9
+        )
     assert exc.value.code == "message.document_unavailable"
     assert not Message.objects.filter(conversation=group).exists()

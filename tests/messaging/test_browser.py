@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
-from messaging import services
+from messaging.chat import services
+from officehub.transactions import in_transaction
 from tests.conftest import browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
 
 def _in_thread(call: Any) -> Any:
     """Playwright's sync API keeps an event loop in this thread, where async_to_sync (the
@@ -45,7 +47,7 @@ def _say(page: Any, text: str) -> None:
 
 
 def test_two_browsers_exchange_messages_and_survive_a_dropped_connection(personas: Any, live_daphne: str, chromium: Any) -> None:
-    conversation = services.conversation_direct_open(actor=personas.drafter, peer_id=personas.drafter2.pk)
+    conversation = in_transaction(services.conversation_direct_open)(actor=personas.drafter, peer_id=personas.drafter2.pk)
     alice = browser_login(chromium, live_daphne, "wangfang")
     bob = browser_login(chromium, live_daphne, "lijun")
     try:
@@ -60,7 +62,7 @@ def test_two_browsers_exchange_messages_and_survive_a_dropped_connection(persona
             "() => document.querySelector(\"li.message[data-seq='1'] .receipt\")?.textContent === '已读'", timeout=10000
         )
 
-        payload = "<img src=x onerror=\"window.__xss=1\">"
+        payload = '<img src=x onerror="window.__xss=1">'
         _say(bob, payload)
         alice.wait_for_selector("#message-list li.message[data-seq='2']")
         assert alice.inner_text("#message-list li.message[data-seq='2'] .msg-body") == payload
@@ -89,18 +91,26 @@ def test_two_browsers_exchange_messages_and_survive_a_dropped_connection(persona
 
 
 def test_unread_badge_and_live_todo_toast(personas: Any, live_daphne: str, chromium: Any) -> None:
-    conversation = services.conversation_direct_open(actor=personas.head, peer_id=personas.drafter.pk)
+    conversation = in_transaction(services.conversation_direct_open)(actor=personas.head, peer_id=personas.drafter.pk)
     page = browser_login(chromium, live_daphne, "wangfang")
     try:
         page.goto(f"{live_daphne}/messages/")
         page.wait_for_selector("#conn-state.online", timeout=15000)
-        _in_thread(lambda: services.message_send(actor=personas.head, conversation_id=conversation.pk, client_id="b-1", body="王芳，请回电话"))
+        _in_thread(
+            lambda: in_transaction(services.message_send)(
+                actor=personas.head, conversation_id=conversation.pk, client_id="b-1", body="王芳，请回电话"
+            )
+        )
         badge = f"#conversation-list li[data-conversation='{conversation.pk}'] .unread-badge"
         page.wait_for_selector(badge, timeout=10000)
         assert page.inner_text(badge) == "1"
         _in_thread(
-            lambda: services.ding_send(
-                actor=personas.head, conversation_id=conversation.pk, client_id="b-2", body="速回", recipient_ids=[personas.drafter.pk]
+            lambda: in_transaction(services.ding_send)(
+                actor=personas.head,
+                conversation_id=conversation.pk,
+                client_id="b-2",
+                body="速回",
+                recipient_ids=[personas.drafter.pk],
             )
         )
         page.wait_for_selector("#toast-area .toast:has-text('DING')", timeout=10000)
@@ -130,7 +140,7 @@ def test_unread_badge_and_live_todo_toast(personas: Any, live_daphne: str, chrom
 
 
 def test_group_mention_receipts_dialog_and_recall(personas: Any, live_daphne: str, chromium: Any) -> None:
-    group = services.conversation_group_create(
+    group = in_transaction(services.conversation_group_create)(
         actor=personas.drafter, title="秘书处专班", member_ids=[personas.drafter2.pk, personas.head.pk]
     )
     alice = browser_login(chromium, live_daphne, "wangfang")
@@ -147,9 +157,7 @@ def test_group_mention_receipts_dialog_and_recall(personas: Any, live_daphne: st
         alice.keyboard.press("Enter")
         bob.wait_for_selector("#message-list li.message.mention-me[data-seq='1']")
         receipt = "#message-list li.message[data-seq='1'] .receipt"
-        alice.wait_for_function(
-            f"() => document.querySelector(\"{receipt}\")?.textContent === '已读 1 / 未读 1'", timeout=10000
-        )
+        alice.wait_for_function(f"() => document.querySelector(\"{receipt}\")?.textContent === '已读 1 / 未读 1'", timeout=10000)
         alice.click(receipt)
         alice.wait_for_selector("#receipt-dialog[open]")
         assert alice.inner_text("#receipt-read") == "李军（秘书处）"
@@ -165,7 +173,9 @@ def test_group_mention_receipts_dialog_and_recall(personas: Any, live_daphne: st
 
 def _send_in_thread(user: Any, conversation_id: int, body: str) -> None:
     _in_thread(
-        lambda: services.message_send(actor=user, conversation_id=conversation_id, client_id=f"b-{_next_id()}", body=body)
+        lambda: in_transaction(services.message_send)(
+            actor=user, conversation_id=conversation_id, client_id=f"b-{_next_id()}", body=body
+        )
     )
 
 
@@ -179,7 +189,7 @@ def _next_id() -> int:
 def test_plain_member_sees_no_add_members_and_load_older_only_when_there_is_more(
     personas: Any, live_daphne: str, chromium: Any
 ) -> None:
-    group = services.conversation_group_create(
+    group = in_transaction(services.conversation_group_create)(
         actor=personas.drafter, title="专班通知群", member_ids=[personas.drafter2.pk, personas.head.pk]
     )
     for i in range(3):
@@ -211,7 +221,7 @@ def test_plain_member_sees_no_add_members_and_load_older_only_when_there_is_more
 
 
 def test_workbench_toasts_a_new_message_and_badges_the_messages_tab(personas: Any, live_daphne: str, chromium: Any) -> None:
-    conversation = services.conversation_direct_open(actor=personas.head, peer_id=personas.drafter.pk)
+    conversation = in_transaction(services.conversation_direct_open)(actor=personas.head, peer_id=personas.drafter.pk)
     page = browser_login(chromium, live_daphne, "wangfang")  # lands on the 工作台
     try:
         assert page.locator("h1").inner_text() == "工作台"
@@ -261,7 +271,7 @@ EMOJI_PROBE = """(selector) => {
 
 
 def test_emoji_render_as_colour_glyphs_not_empty_boxes(personas: Any, live_daphne: str, chromium: Any) -> None:
-    conversation = services.conversation_direct_open(actor=personas.head, peer_id=personas.drafter.pk)
+    conversation = in_transaction(services.conversation_direct_open)(actor=personas.head, peer_id=personas.drafter.pk)
     _send_in_thread(personas.head, conversation.pk, "收到👍😀")
     page = browser_login(chromium, live_daphne, "wangfang")
     try:

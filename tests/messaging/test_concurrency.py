@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
-from django.db import connection
 
-from messaging import services
+from messaging.chat import services
 from messaging.models import Message
+from officehub.transactions import in_transaction
+from tests.concurrency import run_at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _run_all(targets: list[Any]) -> list[Any]:
-    barrier = threading.Barrier(len(targets))
-    results: list[Any] = [None] * len(targets)
-
-    def run(index: int, target: Any) -> None:
-        try:
-            barrier.wait()
-            results[index] = target()
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, t)) for i, t in enumerate(targets)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_concurrent_senders_get_dense_unique_sequence_numbers(personas: Any, group: Any, settings: Any) -> None:
@@ -42,11 +21,13 @@ def test_concurrent_senders_get_dense_unique_sequence_numbers(personas: Any, gro
 
     def burst(user: Any) -> list[int]:
         return [
-            services.message_send(actor=user, conversation_id=group.pk, client_id=f"cc-{user.pk}-{i}", body=str(i)).message.seq
+            in_transaction(services.message_send)(
+                actor=user, conversation_id=group.pk, client_id=f"cc-{user.pk}-{i}", body=str(i)
+            ).message.seq
             for i in range(8)
         ]
 
-    results = _run_all([lambda u=u: burst(u) for u in senders])
+    results = run_at_once([lambda u=u: burst(u) for u in senders])
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sorted(seq for seqs in results for seq in seqs) == list(range(1, 33))
     for seqs in results:  # each sender's own messages keep their order
@@ -57,9 +38,11 @@ def test_concurrent_senders_get_dense_unique_sequence_numbers(personas: Any, gro
 
 def test_simultaneous_resends_store_one_message(personas: Any, group: Any) -> None:
     def resend() -> Any:
-        return services.message_send(actor=personas.drafter, conversation_id=group.pk, client_id="twice", body="只存一次")
+        return in_transaction(services.message_send)(
+            actor=personas.drafter, conversation_id=group.pk, client_id="twice", body="只存一次"
+        )
 
-    results = _run_all([resend, resend, resend])
+    results = run_at_once([resend, resend, resend])
     assert not [r for r in results if isinstance(r, Exception)], results
     assert len({r.message.pk for r in results}) == 1
     assert sorted(r.created for r in results) == [False, False, True]

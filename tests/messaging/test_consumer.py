@@ -11,8 +11,9 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import connection, transaction
 
-from messaging import services
+from messaging.chat import services
 from messaging.models import Membership
+from officehub.transactions import in_transaction
 from tests.messaging.conftest import new_client_id
 from tests.messaging.sockets import drain, expect, of_type, open_socket, resume
 
@@ -27,13 +28,17 @@ def _generous_rate(settings: Any) -> None:
 
 @database_sync_to_async
 def _send(user: Any, conversation: Any, body: str) -> Any:
-    return services.message_send(actor=user, conversation_id=conversation.pk, client_id=new_client_id(), body=body).message
+    return in_transaction(services.message_send)(
+        actor=user, conversation_id=conversation.pk, client_id=new_client_id(), body=body
+    ).message
 
 
 async def test_send_is_acked_with_seq_and_fanned_out_to_members(personas: Any, group: Any) -> None:
     drafter = await open_socket(personas.drafter)
     head = await open_socket(personas.head)
-    await drafter.send_json_to({"type": "send", "ref": 7, "conversation_id": group.pk, "client_id": "c-1", "body": "<b>下午开会</b>"})
+    await drafter.send_json_to(
+        {"type": "send", "ref": 7, "conversation_id": group.pk, "client_id": "c-1", "body": "<b>下午开会</b>"}
+    )
     ack = await expect(drafter, of_type("ack"))
     assert (ack["ref"], ack["seq"], ack["duplicate"], ack["client_id"]) == (7, 1, False, "c-1")
     frame = await expect(head, of_type("message"))
@@ -80,7 +85,9 @@ async def test_a_socket_that_falls_behind_is_told_to_resync_and_resume_recovers_
 
     def burst() -> None:
         for i in range(20):
-            services.message_send(actor=personas.drafter, conversation_id=group.pk, client_id=new_client_id(), body=f"#{i + 1}")
+            in_transaction(services.message_send)(
+                actor=personas.drafter, conversation_id=group.pk, client_id=new_client_id(), body=f"#{i + 1}"
+            )
         connection.close()
 
     # Send while the consumer cannot read: the thread is joined on the event loop's thread.
@@ -104,12 +111,14 @@ async def test_a_socket_that_falls_behind_is_told_to_resync_and_resume_recovers_
 
 
 async def test_resume_pages_through_a_long_gap(personas: Any, group: Any, monkeypatch: Any) -> None:
-    monkeypatch.setattr("messaging.selectors.RESUME_BATCH", 10)
+    monkeypatch.setattr("messaging.chat.selectors.RESUME_BATCH", 10)
 
     @database_sync_to_async
     def many() -> None:
         for i in range(25):
-            services.message_send(actor=personas.drafter, conversation_id=group.pk, client_id=new_client_id(), body=str(i))
+            in_transaction(services.message_send)(
+                actor=personas.drafter, conversation_id=group.pk, client_id=new_client_id(), body=str(i)
+            )
 
     await many()
     head = await open_socket(personas.head)
@@ -151,7 +160,13 @@ async def test_ding_reaches_recipient_and_confirmation_reaches_sender(personas: 
     drafter = await open_socket(personas.drafter)
     head = await open_socket(personas.head)
     await drafter.send_json_to(
-        {"type": "ding", "conversation_id": group.pk, "client_id": "d-1", "body": "十点开会，请确认", "recipient_ids": [personas.head.pk]}
+        {
+            "type": "ding",
+            "conversation_id": group.pk,
+            "client_id": "d-1",
+            "body": "十点开会，请确认",
+            "recipient_ids": [personas.head.pk],
+        }
     )
     ack = await expect(drafter, of_type("ack"))
     ding_id = ack["message"]["ding"]["id"]
@@ -184,13 +199,18 @@ async def test_recall_and_typing_reach_the_other_members(personas: Any, group: A
 
 
 async def test_presence_is_announced_to_direct_peers(personas: Any) -> None:
-    await database_sync_to_async(services.conversation_direct_open)(actor=personas.drafter, peer_id=personas.head.pk)
+    await database_sync_to_async(in_transaction(services.conversation_direct_open))(
+        actor=personas.drafter, peer_id=personas.head.pk
+    )
     drafter = await open_socket(personas.drafter)
     head = await open_socket(personas.head)
     online = await expect(drafter, of_type("presence"))
     assert online["online"] == {str(personas.head.pk): True}
     await drafter.send_json_to({"type": "presence", "user_ids": [personas.head.pk, personas.outsider.pk]})
-    reply = await expect(drafter, lambda f: f["type"] == "presence" and len(f["online"]) >= 1 and "ref" not in f and str(personas.head.pk) in f["online"])
+    reply = await expect(
+        drafter,
+        lambda f: f["type"] == "presence" and len(f["online"]) >= 1 and "ref" not in f and str(personas.head.pk) in f["online"],
+    )
     assert reply["online"][str(personas.head.pk)] is True
     assert str(personas.outsider.pk) not in reply["online"]  # no shared conversation: not disclosed
     await head.disconnect()
@@ -208,7 +228,14 @@ async def test_workbench_notifications_arrive_on_the_same_socket(personas: Any) 
     @database_sync_to_async
     def open_todo() -> None:
         with transaction.atomic():
-            todo_open(user=personas.reviewer, kind=TodoKind.DOCUMENT, target=personas.drafter, step="review", title="请核稿：关于开展安全检查的通知", url="/documents/1/")
+            todo_open(
+                user=personas.reviewer,
+                kind=TodoKind.DOCUMENT,
+                target=personas.drafter,
+                step="review",
+                title="请核稿：关于开展安全检查的通知",
+                url="/documents/1/",
+            )
 
     await open_todo()
     frame = await expect(socket, of_type("notify"))
@@ -234,7 +261,13 @@ async def test_rate_limit_is_answered_with_an_error_frame(personas: Any, group: 
 async def test_outsider_is_refused_on_every_socket_path(personas: Any, group: Any) -> None:
     message = await _send(personas.drafter, group, "内部事项")
     ding = await database_sync_to_async(
-        lambda: services.ding_send(actor=personas.drafter, conversation_id=group.pk, client_id=new_client_id(), body="急", recipient_ids=[personas.head.pk]).message.ding
+        lambda: in_transaction(services.ding_send)(
+            actor=personas.drafter,
+            conversation_id=group.pk,
+            client_id=new_client_id(),
+            body="急",
+            recipient_ids=[personas.head.pk],
+        ).message.ding
     )()
     outsider = await open_socket(personas.outsider)
     attempts = [
@@ -277,11 +310,11 @@ async def test_bad_frames_get_coded_errors_and_the_socket_stays_open(personas: A
 async def test_anonymous_socket_is_closed_with_4401() -> None:
     from django.contrib.auth.models import AnonymousUser
 
-    from messaging.consumers.chat import UserSocketConsumer
+    from messaging.chat.consumers import UserSocketConsumer
 
     communicator = WebsocketCommunicator(UserSocketConsumer.as_asgi(), "/ws/")
     communicator.scope["user"] = AnonymousUser()
-    connected, _ = await communicator.connect()
+    _connected, _ = await communicator.connect()
     closed = await communicator.receive_output(timeout=5)
     assert closed == {"type": "websocket.close", "code": 4401}
 
@@ -299,12 +332,16 @@ async def test_full_stack_accepts_session_and_refuses_foreign_origin(session_coo
     from officehub.asgi import application
 
     cookie = (b"cookie", f"sessionid={session_cookie}".encode())
-    good = WebsocketCommunicator(application, "/ws/", headers=[(b"origin", b"http://testserver"), (b"host", b"testserver"), cookie])
+    good = WebsocketCommunicator(
+        application, "/ws/", headers=[(b"origin", b"http://testserver"), (b"host", b"testserver"), cookie]
+    )
     connected, _ = await good.connect()
     assert connected
     assert (await good.receive_json_from(timeout=5))["type"] == "hello"
     await good.disconnect()
-    foreign = WebsocketCommunicator(application, "/ws/", headers=[(b"origin", b"http://evil.example"), (b"host", b"testserver"), cookie])
+    foreign = WebsocketCommunicator(
+        application, "/ws/", headers=[(b"origin", b"http://evil.example"), (b"host", b"testserver"), cookie]
+    )
     connected, _ = await foreign.connect()
     assert not connected
     anonymous = WebsocketCommunicator(application, "/ws/", headers=[(b"origin", b"http://testserver"), (b"host", b"testserver")])

@@ -14,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from messaging import selectors, services
+from messaging.chat import department_groups, dings, jobs, selectors, services
 from messaging.errors import ApplicationError, NotFound
 from messaging.models import Conversation, DingRecipient, Membership, Message
 from officehub.audit.models import AuditEntry
@@ -62,7 +62,9 @@ def test_client_id_reused_in_another_conversation_is_refused(personas: Any, grou
     assert exc.value.code == "message.client_id_reused"
 
 
-def test_fanout_happens_only_after_commit(personas: Any, group: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any) -> None:
+def test_fanout_happens_only_after_commit(
+    personas: Any, group: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
     published: list[tuple[str, dict]] = []
     monkeypatch.setattr("officehub.realtime.publish_now", lambda g, p: published.append((g, p)))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -218,21 +220,25 @@ def test_ding_renotifies_unconfirmed_recipients_at_the_interval(personas: Any, g
     start = timezone.now()
     with time_machine.travel(start, tick=False) as traveller:
         result = services.ding_send(
-            actor=p.drafter, conversation_id=group.pk, client_id=new_client_id(), body="十点开会", recipient_ids=[p.head.pk, p.reviewer.pk]
+            actor=p.drafter,
+            conversation_id=group.pk,
+            client_id=new_client_id(),
+            body="十点开会",
+            recipient_ids=[p.head.pk, p.reviewer.pk],
         )
         ding = result.message.ding
         assert TodoItem.objects.filter(kind="ding", done_at__isnull=True).count() == 2
         traveller.shift(timedelta(seconds=299))
-        assert services.ding_renotify_due() == 0
+        assert jobs.ding_renotify_due() == 0
         traveller.shift(timedelta(seconds=1))
-        assert services.ding_renotify_due() == 2
-        assert services.ding_renotify_due() == 0  # rescheduled, not due again
-        services.ding_confirm(actor=p.head, ding_id=ding.pk)
+        assert jobs.ding_renotify_due() == 2
+        assert jobs.ding_renotify_due() == 0  # rescheduled, not due again
+        dings.ding_confirm(actor=p.head, ding_id=ding.pk)
         traveller.shift(timedelta(seconds=300))
-        assert services.ding_renotify_due() == 1  # only the reviewer is still reminded
-        services.ding_cancel(actor=p.drafter, ding_id=ding.pk)
+        assert jobs.ding_renotify_due() == 1  # only the reviewer is still reminded
+        dings.ding_cancel(actor=p.drafter, ding_id=ding.pk)
         traveller.shift(timedelta(seconds=3000))
-        assert services.ding_renotify_due() == 0
+        assert jobs.ding_renotify_due() == 0
     head_row = DingRecipient.objects.get(ding=ding, user=p.head)
     reviewer_row = DingRecipient.objects.get(ding=ding, user=p.reviewer)
     assert (head_row.notify_count, reviewer_row.notify_count) == (2, 3)
@@ -245,18 +251,18 @@ def test_ding_confirm_rules(personas: Any, group: Any) -> None:
         actor=p.drafter, conversation_id=group.pk, client_id=new_client_id(), body="急", recipient_ids=[p.head.pk]
     ).message.ding
     with pytest.raises(ApplicationError) as not_recipient:
-        services.ding_confirm(actor=p.drafter, ding_id=ding.pk)
+        dings.ding_confirm(actor=p.drafter, ding_id=ding.pk)
     assert not_recipient.value.code == "ding.not_recipient"
     with pytest.raises(NotFound):
-        services.ding_confirm(actor=p.reviewer, ding_id=ding.pk)  # a member, but not addressed
+        dings.ding_confirm(actor=p.reviewer, ding_id=ding.pk)  # a member, but not addressed
     with pytest.raises(NotFound):
-        services.ding_confirm(actor=p.outsider, ding_id=ding.pk)
+        dings.ding_confirm(actor=p.outsider, ding_id=ding.pk)
     with pytest.raises(ApplicationError) as not_sender:
-        services.ding_cancel(actor=p.head, ding_id=ding.pk)
+        dings.ding_cancel(actor=p.head, ding_id=ding.pk)
     assert not_sender.value.code == "ding.not_sender"
-    services.ding_confirm(actor=p.head, ding_id=ding.pk)
+    dings.ding_confirm(actor=p.head, ding_id=ding.pk)
     with pytest.raises(ApplicationError) as twice:
-        services.ding_confirm(actor=p.head, ding_id=ding.pk)
+        dings.ding_confirm(actor=p.head, ding_id=ding.pk)
     assert twice.value.code == "ding.already_confirmed"
     assert selectors.ding_status(ding)["confirmed"][0]["name"] == "陈杰"
 
@@ -264,20 +270,26 @@ def test_ding_confirm_rules(personas: Any, group: Any) -> None:
 def test_ding_only_to_members(personas: Any, group: Any) -> None:
     with pytest.raises(ApplicationError) as exc:
         services.ding_send(
-            actor=personas.drafter, conversation_id=group.pk, client_id=new_client_id(), body="急", recipient_ids=[personas.outsider.pk]
+            actor=personas.drafter,
+            conversation_id=group.pk,
+            client_id=new_client_id(),
+            body="急",
+            recipient_ids=[personas.outsider.pk],
         )
     assert exc.value.code == "ding.recipient_not_member"
     assert not Message.objects.filter(conversation=group).exists()
 
 
-def test_ding_confirmation_is_pushed_to_the_sender(personas: Any, group: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any) -> None:
+def test_ding_confirmation_is_pushed_to_the_sender(
+    personas: Any, group: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
     published: list[tuple[str, dict]] = []
     monkeypatch.setattr("officehub.realtime.publish_now", lambda g, p: published.append((g, p)))
     ding = services.ding_send(
         actor=personas.drafter, conversation_id=group.pk, client_id=new_client_id(), body="急", recipient_ids=[personas.head.pk]
     ).message.ding
     with django_capture_on_commit_callbacks(execute=True):
-        services.ding_confirm(actor=personas.head, ding_id=ding.pk)
+        dings.ding_confirm(actor=personas.head, ding_id=ding.pk)
     updates = [p for g, p in published if g == user_group(personas.drafter.pk) and p["type"] == "chat.ding_update"]
     assert updates and updates[-1]["confirmed_ids"] == [personas.head.pk] and updates[-1]["total"] == 1
 
@@ -347,9 +359,11 @@ def test_department_groups_follow_the_directory(personas: Any) -> None:
     # Moving a person: the directory's change hook (or the worker's next sync) follows.
     p.drafter2.department = Department.objects.get(parent=office, name="综合处")
     p.drafter2.save(update_fields=["department"])
-    services.department_groups_sync_for_user(user=p.drafter2)
+    department_groups.department_groups_sync_for_user(user=p.drafter2)
     assert not secretariat.memberships.filter(user=p.drafter2).exists()
-    assert Conversation.objects.get(kind="department", department=p.drafter2.department).memberships.filter(user=p.drafter2).exists()
+    assert (
+        Conversation.objects.get(kind="department", department=p.drafter2.department).memberships.filter(user=p.drafter2).exists()
+    )
     assert office_group.memberships.filter(user=p.drafter2).exists()
     # Idempotent: a second full sync changes nothing.
     before = AuditEntry.objects.count()
@@ -358,7 +372,7 @@ def test_department_groups_follow_the_directory(personas: Any) -> None:
 
 
 def test_department_group_membership_is_not_edited_by_hand(personas: Any) -> None:
-    conversation = services.department_group_sync(department_id=personas.head.department_id)
+    conversation = department_groups.department_group_sync(department_id=personas.head.department_id)
     with pytest.raises(ApplicationError) as exc:
         services.conversation_members_add(actor=personas.head, conversation_id=conversation.pk, user_ids=[personas.staff.pk])
     assert exc.value.code == "conversation.managed_by_directory"
@@ -386,19 +400,17 @@ def test_conversation_list_costs_the_same_queries_for_more_conversations(persona
     assert (rows["陈杰"]["unread"], rows["陈杰"]["mentions"], rows["陈杰"]["last_message"]) == (1, 1, "陈杰：@王芳 你好")
 
 
-def test_document_cards_and_meeting_links_do_not_hide_a_broken_documents_app(
-    personas: Any, group: Any, monkeypatch: Any
-) -> None:
+def test_document_cards_and_meeting_links_do_not_hide_a_broken_documents_app(personas: Any, group: Any, monkeypatch: Any) -> None:
     """documents is a hard dependency of messaging (公文 cards, meeting links, 纪要): a
     failing import must not quietly turn every card into "unavailable"."""
     import sys
 
     from documents.services import document_create_draft
-    from messaging import meetings_selectors
+    from messaging.meetings import selectors as meetings_selectors
 
     document = document_create_draft(actor=personas.drafter, doc_type="notice", title="关于开展安全生产检查的通知")
     for module in ("documents.models", "documents.selectors", "documents.services"):
         monkeypatch.setitem(sys.modules, module, None)  # any import of it now raises ImportError
-    assert services.document_for_card(personas.drafter, document.pk) == document
+    assert selectors.document_for_card(personas.drafter, document.pk) == document
     linked = meetings_selectors.linked_document(personas.drafter, document.pk)
     assert linked is not None and linked.id == document.pk

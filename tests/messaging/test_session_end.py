@@ -22,9 +22,10 @@ from django.contrib.sessions.models import Session
 from django.db import connections
 from django.test import Client
 
-from messaging import services
+from messaging.chat import jobs, services
 from messaging.models import Conversation, Membership, Message
 from officehub.directory.models import Department, Role, User
+from officehub.transactions import in_transaction
 from tests.admin_forms import admin_user_change, admin_user_set_password
 from tests.messaging.conftest import new_client_id
 from tests.messaging.sockets import drain, expect, of_type
@@ -90,7 +91,9 @@ async def still_open(communicator: WebsocketCommunicator) -> bool:
 
 @database_sync_to_async
 def _send(user: Any, conversation: Any, body: str) -> Message:
-    return services.message_send(actor=user, conversation_id=conversation.pk, client_id=new_client_id(), body=body).message
+    return in_transaction(services.message_send)(
+        actor=user, conversation_id=conversation.pk, client_id=new_client_id(), body=body
+    ).message
 
 
 # ---------------------------------------------------------------------- the push
@@ -117,9 +120,7 @@ async def test_admin_logout_ends_that_session_too(user_ws: Connect, personas: An
     assert await closed_with(socket) == 4401
 
 
-async def test_password_change_by_the_administrator_closes_every_socket_of_the_user(
-    user_ws: Connect, personas: Any
-) -> None:
+async def test_password_change_by_the_administrator_closes_every_socket_of_the_user(user_ws: Connect, personas: Any) -> None:
     laptop, phone, admin = await login(personas.drafter), await login(personas.drafter), await login(personas.admin)
     on_laptop, on_phone = await user_ws(laptop), await user_ws(phone)
     colleague = await user_ws(await login(personas.drafter2))
@@ -132,10 +133,8 @@ async def test_password_change_by_the_administrator_closes_every_socket_of_the_u
     # cycles it, so a socket of the old key closes too and the page reconnects.)
 
 
-async def test_deactivation_closes_the_sockets_and_empties_the_department_groups(
-    user_ws: Connect, personas: Any
-) -> None:
-    await database_sync_to_async(services.department_groups_sync_all)()
+async def test_deactivation_closes_the_sockets_and_empties_the_department_groups(user_ws: Connect, personas: Any) -> None:
+    await database_sync_to_async(jobs.department_groups_sync_all)()
     admin = await login(personas.admin)
     socket = await user_ws(await login(personas.drafter))
     response = await database_sync_to_async(admin_user_change)(admin, personas.drafter, is_active=False)
@@ -151,7 +150,7 @@ async def test_deactivation_closes_the_sockets_and_empties_the_department_groups
 
 
 async def test_moving_to_another_department_leaves_the_old_group_at_once(user_ws: Connect, personas: Any) -> None:
-    await database_sync_to_async(services.department_groups_sync_all)()
+    await database_sync_to_async(jobs.department_groups_sync_all)()
 
     @database_sync_to_async
     def places() -> tuple[Conversation, Department, Conversation]:
@@ -179,16 +178,16 @@ async def test_moving_to_another_department_leaves_the_old_group_at_once(user_ws
     assert await still_open(socket)  # the session itself is fine
 
 
-async def test_losing_the_department_head_role_takes_the_group_admin_rights_at_once(
-    user_ws: Connect, personas: Any
-) -> None:
+async def test_losing_the_department_head_role_takes_the_group_admin_rights_at_once(user_ws: Connect, personas: Any) -> None:
     """Roles grant no conversation here (department groups follow departments); what the
     head role grants is admin rights in the department group, e.g. @所有人."""
-    await database_sync_to_async(services.department_groups_sync_all)()
+    await database_sync_to_async(jobs.department_groups_sync_all)()
     secretariat = await database_sync_to_async(Conversation.objects.get)(kind="department", department=personas.head.department)
     admin = await login(personas.admin)
     socket = await user_ws(await login(personas.head))
-    remaining = [r for r in await database_sync_to_async(lambda: sorted(personas.head.role_codes()))() if r != Role.DEPARTMENT_HEAD]
+    remaining = [
+        r for r in await database_sync_to_async(lambda: sorted(personas.head.role_codes()))() if r != Role.DEPARTMENT_HEAD
+    ]
     response = await database_sync_to_async(admin_user_change)(admin, personas.head, roles=remaining)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert await database_sync_to_async(lambda: sorted(User.objects.get(pk=personas.head.pk).role_codes()))() == remaining
@@ -212,9 +211,7 @@ async def test_a_frame_after_a_lost_push_is_refused_and_the_socket_closed(user_w
     assert not await database_sync_to_async(Message.objects.filter(client_id="late-1").exists)()
 
 
-async def test_a_password_changed_outside_the_admin_ends_the_socket_at_its_next_frame(
-    user_ws: Connect, personas: Any
-) -> None:
+async def test_a_password_changed_outside_the_admin_ends_the_socket_at_its_next_frame(user_ws: Connect, personas: Any) -> None:
     socket = await user_ws(await login(personas.drafter))
 
     @database_sync_to_async

@@ -22,6 +22,8 @@ from websockets.asyncio.client import ClientConnection, connect
 
 GAP_WAIT_SECONDS = 0.5
 
+_sends: set[asyncio.Future[None]] = set()
+
 
 @dataclass
 class ChatClient:
@@ -157,9 +159,11 @@ class ChatClient:
     def _gap_check(self) -> None:
         self._gap_timer = None
         if self.early:
-            asyncio.ensure_future(
+            resume = asyncio.ensure_future(
                 self._send({"type": "resume", "conversations": {str(self.conversation_id): self.seen}})
             )
+            _sends.add(resume)  # the loop keeps only weak references to tasks
+            resume.add_done_callback(_sends.discard)
             self._gap_timer = asyncio.get_running_loop().call_later(GAP_WAIT_SECONDS * 2, self._gap_check)
 
     async def wait_for_seq(self, seq: int, timeout: float) -> bool:

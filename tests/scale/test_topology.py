@@ -17,8 +17,9 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from messaging import services
+from messaging.chat import services
 from messaging.models import Conversation, ConversationKind, MemberRole, Membership, Message
+from officehub.transactions import in_transaction
 from tests.scale.chat_client import ChatClient
 from tests.scale.conftest import Served, make_users, session_for
 
@@ -36,7 +37,7 @@ def group_of(users: list[Any], title: str = "规模测试群") -> Conversation:
 
 def send_from_thread(user: Any, conversation_id: int, body: str) -> None:
     try:
-        services.message_send(actor=user, conversation_id=conversation_id, client_id=uuid.uuid4().hex, body=body)
+        in_transaction(services.message_send)(actor=user, conversation_id=conversation_id, client_id=uuid.uuid4().hex, body=body)
     finally:
         connection.close()
 

@@ -2,44 +2,27 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from cryptography import x509
-from django.db import connection, transaction
+from django.db import transaction
 
 from officehub.audit.services import verify_chain
 from officehub.errors import ApplicationError
 from seals import services
 from seals.models import CertificateAuthority, SealRecord
+from tests.concurrency import run_at_once
 from tests.seals.conftest import make_docx
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run_together(*actions: Callable[[], object]) -> list[str]:
-    barrier = threading.Barrier(len(actions))
-    outcomes: list[str] = []
-
-    def worker(action: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            with transaction.atomic():  # each action is one request's transaction
-                action()
-            outcomes.append("ok")
-        except ApplicationError as exc:
-            outcomes.append(exc.code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(action,)) for action in actions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return sorted(outcomes)
+    """Each action's outcome, in its own transaction as one request's: "ok" or its error code, sorted."""
+    results = run_at_once(list(actions), atomic=True, expected=ApplicationError)
+    return sorted(result.code if isinstance(result, ApplicationError) else "ok" for result in results)
 
 
 def test_two_simultaneous_revocations_revoke_once_and_publish_one_crl(office_seal: Any, personas: Any) -> None:

@@ -11,7 +11,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -515,7 +514,7 @@ def test_verification_result_is_immutable(ca: Authority, signature: bytes) -> No
 
 # --------------------------------------------------------------------------- OpenSSL interop
 
-needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI missing")
+needs_openssl = pytest.mark.needs_tool("openssl", install="the Debian package openssl")
 
 
 def openssl_verify(tmp_path: Path, data: bytes, signature: bytes, ca_bundle: bytes, *extra: str):

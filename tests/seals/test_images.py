@@ -19,11 +19,18 @@ from seals.images import (
     render_round_seal,
     render_square_name_seal,
 )
+from tests.needs import missing
 
-try:
-    find_cjk_font()
-except FontNotFound as exc:  # pragma: no cover - depends on the machine
-    pytest.skip(f"{exc}", allow_module_level=True)
+
+@pytest.fixture(autouse=True)
+def _cjk_font() -> None:
+    """Every test here draws Chinese text: without a CJK font each is skipped, naming the
+    package (and fails under CI, tests/needs.py)."""
+    try:
+        find_cjk_font()
+    except FontNotFound as exc:
+        missing(f"a CJK font ({exc})", install="the Debian package fonts-wqy-zenhei (or fonts-noto-cjk)")
+
 
 ORG = "某某市人民政府办公室"
 INKED = 128  # alpha above which a pixel counts as ink

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.db import transaction
 from docx import Document
 
 # Test indices get their own prefix, so a test run never drops the archive index of an
@@ -26,7 +27,7 @@ def _test_index_prefix(settings: Any) -> None:
     settings.ELASTICSEARCH_INDEX_PREFIX = TEST_INDEX_PREFIX
 
 
-def make_docx(title: str, paragraphs: list[str] | str = ()) -> bytes:
+def make_docx(title: str, paragraphs: list[str] | tuple[str, ...] | str = ()) -> bytes:
     if isinstance(paragraphs, str):
         paragraphs = [paragraphs]
     doc = Document()
@@ -123,12 +124,18 @@ def archive(personas: Any, django_capture_on_commit_callbacks: Any) -> Callable[
     from search.services import archive_legacy_upload
 
     def _archive(
-        title: str, body: str | list[str] = "", *, actor: Any = None, index: bool = True, refresh_index: bool = True, **fields: Any
+        title: str,
+        body: str | list[str] = "",
+        *,
+        actor: Any = None,
+        index: bool = True,
+        refresh_index: bool = True,
+        **fields: Any,
     ) -> Any:
         fields.setdefault("record_date", dt.date(2026, 3, 1))
         fields.setdefault("retention", "Y")
         fields.setdefault("classification", 0)
-        with django_capture_on_commit_callbacks(execute=index):
+        with django_capture_on_commit_callbacks(execute=index), transaction.atomic():
             record = archive_legacy_upload(
                 actor=actor or personas.archivist,
                 file_name=fields.pop("file_name", "doc.docx"),
@@ -143,4 +150,4 @@ def archive(personas: Any, django_capture_on_commit_callbacks: Any) -> Callable[
     return _archive
 
 
-__all__ = ["make_docx", "refresh", "drop_indices"]
+__all__ = ["drop_indices", "make_docx", "refresh"]

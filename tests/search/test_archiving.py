@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
-import threading
 import zipfile
 
 import pytest
@@ -13,23 +13,20 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
 from officehub.audit.models import AuditEntry
+from officehub.errors import ApplicationError
 from search.errors import ArchiveImmutable
 from search.files import read_stamp, sha256_hex
 from search.models import ArchiveRecord, ArchiveSequence, IndexOutbox
 from search.services import archive_legacy_upload, archive_record_update
+from tests.concurrency import run_at_once
+from tests.factories import ArchiveRecordFactory
 from tests.search.conftest import make_docx
 
 
 def upload(actor, title="关于做好档案工作的通知", **fields):
-    fields.setdefault("record_date", dt.date(2026, 3, 1))
-    fields.setdefault("retention", "Y")
-    return archive_legacy_upload(
-        actor=actor,
-        file_name=fields.pop("file_name", "a.docx"),
-        file_bytes=fields.pop("file_bytes", None) or make_docx(title, "正文第一段。"),
-        title=title,
-        **fields,
-    )
+    """A legacy DOCX filed through the service, in a transaction of its own as the API's."""
+    fields.setdefault("file_name", "a.docx")
+    return ArchiveRecordFactory(actor=actor, title=title, body="正文第一段。", **fields)
 
 
 def test_archive_code_follows_dat22_and_numbers_are_gapless_per_class(personas):
@@ -69,9 +66,9 @@ def test_records_are_immutable_in_services_models_and_database(personas):
     with pytest.raises(ArchiveImmutable):
         record.delete()
     # Bypassing the ORM altogether: the trigger refuses.
-    with pytest.raises(DatabaseError, match="archive.immutable"), transaction.atomic(), connection.cursor() as cursor:
+    with pytest.raises(DatabaseError, match=r"archive\.immutable"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE search_archiverecord SET title = 'x' WHERE id = %s", [record.pk])
-    with pytest.raises(DatabaseError, match="archive.immutable"), transaction.atomic(), connection.cursor() as cursor:
+    with pytest.raises(DatabaseError, match=r"archive\.immutable"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM search_archiverecord WHERE id = %s", [record.pk])
     assert ArchiveRecord.objects.get(pk=record.pk).title == "关于做好档案工作的通知"
 
@@ -110,9 +107,10 @@ def test_zip_bomb_is_refused_before_parsing(personas):
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("word/document.xml", "0" * (50 * 1024 * 1024))
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(ApplicationError) as caught:
         upload(personas.archivist, file_bytes=out.getvalue())
     assert caught.value.code == "archive.file_invalid"
+    assert caught.value.extra["reason"] == "file.suspicious_compression"  # the platform's one check
     assert "压缩炸弹" in caught.value.message
 
 
@@ -145,25 +143,8 @@ def test_concurrent_archivists_get_consecutive_numbers(demo):
 
     archivist = User.objects.get(username="xuhui")
     files = [make_docx(f"并发归档 {i}", "正文") for i in range(4)]
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
-
-    def work(data: bytes) -> None:
-        try:
-            barrier.wait(timeout=10)
-            with transaction.atomic():
-                upload(archivist, file_bytes=data)
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work, args=(data,)) for data in files]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    # upload() opens each call's transaction, as the API would; any exception fails the test.
+    run_at_once([functools.partial(upload, archivist, file_bytes=data) for data in files], expected=())
     assert sorted(ArchiveRecord.objects.values_list("item_number", flat=True)) == [1, 2, 3, 4]
 
 
@@ -204,3 +185,17 @@ def test_check_archives_notices_a_replaced_file_without_the_stamp(personas, caps
     out = capsys.readouterr().out
     assert "Z109-WS·2026-Y-0001: 归档章缺失或与元数据不符" in out
     assert "摘要不符" not in out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_archiving_services_refuse_to_run_outside_a_transaction(personas):
+    from search.services import archive_document
+
+    with pytest.raises(transaction.TransactionManagementError):
+        archive_legacy_upload(
+            actor=personas.archivist, file_name="a.docx", file_bytes=make_docx("题名", "正文"), title="题名",
+            record_date=dt.date(2026, 3, 1), retention="Y",
+        )
+    with pytest.raises(transaction.TransactionManagementError):
+        archive_document(document_id=1, actor=personas.archivist, retention="Y")
+    assert not ArchiveRecord.objects.exists() and not ArchiveSequence.objects.exists()

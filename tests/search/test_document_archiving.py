@@ -26,8 +26,11 @@ def search(api_client, user, **params):
     return response.json()
 
 
-def test_archivist_archives_the_distributed_notice_and_staff_find_it(api_client, personas, clean_index, django_capture_on_commit_callbacks):
+def test_archivist_archives_the_distributed_notice_and_staff_find_it(
+    api_client, personas, clean_index, django_capture_on_commit_callbacks
+):
     document = distributed(personas)
+    assert document.issued_on is not None
     year = document.issued_on.year
     with django_capture_on_commit_callbacks(execute=True):
         response = archive_via_api(api_client, personas.archivist, document)
@@ -41,7 +44,8 @@ def test_archivist_archives_the_distributed_notice_and_staff_find_it(api_client,
     record = ArchiveRecord.objects.get(pk=body["id"])
     assert record.document_id == document.pk
     assert Document.objects.get(pk=document.pk).status == DocumentStatus.ARCHIVED
-    assert read_stamp(bytes(record.file_bytes))[0] == ["Z109", str(year), "1"]
+    stamp = read_stamp(bytes(record.file_bytes))
+    assert stamp is not None and stamp[0] == ["Z109", str(year), "1"]
     assert IndexOutbox.objects.get(record=record).done_at is not None
 
     # 何丽 of 综合处 finds it by a phrase of its body, highlighted, and narrows it down.
@@ -121,6 +125,7 @@ def test_an_incoming_copy_is_archived_after_conclusion_into_the_recipients_fonds
     response = archive_via_api(api_client, personas.other_org_archivist, copy, retention="D10")
     assert response.status_code == 201, response.content
     body = response.json()
+    assert copy.issued_on is not None
     assert body["archive_code"] == f"Z210-WS·{copy.issued_on.year}-D10-DSJ-0001"
     assert body["responsible_party"] == "浙江省人民政府办公厅"  # 责任者: the sender
     assert Document.objects.get(pk=copy.pk).status == DocumentStatus.ARCHIVED
@@ -137,10 +142,9 @@ def test_archiving_a_document_and_a_legacy_upload_into_one_class_at_once_do_not_
     import threading
     import time
 
-    from django.db import connection, transaction
-
     from documents import services as document_services
     from search import services as search_services
+    from tests.concurrency import run_at_once
     from tests.search.conftest import make_docx
 
     document = distributed(personas)
@@ -166,37 +170,24 @@ def test_archiving_a_document_and_a_legacy_upload_into_one_class_at_once_do_not_
     monkeypatch.setattr(search_services, "_allocate_item_number", allocate)
     monkeypatch.setattr(document_services, "document_mark_archived", mark)
 
+    issued_on = document.issued_on
+    assert issued_on is not None
+
     def upload():
         in_upload.active = True
         return search_services.archive_legacy_upload(
             actor=personas.archivist, file_name="a.docx", file_bytes=make_docx("关于档案工作的通知", "正文。"),
-            title="关于档案工作的通知", record_date=document.issued_on, retention="Y", unit_code="BGS",
+            title="关于档案工作的通知", record_date=issued_on, retention="Y", unit_code="BGS",
         )
 
     def archive():
         assert sequence_taken.wait(timeout=20)
         return search_services.archive_document(document_id=document.pk, actor=personas.archivist, retention="Y", unit_code="BGS")
 
-    results = [None, None]
-
-    def worker(index, call):
-        try:
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL lock_timeout = '10s'")
-                results[index] = call()
-        except Exception as exc:  # noqa: BLE001 - inspected below
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate([upload, archive])]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert [r for r in results if isinstance(r, Exception)] == []
-    assert sorted(record.item_number for record in results) == [1, 2]
+    results = run_at_once([upload, archive], lock_timeout="10s")
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    records = [r for r in results if isinstance(r, ArchiveRecord)]
+    assert sorted(record.item_number for record in records) == [1, 2]
     assert Document.objects.get(pk=document.pk).status == DocumentStatus.ARCHIVED
     from officehub.audit.services import verify_chain
 

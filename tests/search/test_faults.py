@@ -72,7 +72,7 @@ def _services(*args: str) -> subprocess.CompletedProcess:
 def _es_up() -> bool:
     try:
         return bool(es.client(timeout=2.0).cluster.health()["status"] in ("green", "yellow"))
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure to answer means "not up yet"
         return False
 
 

@@ -147,3 +147,31 @@ def test_search_keeps_answering_from_the_old_index_while_a_reindex_fills_the_new
     reindex.search_reindex(progress=False)
     assert seen == [(False, ["关于数字政府建设的通知"])]
     assert es.current_index(es.client()) == es.index_name(2)
+
+
+def test_drains_starting_at_once_create_one_first_index_behind_the_alias(clean_index):
+    import threading
+
+    client = es.client()
+    start = threading.Barrier(4)
+    found: list[str] = []
+
+    def ensure() -> None:
+        start.wait(timeout=20)
+        found.append(es.ensure_index(client))
+
+    threads = [threading.Thread(target=ensure) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert found == [es.index_name(1)] * 4
+    assert list(client.indices.get_alias(name=es.alias_name())) == [es.index_name(1)]
+    assert es.existing_versions(client) == [1]
+
+
+def test_an_index_left_without_its_alias_gets_it_back_instead_of_an_empty_new_version(clean_index):
+    client = es.client()
+    client.indices.create(index=es.index_name(1), **es.index_body())  # e.g. a crash before aliasing
+    assert es.ensure_index(client) == es.index_name(1)
+    assert es.existing_versions(client) == [1]

@@ -20,7 +20,8 @@ def test_search_page_highlights_and_narrows_by_facets(client, personas, archive,
     assert 'id="result-total">2<' in html
     assert "关于推进<em>一网通办</em>的通知" in html
     assert 'data-facet="doc_type"' in html and "?q=%E4%B8%80%E7%BD%91%E9%80%9A%E5%8A%9E&amp;doc_type=notice" in html
-    narrowed = client.get("/archives/", {"q": "一网通办", "doc_type": "notice", "year_from": 2026, "year_to": 2026}).content.decode()
+    query = {"q": "一网通办", "doc_type": "notice", "year_from": 2026, "year_to": 2026}
+    narrowed = client.get("/archives/", query).content.decode()
     assert 'id="result-total">1<' in narrowed
     assert "一网通办工作报告" not in narrowed
     assert 'href="export.csv?q=' in narrowed

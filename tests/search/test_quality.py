@@ -32,7 +32,10 @@ def found(user, q, **params):
 def test_phrases_and_government_terms(corpus):
     assert sorted(found(corpus, "数据孤岛")) == ["“数据孤岛”现象仍然存在", "数字政府专题按语"]
     assert sorted(found(corpus, "放管服")) == ["江苏：推进“一件事、一类事、一项事”改革"]
-    assert sorted(found(corpus, "浙政钉")) == ["关于印发2026年数字政府建设工作要点的通知", "建设规划逐步落实，政务服务和办公效能持续提高"]
+    assert sorted(found(corpus, "浙政钉")) == [
+        "关于印发2026年数字政府建设工作要点的通知",
+        "建设规划逐步落实，政务服务和办公效能持续提高",
+    ]
     assert sorted(found(corpus, "最多跑一次")) == ["上海：实施“一网通办”，建设数字政府", "２０２６年全省政务数据共享工作安排"]
     assert sorted(found(corpus, "整体智治")) == ["浙江：打造“整体智治”的现代政府"]
     # A quoted phrase must appear as written: 政务服务平台 is in three records.

@@ -139,7 +139,9 @@ def test_doc_number_and_archive_code_match_exactly(api_client, personas, corpus)
 def test_highlights_are_escaped_except_for_em(api_client, personas, archive, clean_index):
     archive('<script>alert("x")</script>一网通办 & 数据 <b>共享</b>', "推进一网通办<img src=x onerror=alert(1)>。")
     hit = search(api_client, personas.staff, q="一网通办")["hits"][0]
-    assert hit["title_html"] == "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;<em>一网通办</em> &amp; 数据 &lt;b&gt;共享&lt;/b&gt;"
+    assert hit["title_html"] == (
+        "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;<em>一网通办</em> &amp; 数据 &lt;b&gt;共享&lt;/b&gt;"
+    )
     assert "<img" not in " ".join(hit["snippets_html"])
     assert "推进<em>一网通办</em>&lt;img" in hit["snippets_html"][0]
 
@@ -166,7 +168,9 @@ def test_record_detail_outsider_gets_the_same_404_as_a_missing_id(api_client, pe
     detail = api_client.get(f"/api/archives/records/{record.pk}/").json()
     assert detail["archive_code"] == "Z109-WS·2026-Y-BGS-0001"
     assert detail["catalogue_date"] == "20260105"
-    assert detail["stamp"] == {"fonds_code": "Z109", "year": 2026, "item_number": 1, "unit_code": "BGS", "retention": "永久", "page_count": 1}
+    assert detail["stamp"] == {
+        "fonds_code": "Z109", "year": 2026, "item_number": 1, "unit_code": "BGS", "retention": "永久", "page_count": 1
+    }
     api_client.force_authenticate(personas.outsider)
     hidden = api_client.get(f"/api/archives/records/{record.pk}/")
     missing = api_client.get("/api/archives/records/999999/")
@@ -197,11 +201,15 @@ def test_catalogue_export_lists_the_current_results_in_dat22_columns(api_client,
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0] == ["序号", "档号", "文号", "责任者", "题名", "日期", "页数", "密级", "备注"]
-    assert rows[1] == ["1", "Z109-WS·2026-Y-BGS-0001", "浙政办发〔2026〕12号", "浙江省人民政府办公厅", "关于加快数字政府建设的通知", "20260105", "1", "公开", ""]
+    assert rows[1] == [
+        "1", "Z109-WS·2026-Y-BGS-0001", "浙政办发〔2026〕12号", "浙江省人民政府办公厅", "关于加快数字政府建设的通知", "20260105",
+        "1", "公开", "",
+    ]
     assert rows[2][1:3] == ["Z109-WS·2025-D30-0001", ""]
     assert len(rows) == 3
     api_client.force_authenticate(personas.low_clearance)
-    rows = list(csv.reader(io.StringIO(api_client.get("/api/archives/search/export/", {"q": "数字政府"}).content.decode("utf-8-sig"))))
+    exported = api_client.get("/api/archives/search/export/", {"q": "数字政府"}).content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(exported)))
     assert [row[4] for row in rows[1:]] == ["关于加快数字政府建设的通知"]
 
 
@@ -227,6 +235,23 @@ def test_legacy_upload_api(api_client, personas, clean_index):
     assert refused.status_code == 403
     assert refused.json()["code"] == "archive.not_archivist"
     assert ArchiveRecord.objects.count() == 1
+
+
+def test_an_oversized_legacy_upload_is_a_413_with_the_archive_code_and_files_nothing(api_client, personas, settings):
+    settings.DOCX_IMPORT_MAX_BYTES = 4096
+    api_client.force_authenticate(personas.archivist)
+    big = make_docx("二〇一九年工作总结", ["工作总结正文" * 50] * 40)
+    assert len(big) > 4096
+    response = api_client.post(
+        "/api/archives/records/",
+        {"file": SimpleUploadedFile("旧档.docx", big), "title": "二〇一九年工作总结", "record_date": "2019-12-30",
+         "retention": "D30"},
+        format="multipart",
+    )
+    assert response.status_code == 413, response.content
+    assert response.json()["code"] == "archive.file_too_large"
+    assert response.json()["extra"]["max_bytes"] == 4096
+    assert not ArchiveRecord.objects.exists()
 
 
 def test_search_costs_three_queries_whatever_the_number_of_hits(api_client, personas, corpus, django_assert_num_queries):

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from messaging.services import ding_renotify_due
+from messaging.chat.jobs import ding_renotify_due
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from messaging.services import department_groups_sync_all
+from messaging.chat.jobs import department_groups_sync_all
 
 
 class Command(BaseCommand):

@@ -73,7 +73,7 @@ def run_due(jobs: list[Job], *, clock: float) -> dict[str, Any]:
         close_old_connections()
         try:
             results[job.path] = job.function(now=timezone.now()) if job.wants_now else job.function()
-        except Exception:  # noqa: BLE001 - log and retry next round; the rows are still there
+        except Exception:  # log and retry next round; the rows are still there
             logger.exception("worker job %s failed; will retry", job.path)
             results[job.path] = None
     return results

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django.db import transaction
 
 from officehub.demo import DEMO_PASSWORD, seed_demo
 
@@ -11,7 +12,8 @@ class Command(BaseCommand):
     help = "创建演示组织与用户（可重复运行，已存在的不会重复创建）。"
 
     def handle(self, *args: Any, **options: Any) -> None:
-        report = seed_demo()
+        with transaction.atomic():
+            report = seed_demo()
         self.stdout.write(
             f"演示数据：新建部门 {report.departments_created} 个，新建用户 {report.users_created} 个。"
         )

@@ -78,7 +78,8 @@ class Command(BaseCommand):
             layout = [
                 f"  proxy:    nginx on {url} (config {run_dir / 'nginx.conf'})",
                 f"  sockets:  {topology.sockets} Daphne on 127.0.0.1:{', '.join(map(str, topology.socket_ports()))} (/ws/)",
-                f"  HTTP:     gunicorn {topology.http_workers} workers x {topology.http_threads} threads on 127.0.0.1:{topology.http_port}",
+                f"  HTTP:     gunicorn {topology.http_workers} workers x {topology.http_threads} threads"
+                f" on 127.0.0.1:{topology.http_port}",
             ]
         else:
             layout = [f"  one Daphne on {url} serving everything ({'; '.join(reasons)})"]

@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
 from officehub.directory.importing import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, import_users_csv
 
@@ -23,7 +24,8 @@ class Command(BaseCommand):
             text = csv_file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"无法读取 {csv_file}：{exc}") from None
-        report = import_users_csv(text, actor=None)
+        with transaction.atomic():
+            report = import_users_csv(text, actor=None)
         if report.errors:
             for line, message in report.errors:
                 self.stderr.write(f"第 {line} 行：{message}")

@@ -1,4 +1,5 @@
-"""Meetings REST API under /api/messaging/meetings/: parse, one service call, serialise.
+"""Meetings REST API under /api/messaging/meetings/: parse, one service call in its own
+transaction (``transaction.atomic()``, the entry point's), serialise.
 
 Every meeting-scoped endpoint answers 404 ``meeting.not_found`` alike for a missing
 meeting and for one the caller neither hosts nor is invited to. Live-room controls
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -17,9 +19,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from messaging import meetings_selectors as selectors
-from messaging import meetings_services as services
+from messaging.http import actor_of
+from messaging.meetings import minutes, selectors, services
 from messaging.models.meetings import Attendance, InvitationResponse, Meeting
+from officehub.directory.models import User
 
 # ------------------------------------------------------------------------ serializers
 
@@ -125,7 +128,7 @@ class RosterOutput(serializers.Serializer):
     hand_raised = serializers.BooleanField()
 
 
-def _meeting_data(meeting: Meeting, user: Any, *, detail: bool = False) -> dict[str, Any]:
+def _meeting_data(meeting: Meeting, user: User, *, detail: bool = False) -> dict[str, Any]:
     mine = getattr(meeting, "my_invitations", None)
     invitation = (mine[0] if mine else None) if mine is not None else selectors.invitation_of(meeting, user)
     document = selectors.linked_document(user, meeting.document_id)
@@ -150,7 +153,7 @@ def _meeting_data(meeting: Meeting, user: Any, *, detail: bool = False) -> dict[
         data["invitations"] = [
             {
                 "user": {"id": inv.user_id, "name": inv.user.display_name},
-                "department": inv.user.department.name if inv.user.department_id else "",
+                "department": inv.user.department.name if inv.user.department is not None else "",
                 "role": inv.role,
                 "response": inv.response,
                 "note": inv.note,
@@ -162,8 +165,8 @@ def _meeting_data(meeting: Meeting, user: Any, *, detail: bool = False) -> dict[
 
 
 def _detail(request: Request, meeting_id: int, *, code: int = status.HTTP_200_OK) -> Response:
-    meeting = selectors.access_meeting(request.user, meeting_id)
-    return Response(MeetingDetailOutput(_meeting_data(meeting, request.user, detail=True)).data, status=code)
+    meeting = selectors.access_meeting(actor_of(request), meeting_id)
+    return Response(MeetingDetailOutput(_meeting_data(meeting, actor_of(request), detail=True)).data, status=code)
 
 
 # -------------------------------------------------------------------------- endpoints
@@ -172,14 +175,15 @@ def _detail(request: Request, meeting_id: int, *, code: int = status.HTTP_200_OK
 class MeetingListApi(APIView):
     @extend_schema(summary="我的会议（未结束的）", responses=MeetingOutput(many=True))
     def get(self, request: Request) -> Response:
-        meetings = selectors.upcoming_meetings(request.user)
-        return Response(MeetingOutput([_meeting_data(m, request.user) for m in meetings], many=True).data)
+        meetings = selectors.upcoming_meetings(actor_of(request))
+        return Response(MeetingOutput([_meeting_data(m, actor_of(request)) for m in meetings], many=True).data)
 
     @extend_schema(summary="预约会议并发出邀请", request=ScheduleInput, responses={201: MeetingDetailOutput})
     def post(self, request: Request) -> Response:
         data = ScheduleInput(data=request.data)
         data.is_valid(raise_exception=True)
-        meeting = services.meeting_schedule(actor=request.user, **data.validated_data)
+        with transaction.atomic():
+            meeting = services.meeting_schedule(actor=actor_of(request), **data.validated_data)
         return _detail(request, meeting.pk, code=status.HTTP_201_CREATED)
 
 
@@ -192,7 +196,7 @@ class MeetingDetailApi(APIView):
 class MeetingRosterApi(APIView):
     @extend_schema(summary="当前在会人员", responses=RosterOutput(many=True))
     def get(self, request: Request, meeting_id: int) -> Response:
-        meeting = selectors.access_meeting(request.user, meeting_id)
+        meeting = selectors.access_meeting(actor_of(request), meeting_id)
         return Response(RosterOutput(selectors.meeting_roster(meeting), many=True).data)
 
 
@@ -201,7 +205,8 @@ class MeetingInviteApi(APIView):
     def post(self, request: Request, meeting_id: int) -> Response:
         data = InviteInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.meeting_invite(meeting_id=meeting_id, actor=request.user, **data.validated_data)
+        with transaction.atomic():
+            services.meeting_invite(meeting_id=meeting_id, actor=actor_of(request), **data.validated_data)
         return _detail(request, meeting_id)
 
 
@@ -210,7 +215,8 @@ class MeetingRescheduleApi(APIView):
     def post(self, request: Request, meeting_id: int) -> Response:
         data = RescheduleInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.meeting_reschedule(meeting_id=meeting_id, actor=request.user, **data.validated_data)
+        with transaction.atomic():
+            services.meeting_reschedule(meeting_id=meeting_id, actor=actor_of(request), **data.validated_data)
         return _detail(request, meeting_id)
 
 
@@ -219,7 +225,8 @@ class MeetingCancelApi(APIView):
     def post(self, request: Request, meeting_id: int) -> Response:
         data = CancelInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.meeting_cancel(meeting_id=meeting_id, actor=request.user, reason=data.validated_data["reason"])
+        with transaction.atomic():
+            services.meeting_cancel(meeting_id=meeting_id, actor=actor_of(request), reason=data.validated_data["reason"])
         return _detail(request, meeting_id)
 
 
@@ -228,21 +235,24 @@ class MeetingRespondApi(APIView):
     def post(self, request: Request, meeting_id: int) -> Response:
         data = RespondInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.invitation_respond(meeting_id=meeting_id, actor=request.user, **data.validated_data)
+        with transaction.atomic():
+            services.invitation_respond(meeting_id=meeting_id, actor=actor_of(request), **data.validated_data)
         return _detail(request, meeting_id)
 
 
 class MeetingOpenEarlyApi(APIView):
     @extend_schema(summary="提前开放入会（主持人）", request=None, responses=MeetingDetailOutput)
     def post(self, request: Request, meeting_id: int) -> Response:
-        services.meeting_open_early(meeting_id=meeting_id, actor=request.user)
+        with transaction.atomic():
+            services.meeting_open_early(meeting_id=meeting_id, actor=actor_of(request))
         return _detail(request, meeting_id)
 
 
 class MeetingEndApi(APIView):
     @extend_schema(summary="结束会议（主持人），所有人离开", request=None, responses=MeetingDetailOutput)
     def post(self, request: Request, meeting_id: int) -> Response:
-        services.meeting_end(meeting_id=meeting_id, actor=request.user)
+        with transaction.atomic():
+            services.meeting_end(meeting_id=meeting_id, actor=actor_of(request))
         return _detail(request, meeting_id)
 
 
@@ -251,7 +261,8 @@ class MeetingAttendanceApi(APIView):
     def post(self, request: Request, meeting_id: int) -> Response:
         data = AttendanceInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.invitation_set_attendance(meeting_id=meeting_id, actor=request.user, **data.validated_data)
+        with transaction.atomic():
+            services.invitation_set_attendance(meeting_id=meeting_id, actor=actor_of(request), **data.validated_data)
         return _detail(request, meeting_id)
 
 
@@ -259,8 +270,11 @@ class MeetingMinutesApi(APIView):
     @extend_schema(
         summary="起草会议纪要（主持人，会后）：生成纪要草稿并进入公文流转",
         request=None,
-        responses={201: inline_serializer("MinutesStarted", {"document_id": serializers.IntegerField(), "url": serializers.CharField()})},
+        responses={
+            201: inline_serializer("MinutesStarted", {"document_id": serializers.IntegerField(), "url": serializers.CharField()})
+        },
     )
     def post(self, request: Request, meeting_id: int) -> Response:
-        document_id = services.meeting_start_minutes(meeting_id=meeting_id, actor=request.user)
+        with transaction.atomic():
+            document_id = minutes.meeting_start_minutes(meeting_id=meeting_id, actor=actor_of(request))
         return Response({"document_id": document_id, "url": f"/documents/{document_id}/"}, status=status.HTTP_201_CREATED)

@@ -4,7 +4,7 @@ room. Thin: parse the form, one service call, redirect with a message."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import messages
@@ -16,13 +16,32 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from messaging import meetings_selectors as selectors
-from messaging import meetings_services as services
+from messaging.http import actor_of
+from messaging.meetings import minutes, selectors, services
 from messaging.models.meetings import Attendance, InvitationResponse, MeetingStatus
 from officehub.directory.models import Department, User
+from officehub.edges import flash_error
 from officehub.errors import ApplicationError
 
+T = TypeVar("T")
+
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class PeopleField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        """姓名（机关·处室）: division names such as 办公室 repeat across organisations."""
+        department = obj.department
+        if department is None:
+            return obj.display_name
+        if department.parent is not None and not department.is_organisation:
+            return f"{obj.display_name}（{department.parent.name}·{department.name}）"
+        return f"{obj.display_name}（{department.name}）"
+
+
+class DepartmentsField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Department) -> str:
+        return "\u3000" * obj.depth + obj.name  # indented like the tree
 
 
 class ScheduleForm(forms.Form):
@@ -30,16 +49,16 @@ class ScheduleForm(forms.Form):
     agenda = forms.CharField(label="议程", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     start_at = forms.DateTimeField(label="开始时间", widget=DATETIME_INPUT, input_formats=["%Y-%m-%dT%H:%M"])
     end_at = forms.DateTimeField(label="结束时间", widget=DATETIME_INPUT, input_formats=["%Y-%m-%dT%H:%M"])
-    users = forms.ModelMultipleChoiceField(
+    users = PeopleField(
         label="邀请人员", required=False, queryset=User.objects.none(), widget=forms.SelectMultiple(attrs={"size": 8})
     )
-    departments = forms.ModelMultipleChoiceField(
+    departments = DepartmentsField(
         label="邀请部门（含下级）",
         required=False,
         queryset=Department.objects.none(),
         widget=forms.SelectMultiple(attrs={"size": 6}),
     )
-    observers = forms.ModelMultipleChoiceField(
+    observers = PeopleField(
         label="列席人员", required=False, queryset=User.objects.none(), widget=forms.SelectMultiple(attrs={"size": 4})
     )
     document_id = forms.IntegerField(label="关联公文编号", required=False, min_value=1)
@@ -51,26 +70,11 @@ class ScheduleForm(forms.Form):
             .select_related("department", "department__parent")
             .order_by("department__path", "username")
         )
-        self.fields["users"].queryset = people
-        self.fields["observers"].queryset = people
-        self.fields["departments"].queryset = Department.objects.order_by("path")
-        self.fields["departments"].label_from_instance = _department_label  # type: ignore[attr-defined]
-        for name in ("users", "observers"):
-            self.fields[name].label_from_instance = _person_label  # type: ignore[attr-defined]
-
-
-def _person_label(user: User) -> str:
-    """姓名（机关·处室）: division names such as 办公室 repeat across organisations."""
-    department = user.department
-    if department is None:
-        return user.display_name
-    if department.parent_id and not department.is_organisation:
-        return f"{user.display_name}（{department.parent.name}·{department.name}）"
-    return f"{user.display_name}（{department.name}）"
-
-
-def _department_label(department: Department) -> str:
-    return "\u3000" * department.depth + department.name  # indented like the tree
+        # Querysets per form, evaluated per request (class-level ones would be cached).
+        for name, queryset in (("users", people), ("observers", people), ("departments", Department.objects.order_by("path"))):
+            field = self.fields[name]
+            assert isinstance(field, forms.ModelMultipleChoiceField)
+            field.queryset = queryset
 
 
 class RescheduleForm(forms.Form):
@@ -78,16 +82,14 @@ class RescheduleForm(forms.Form):
     end_at = forms.DateTimeField(label="结束时间", widget=DATETIME_INPUT, input_formats=["%Y-%m-%dT%H:%M"])
 
 
-def _run(request: HttpRequest, call: Callable[[], Any], success: str) -> Any:
-    """One service call in its own transaction; a coded error becomes a flash message."""
+def _run(request: HttpRequest, call: Callable[[], T], success: str) -> T | None:
+    """One service call in its own transaction (the page is the entry point); a coded
+    error becomes the page's error message."""
     try:
         with transaction.atomic(durable=True):
             result = call()
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return None
-    except ValidationError as exc:
-        messages.error(request, "；".join(exc.messages))
+    except (ApplicationError, ValidationError) as exc:
+        flash_error(request, exc)
         return None
     messages.success(request, success)
     return result
@@ -102,7 +104,7 @@ def meetings_index(request: HttpRequest) -> HttpResponse:
             meeting = _run(
                 request,
                 lambda: services.meeting_schedule(
-                    actor=request.user,
+                    actor=actor_of(request),
                     title=data["title"],
                     agenda=data["agenda"],
                     start_at=data["start_at"],
@@ -119,13 +121,14 @@ def meetings_index(request: HttpRequest) -> HttpResponse:
         else:
             messages.error(request, "预约信息有误，请检查后重试。")
     now = timezone.now()
+    user = actor_of(request)
     return render(
         request,
         "messaging/meetings/index.html",
         {
-            "upcoming": selectors.upcoming_meetings(request.user, now=now),
-            "invitations": selectors.pending_invitations(request.user, now=now),
-            "recent": selectors.recent_meetings(request.user, now=now),
+            "upcoming": selectors.upcoming_meetings(user, now=now),
+            "invitations": selectors.pending_invitations(user, now=now),
+            "recent": selectors.recent_meetings(user, now=now),
             "form": form,
             "now": now,
         },
@@ -135,13 +138,14 @@ def meetings_index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def meeting_room(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    user = actor_of(request)
     try:
-        meeting = selectors.access_meeting(request.user, meeting_id)
+        meeting = selectors.access_meeting(user, meeting_id)
     except ApplicationError:
         raise Http404 from None
     now = timezone.now()
-    is_host = meeting.host_id == request.user.pk
-    invitation = None if is_host else selectors.invitation_of(meeting, request.user)
+    is_host = meeting.host_id == user.pk
+    invitation = None if is_host else selectors.invitation_of(meeting, user)
     opens, closes = selectors.join_window(meeting)
     return render(
         request,
@@ -154,8 +158,8 @@ def meeting_room(request: HttpRequest, meeting_id: int) -> HttpResponse:
             "joinable": selectors.is_joinable_now(meeting, now=now),
             "opens_at": opens,
             "closes_at": closes,
-            "document": selectors.linked_document(request.user, meeting.document_id),
-            "minutes": selectors.linked_document(request.user, meeting.minutes_document_id),
+            "document": selectors.linked_document(user, meeting.document_id),
+            "minutes": selectors.linked_document(user, meeting.minutes_document_id),
             "can_start_minutes": is_host
             and not meeting.minutes_document_id
             and (meeting.status == MeetingStatus.ENDED or (meeting.status == MeetingStatus.OPEN and now >= meeting.end_at)),
@@ -177,7 +181,7 @@ def meeting_respond(request: HttpRequest, meeting_id: int) -> HttpResponse:
     _run(
         request,
         lambda: services.invitation_respond(
-            meeting_id=meeting_id, actor=request.user, response=response, note=request.POST.get("note", "")
+            meeting_id=meeting_id, actor=actor_of(request), response=response, note=request.POST.get("note", "")
         ),
         "已接受会议邀请。" if response == InvitationResponse.ACCEPTED else "已请假。",
     )
@@ -189,9 +193,13 @@ def meeting_respond(request: HttpRequest, meeting_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def meeting_action(request: HttpRequest, meeting_id: int, action: str) -> HttpResponse:
-    user = request.user
+    user = actor_of(request)
     if action == "cancel":
-        _run(request, lambda: services.meeting_cancel(meeting_id=meeting_id, actor=user, reason=request.POST.get("reason", "")), "会议已取消，已通知参会人员。")
+        _run(
+            request,
+            lambda: services.meeting_cancel(meeting_id=meeting_id, actor=user, reason=request.POST.get("reason", "")),
+            "会议已取消，已通知参会人员。",
+        )
     elif action == "open-early":
         _run(request, lambda: services.meeting_open_early(meeting_id=meeting_id, actor=user), "会议已提前开放。")
     elif action == "end":
@@ -221,7 +229,11 @@ def meeting_action(request: HttpRequest, meeting_id: int, action: str) -> HttpRe
             "出席情况已更新。",
         )
     elif action == "minutes":
-        document_id = _run(request, lambda: services.meeting_start_minutes(meeting_id=meeting_id, actor=user), "会议纪要草稿已创建，已进入公文流转。")
+        document_id = _run(
+            request,
+            lambda: minutes.meeting_start_minutes(meeting_id=meeting_id, actor=user),
+            "会议纪要草稿已创建，已进入公文流转。",
+        )
         if document_id:
             return redirect(f"/documents/{document_id}/")
     else:

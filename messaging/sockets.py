@@ -1,7 +1,9 @@
-"""Sockets that end with the session that opened them (officehub.accounts.sessions).
+"""What the two sockets (``/ws/``, ``/ws/meetings/<id>/``) share: they end with the
+session that opened them, and they answer a refused frame with the API's error body.
 
-A socket is authenticated once, at its handshake. ``SessionBoundMixin`` keeps that true
-for its whole life, in three ways, so that no single lost message keeps it open:
+Sockets end with the session that opened them (officehub.accounts.sessions). A socket
+is authenticated once, at its handshake. ``SessionBoundMixin`` keeps that true for its
+whole life, in three ways, so that no single lost message keeps it open:
 
 - it joins ``auth.<user id>`` and handles ``auth.revoke``: a logout names its session (by
   digest) and ends it at once; a password change or deactivation makes every socket of
@@ -23,17 +25,51 @@ import asyncio
 import logging
 import random
 import time
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
-from officehub.accounts.sessions import session_digest, session_is_current
+from officehub import edges
+from officehub.accounts.sessions import AuthRevokeEvent, session_digest, session_is_current
+from officehub.errors import ApplicationError
 from officehub.realtime import auth_group
 
 logger = logging.getLogger(__name__)
 
+CLOSE_UNAUTHENTICATED = 4401
 CLOSE_SESSION_ENDED = 4401
+
+
+class ErrorFrame(TypedDict):
+    """A refused frame or handshake: the API's ``{code, message, extra}`` with the fields
+    of the client frame that failed (``ref``, ``client_id``, ``conversation_id`` …)."""
+
+    type: Literal["error"]
+    code: str
+    message: str
+    extra: dict[str, Any]
+    ref: NotRequired[Any]
+    client_id: NotRequired[Any]
+    conversation_id: NotRequired[Any]
+    message_id: NotRequired[Any]
+    ding_id: NotRequired[Any]
+
+
+def error_frame(exc: ApplicationError | ValidationError, **fields: Any) -> ErrorFrame:
+    """The one way a socket says no (``officehub.edges.error_frame``, typed)."""
+    return cast(ErrorFrame, edges.error_frame(exc, **fields))
+
+
+class LayerResyncEvent(TypedDict):
+    """From the channel layer itself (officehub/layers.py): frames may have been lost."""
+
+    type: Literal["layer.resync"]
+
+
+class ResyncFrame(TypedDict):
+    type: Literal["resync"]
 
 
 def _session_is_current_sync(session_key: str | None, user_id: int) -> bool:
@@ -50,6 +86,11 @@ class SessionBoundMixin:
     before handling a client frame; implement ``session_ended`` (close with 4401) and
     optionally ``session_revalidated`` (periodic reconciliation, e.g. memberships)."""
 
+    # Provided by the consumer this is mixed into.
+    scope: dict[str, Any]
+    channel_layer: Any
+    channel_name: str
+
     # How stale a successful check may be before a client frame triggers a new one.
     frame_max_age: float = 0.0
 
@@ -61,12 +102,12 @@ class SessionBoundMixin:
     _session_task: asyncio.Future[Any] | None = None
 
     async def session_bind(self, user_id: int) -> None:
-        session = self.scope.get("session")  # type: ignore[attr-defined]
+        session = self.scope.get("session")
         self._session_key = getattr(session, "session_key", None)
         self._session_digest = session_digest(self._session_key) if self._session_key else ""
         self._session_user_id = user_id
         self._session_checked_at = time.monotonic()  # the handshake has just checked it
-        await self.channel_layer.group_add(auth_group(user_id), self.channel_name)  # type: ignore[attr-defined]
+        await self.channel_layer.group_add(auth_group(user_id), self.channel_name)
         self._session_task = asyncio.ensure_future(self._session_watch())
 
     async def session_unbind(self) -> None:
@@ -74,7 +115,7 @@ class SessionBoundMixin:
             self._session_task.cancel()
         self._session_task = None
         if self._session_user_id is not None:
-            await self.channel_layer.group_discard(auth_group(self._session_user_id), self.channel_name)  # type: ignore[attr-defined]
+            await self.channel_layer.group_discard(auth_group(self._session_user_id), self.channel_name)
 
     async def session_still_valid(self) -> bool:
         """True when the session still authenticates the user (checked at most once per
@@ -108,7 +149,7 @@ class SessionBoundMixin:
         interval = float(settings.SOCKET_REVALIDATE_SECONDS)
         # The first check lands somewhere in the interval, so sockets opened together
         # (a server restart) do not all check at once.
-        await asyncio.sleep(interval * random.uniform(0.5, 1.0))  # noqa: S311 - load spreading, not security
+        await asyncio.sleep(interval * random.uniform(0.5, 1.0))  # load spreading, not security
         while not self._session_over:
             try:
                 if await self._session_check():
@@ -119,7 +160,7 @@ class SessionBoundMixin:
                 logger.warning("socket session re-check failed; retrying", exc_info=True)
             await asyncio.sleep(interval)
 
-    async def auth_revoke(self, event: dict[str, Any]) -> None:
+    async def auth_revoke(self, event: AuthRevokeEvent) -> None:
         """Channel-layer event from officehub.accounts.sessions."""
         named = event.get("session") or ""
         if named:

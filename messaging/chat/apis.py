@@ -1,7 +1,8 @@
 """Chat REST API: parse, authorise via selectors, one service call, serialise.
 
-Every conversation-scoped endpoint answers 404 ``not_found`` both for a missing id and
-for one the caller is not a member of.
+Every write opens its transaction here (``transaction.atomic()``, officehub/transactions.py)
+around one service call. Every conversation-scoped endpoint answers 404 ``not_found``
+both for a missing id and for one the caller is not a member of.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.http import FileResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -17,9 +19,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from messaging import selectors, services
-from messaging.errors import AttachmentRejected, InvalidInput, NotFound, PermissionDeniedError
-from messaging.payloads import message_payload
+from messaging.chat import attachments, dings, selectors, services
+from messaging.chat.payloads import message_payload
+from messaging.errors import InvalidInput, NotFound, PermissionDeniedError
+from messaging.http import actor_of
+from officehub.uploads import read_upload
 
 # ------------------------------------------------------------------------------ serializers
 
@@ -207,13 +211,16 @@ class ConversationListApi(APIView):
     @extend_schema(responses=ConversationOutput(many=True), summary="我的会话（含未读数、@我数）")
     def get(self, request: Request) -> Response:
         # Read-only: department groups follow the directory through the worker's job and
-        # the directory's change hook (messaging.services.department_groups_sync_for_user).
-        return Response(ConversationOutput(selectors.conversation_list(request.user), many=True).data)
+        # the directory's change hook (messaging.chat.department_groups.department_groups_sync_for_user).
+        return Response(ConversationOutput(selectors.conversation_list(actor_of(request)), many=True).data)
 
     @extend_schema(request=GroupCreateInput, responses={201: IdOutput}, summary="创建群聊")
     def post(self, request: Request) -> Response:
         data = _valid(GroupCreateInput, request.data)
-        conversation = services.conversation_group_create(actor=request.user, title=data["title"], member_ids=data["member_ids"])
+        with transaction.atomic():
+            conversation = services.conversation_group_create(
+                actor=actor_of(request), title=data["title"], member_ids=data["member_ids"]
+            )
         return Response({"id": conversation.pk}, status=status.HTTP_201_CREATED)
 
 
@@ -225,26 +232,27 @@ class UnreadOutput(serializers.Serializer):
 class UnreadApi(APIView):
     @extend_schema(responses=UnreadOutput, summary="未读消息总数（页面“消息”角标）")
     def get(self, request: Request) -> Response:
-        return Response(UnreadOutput(selectors.unread_summary(request.user)).data)
+        return Response(UnreadOutput(selectors.unread_summary(actor_of(request))).data)
 
 
 class DirectConversationApi(APIView):
     @extend_schema(request=DirectInput, responses={200: IdOutput}, summary="打开（必要时创建）与某人的单聊")
     def post(self, request: Request) -> Response:
         data = _valid(DirectInput, request.data)
-        conversation = services.conversation_direct_open(actor=request.user, peer_id=data["user_id"])
+        with transaction.atomic():
+            conversation = services.conversation_direct_open(actor=actor_of(request), peer_id=data["user_id"])
         return Response({"id": conversation.pk})
 
 
 class ConversationDetailApi(APIView):
     @extend_schema(responses=ConversationDetailOutput, summary="会话详情与成员")
     def get(self, request: Request, conversation_id: int) -> Response:
-        membership = selectors.membership_of(request.user, conversation_id)
+        membership = selectors.membership_of(actor_of(request), conversation_id)
         conversation = membership.conversation
         title = conversation.title
         members = selectors.conversation_members(conversation.pk)
         if conversation.kind == "direct":
-            title = next((m["name"] for m in members if m["id"] != request.user.pk), "单聊")
+            title = next((m["name"] for m in members if m["id"] != actor_of(request).pk), "单聊")
         return Response(
             ConversationDetailOutput(
                 {
@@ -264,20 +272,27 @@ class ConversationMembersApi(APIView):
     @extend_schema(request=MembersAddInput, responses=MembersAddOutput, summary="添加群成员（群主/管理员）")
     def post(self, request: Request, conversation_id: int) -> Response:
         data = _valid(MembersAddInput, request.data)
-        added = services.conversation_members_add(actor=request.user, conversation_id=conversation_id, user_ids=data["user_ids"])
+        with transaction.atomic():
+            added = services.conversation_members_add(
+                actor=actor_of(request), conversation_id=conversation_id, user_ids=data["user_ids"]
+            )
         return Response({"added": added})
 
 
 class ConversationMemberApi(APIView):
     @extend_schema(responses={204: None}, summary="移除成员或退出群聊")
     def delete(self, request: Request, conversation_id: int, user_id: int) -> Response:
-        services.conversation_member_remove(actor=request.user, conversation_id=conversation_id, user_id=user_id)
+        with transaction.atomic():
+            services.conversation_member_remove(actor=actor_of(request), conversation_id=conversation_id, user_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=RoleInput, responses={200: MemberOutput}, summary="设置管理员（群主）")
     def patch(self, request: Request, conversation_id: int, user_id: int) -> Response:
         data = _valid(RoleInput, request.data)
-        services.conversation_member_set_role(actor=request.user, conversation_id=conversation_id, user_id=user_id, role=data["role"])
+        with transaction.atomic():
+            services.conversation_member_set_role(
+                actor=actor_of(request), conversation_id=conversation_id, user_id=user_id, role=data["role"]
+            )
         member = next(m for m in selectors.conversation_members(conversation_id) if m["id"] == user_id)
         return Response(MemberOutput(member).data)
 
@@ -295,7 +310,7 @@ class MessageListApi(APIView):
         summary="历史消息（游标分页，按 seq 升序返回一页）",
     )
     def get(self, request: Request, conversation_id: int) -> Response:
-        membership = selectors.membership_of(request.user, conversation_id)
+        membership = selectors.membership_of(actor_of(request), conversation_id)
         try:
             before = int(request.query_params["before"]) if request.query_params.get("before") else None
             limit = int(request.query_params.get("limit") or 30)
@@ -304,7 +319,7 @@ class MessageListApi(APIView):
         if limit < 1 or (before is not None and before < 1):
             raise InvalidInput("before 和 limit 必须是正整数。", code="invalid")
         messages = selectors.messages_before(conversation_id=conversation_id, before_seq=before, limit=limit)
-        payloads = selectors.history_payloads(user=request.user, conversation_id=conversation_id, messages=messages)
+        payloads = selectors.history_payloads(user=actor_of(request), conversation_id=conversation_id, messages=messages)
         next_before = messages[0].seq if messages and messages[0].seq > 1 else None
         return Response(
             HistoryOutput(
@@ -320,7 +335,8 @@ class MessageListApi(APIView):
     @extend_schema(request=SendInput, responses={201: SendOutput, 200: SendOutput}, summary="发送消息（client_id 幂等）")
     def post(self, request: Request, conversation_id: int) -> Response:
         data = _valid(SendInput, request.data)
-        result = services.message_send(actor=request.user, conversation_id=conversation_id, **data)
+        with transaction.atomic():
+            result = services.message_send(actor=actor_of(request), conversation_id=conversation_id, **data)
         return _send_response(result)
 
 
@@ -328,7 +344,10 @@ class ReadApi(APIView):
     @extend_schema(request=ReadInput, responses=ReadOutput, summary="标记已读到 seq")
     def post(self, request: Request, conversation_id: int) -> Response:
         data = _valid(ReadInput, request.data)
-        membership = services.conversation_mark_read(actor=request.user, conversation_id=conversation_id, seq=data["seq"])
+        with transaction.atomic():
+            membership = services.conversation_mark_read(
+                actor=actor_of(request), conversation_id=conversation_id, seq=data["seq"]
+            )
         last_seq = membership.conversation.last_seq
         return Response(
             {
@@ -342,8 +361,8 @@ class ReadApi(APIView):
 class ReceiptsApi(APIView):
     @extend_schema(responses=ReceiptsOutput, summary="已读回执：已读 n / 未读 m 及名单（仅发送人）")
     def get(self, request: Request, message_id: int) -> Response:
-        message = selectors.access_message(request.user, message_id)
-        if message.sender_id != request.user.pk:
+        message = selectors.access_message(actor_of(request), message_id)
+        if message.sender_id != actor_of(request).pk:
             raise PermissionDeniedError("只有发送人可以查看已读详情。", code="receipt.not_sender")
         receipts = selectors.message_receipts(message)
         return Response(
@@ -362,26 +381,27 @@ class ReceiptsApi(APIView):
 class RecallApi(APIView):
     @extend_schema(request=None, responses=MessageOutput, summary="撤回消息")
     def post(self, request: Request, message_id: int) -> Response:
-        message = services.message_recall(actor=request.user, message_id=message_id)
+        with transaction.atomic():
+            message = services.message_recall(actor=actor_of(request), message_id=message_id)
         return Response(MessageOutput(message_payload(message)).data)
 
 
 class DocumentCardApi(APIView):
     @extend_schema(responses=DocumentCardOutput, summary="打开公文卡片（按公文权限再次校验）")
     def get(self, request: Request, message_id: int) -> Response:
-        message = selectors.access_message(request.user, message_id)
+        message = selectors.access_message(actor_of(request), message_id)
         if message.recalled_at or message.document_id is None:
             raise NotFound()
-        document = services.document_for_card(request.user, message.document_id)
+        document = selectors.document_for_card(actor_of(request), message.document_id)
         if document is None:
             raise NotFound("公文不存在，或您无权查看。", code="message.document_unavailable")
-        url = services.document_card_url(document)
+        url = selectors.document_card_url(document)
         return Response(
             DocumentCardOutput(
                 {
                     "document_id": document.pk,
-                    "title": str(getattr(document, "title", "") or ""),
-                    "doc_number": str(getattr(document, "doc_number", "") or ""),
+                    "title": document.title or "",
+                    "doc_number": document.doc_number or "",
                     "url": url,
                 }
             ).data
@@ -395,24 +415,26 @@ class AttachmentUploadApi(APIView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(
-        request={"multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}, "client_id": {"type": "string"}}}},
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}, "client_id": {"type": "string"}},
+            }
+        },
         responses={201: SendOutput, 200: SendOutput},
         summary="发送附件（成员可下载；大小与类型受限）",
     )
     def post(self, request: Request, conversation_id: int) -> Response:
         # Membership first, so a non-member learns nothing from the size/type checks.
-        selectors.membership_of(request.user, conversation_id)
+        selectors.access_conversation(actor_of(request), conversation_id)
         upload = request.FILES.get("file")
         if upload is None:
             raise InvalidInput("请选择要发送的文件。", code="attachment.missing")
-        limit = settings.ATTACHMENT_MAX_BYTES
-        if upload.size > limit:
-            raise AttachmentRejected(
-                f"文件过大：最大 {limit / 1024 / 1024:g} MB。", code="attachment.too_large", status=413, extra={"max_bytes": limit}
-            )
-        data = upload.read(limit + 1)
-        result = services.attachment_send(
-            actor=request.user,
+        data = read_upload(upload, limit=settings.ATTACHMENT_MAX_BYTES, code="attachment.too_large")
+        # No transaction here: attachment_send writes the file first and opens its own
+        # (it deletes the file again if the database part does not commit).
+        result = attachments.attachment_send(
+            actor=actor_of(request),
             conversation_id=conversation_id,
             client_id=request.data.get("client_id"),
             name=upload.name or "",
@@ -424,7 +446,7 @@ class AttachmentUploadApi(APIView):
 class AttachmentDownloadApi(APIView):
     @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="下载附件（仅会话成员）")
     def get(self, request: Request, attachment_id: int) -> FileResponse:
-        attachment = selectors.access_attachment(request.user, attachment_id)
+        attachment = selectors.access_attachment(actor_of(request), attachment_id)
         response = FileResponse(
             attachment.file.open("rb"), as_attachment=True, filename=attachment.name, content_type=attachment.content_type
         )
@@ -440,26 +462,29 @@ class DingSendApi(APIView):
     @extend_schema(request=DingInput, responses={201: SendOutput, 200: SendOutput}, summary="发送 DING")
     def post(self, request: Request, conversation_id: int) -> Response:
         data = _valid(DingInput, request.data)
-        result = services.ding_send(actor=request.user, conversation_id=conversation_id, **data)
+        with transaction.atomic():
+            result = services.ding_send(actor=actor_of(request), conversation_id=conversation_id, **data)
         return _send_response(result)
 
 
 class DingApi(APIView):
     @extend_schema(responses=DingStatusOutput, summary="DING 确认情况")
     def get(self, request: Request, ding_id: int) -> Response:
-        ding = selectors.access_ding(request.user, ding_id)
+        ding = selectors.access_ding(actor_of(request), ding_id)
         return Response(DingStatusOutput(selectors.ding_status(ding)).data)
 
 
 class DingConfirmApi(APIView):
     @extend_schema(request=None, responses=DingStatusOutput, summary="确认 DING")
     def post(self, request: Request, ding_id: int) -> Response:
-        services.ding_confirm(actor=request.user, ding_id=ding_id)
-        return Response(DingStatusOutput(selectors.ding_status(selectors.access_ding(request.user, ding_id))).data)
+        with transaction.atomic():
+            dings.ding_confirm(actor=actor_of(request), ding_id=ding_id)
+        return Response(DingStatusOutput(selectors.ding_status(selectors.access_ding(actor_of(request), ding_id))).data)
 
 
 class DingCancelApi(APIView):
     @extend_schema(request=None, responses=DingStatusOutput, summary="取消 DING（发送人）")
     def post(self, request: Request, ding_id: int) -> Response:
-        services.ding_cancel(actor=request.user, ding_id=ding_id)
-        return Response(DingStatusOutput(selectors.ding_status(selectors.access_ding(request.user, ding_id))).data)
+        with transaction.atomic():
+            dings.ding_cancel(actor=actor_of(request), ding_id=ding_id)
+        return Response(DingStatusOutput(selectors.ding_status(selectors.access_ding(actor_of(request), ding_id))).data)

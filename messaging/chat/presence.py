@@ -20,7 +20,8 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.We
 
 
 def _prefix() -> str:
-    config = settings.CHANNEL_LAYERS.get("default", {}).get("CONFIG", {})
+    layer: dict[str, Any] = settings.CHANNEL_LAYERS.get("default", {})
+    config: dict[str, Any] = layer.get("CONFIG", {})
     return f"{config.get('prefix', 'officehub')}:presence:"
 
 

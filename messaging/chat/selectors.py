@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import TypedDict, cast
 
 from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
+from documents.models import Document
+from documents.selectors import can_view_document
+from documents.services import document_url
+from messaging.chat.payloads import RECALLED_TEXT, HistoryMessage, MessagePayload, message_payload
 from messaging.errors import NotFound
 from messaging.models import (
     Attachment,
@@ -21,13 +25,13 @@ from messaging.models import (
     Mention,
     Message,
 )
-from messaging.payloads import RECALLED_TEXT, MessagePayload, message_payload
+from officehub.directory.models import User
 
 HISTORY_PAGE_MAX = 100
 RESUME_BATCH = 200
 
 
-def membership_of(user: Any, conversation_id: int, *, lock: bool = False) -> Membership:
+def membership_of(user: User, conversation_id: int, *, lock: bool = False) -> Membership:
     """The caller's membership, or NotFound (also for anonymous users)."""
     if not getattr(user, "is_authenticated", False):
         raise NotFound()
@@ -40,11 +44,12 @@ def membership_of(user: Any, conversation_id: int, *, lock: bool = False) -> Mem
         raise NotFound() from None
 
 
-def access_conversation(user: Any, conversation_id: int) -> Conversation:
+def access_conversation(user: User, conversation_id: int) -> Conversation:
+    """A conversation the user is a member of (for callers that need no membership row)."""
     return membership_of(user, conversation_id).conversation
 
 
-def access_message(user: Any, message_id: int) -> Message:
+def access_message(user: User, message_id: int) -> Message:
     """A message in a conversation the user belongs to."""
     if not getattr(user, "is_authenticated", False):
         raise NotFound()
@@ -57,7 +62,7 @@ def access_message(user: Any, message_id: int) -> Message:
     return message
 
 
-def access_attachment(user: Any, attachment_id: int) -> Attachment:
+def access_attachment(user: User, attachment_id: int) -> Attachment:
     """An attachment of a conversation the user belongs to, whose message is not recalled."""
     if not getattr(user, "is_authenticated", False):
         raise NotFound()
@@ -71,7 +76,7 @@ def access_attachment(user: Any, attachment_id: int) -> Attachment:
     return attachment
 
 
-def access_ding(user: Any, ding_id: int) -> Ding:
+def access_ding(user: User, ding_id: int) -> Ding:
     """A DING its sender or one of its recipients may see (and only while a member)."""
     if not getattr(user, "is_authenticated", False):
         raise NotFound()
@@ -89,7 +94,9 @@ def _messages(conversation_id: int) -> QuerySet[Message]:
     return (
         Message.objects.filter(conversation_id=conversation_id)
         .select_related("sender", "attachment", "ding")
-        .prefetch_related("mention_rows", Prefetch("ding__recipients", queryset=DingRecipient.objects.only("id", "ding_id", "user_id")))
+        .prefetch_related(
+            "mention_rows", Prefetch("ding__recipients", queryset=DingRecipient.objects.only("id", "ding_id", "user_id"))
+        )
     )
 
 
@@ -150,10 +157,11 @@ class Receipts:
 def message_receipts(message: Message) -> Receipts:
     members = (
         Membership.objects.filter(conversation_id=message.conversation_id)
-        .exclude(user_id=message.sender_id)
         .select_related("user", "user__department")
         .order_by("user__full_name", "user_id")
     )
+    if message.sender_id is not None:
+        members = members.exclude(user_id=message.sender_id)
     read: list[ReaderInfo] = []
     unread: list[ReaderInfo] = []
     for membership in members:
@@ -181,7 +189,7 @@ class ConversationSummary(TypedDict):
     member_count: int
 
 
-def conversation_list(user: Any) -> list[ConversationSummary]:
+def conversation_list(user: User) -> list[ConversationSummary]:
     """The user's conversations, newest activity first, with unread and @-me counts.
 
     Unread is ``last_seq - last_read_seq`` (O(1) per conversation); @-me counts are
@@ -225,17 +233,14 @@ def conversation_list(user: Any) -> list[ConversationSummary]:
     last_messages = {
         m.conversation_id: m
         for m in Message.objects.filter(
-            conversation_id__in=conversation_ids, seq=Subquery(
-                Conversation.objects.filter(pk=OuterRef("conversation_id")).values("last_seq")[:1]
-            )
+            conversation_id__in=conversation_ids,
+            seq=Subquery(Conversation.objects.filter(pk=OuterRef("conversation_id")).values("last_seq")[:1]),
         ).select_related("sender", "ding")
     }
     direct_ids = [m.conversation_id for m in memberships if m.conversation.kind == ConversationKind.DIRECT]
     peers = {
         row.conversation_id: row.user
-        for row in Membership.objects.filter(conversation_id__in=direct_ids)
-        .exclude(user_id=user.pk)
-        .select_related("user")
+        for row in Membership.objects.filter(conversation_id__in=direct_ids).exclude(user_id=user.pk).select_related("user")
     }
     result: list[ConversationSummary] = []
     for membership in memberships:
@@ -306,13 +311,14 @@ def conversation_members(conversation_id: int) -> list[MemberInfo]:
     ]
 
 
-def history_payloads(*, user: Any, conversation_id: int, messages: list[Message]) -> list[dict[str, Any]]:
+def history_payloads(*, user: User, conversation_id: int, messages: list[Message]) -> list[HistoryMessage]:
     """Message payloads plus read counts on the caller's own messages."""
     own = [m for m in messages if m.sender_id == user.pk]
     counts = read_counts(conversation_id=conversation_id, messages=own) if own else {}
-    out: list[dict[str, Any]] = []
+    out: list[HistoryMessage] = []
     for message in messages:
-        payload: dict[str, Any] = dict(message_payload(message))
+        # A HistoryMessage is a message payload that may also carry read counts.
+        payload = cast(HistoryMessage, dict(message_payload(message)))
         if message.seq in counts:
             payload["read_count"], payload["unread_count"] = counts[message.seq]
         out.append(payload)
@@ -330,7 +336,7 @@ class UnreadSummary(TypedDict):
     conversations: int
 
 
-def unread_summary(user: Any) -> UnreadSummary:
+def unread_summary(user: User) -> UnreadSummary:
     """Unread messages over all the user's conversations, and in how many: one aggregate
     over the read pointers (the shell's 消息 badge)."""
     row = Membership.objects.filter(user_id=user.pk, conversation__last_seq__gt=F("last_read_seq")).aggregate(
@@ -343,10 +349,36 @@ def conversation_ids_of(user_id: int) -> list[tuple[int, str]]:
     return list(Membership.objects.filter(user_id=user_id).values_list("conversation_id", "conversation__kind"))
 
 
-def ding_status(ding: Ding) -> dict[str, Any]:
+class DingConfirmation(TypedDict):
+    id: int
+    name: str
+    at: str
+
+
+class DingPending(TypedDict):
+    id: int
+    name: str
+    notify_count: int
+
+
+class DingStatus(TypedDict):
+    id: int
+    message_id: int
+    conversation_id: int
+    sender_id: int
+    cancelled: bool
+    confirmed: list[DingConfirmation]
+    pending: list[DingPending]
+
+
+def ding_status(ding: Ding) -> DingStatus:
     recipients = ding.recipients.select_related("user").order_by("user__full_name", "user_id")
-    confirmed = [{"id": r.user_id, "name": r.user.display_name, "at": r.confirmed_at.isoformat()} for r in recipients if r.confirmed_at]
-    pending = [{"id": r.user_id, "name": r.user.display_name, "notify_count": r.notify_count} for r in recipients if not r.confirmed_at]
+    confirmed: list[DingConfirmation] = [
+        {"id": r.user_id, "name": r.user.display_name, "at": r.confirmed_at.isoformat()} for r in recipients if r.confirmed_at
+    ]
+    pending: list[DingPending] = [
+        {"id": r.user_id, "name": r.user.display_name, "notify_count": r.notify_count} for r in recipients if not r.confirmed_at
+    ]
     return {
         "id": ding.pk,
         "message_id": ding.message_id,
@@ -362,5 +394,19 @@ def users_sharing(user_id: int, user_ids: list[int]) -> set[int]:
     """Which of ``user_ids`` share at least one conversation with ``user_id``."""
     mine = Membership.objects.filter(user_id=user_id).values("conversation_id")
     return set(
-        Membership.objects.filter(Q(conversation_id__in=mine) & Q(user_id__in=user_ids)).values_list("user_id", flat=True).distinct()
+        Membership.objects.filter(Q(conversation_id__in=mine) & Q(user_id__in=user_ids))
+        .values_list("user_id", flat=True)
+        .distinct()
     )
+
+
+def document_for_card(user: User, document_id: int) -> Document | None:
+    """The document behind a 公文 card if this user may view it, else None."""
+    document = Document.objects.filter(pk=document_id).first()
+    if document is None or not can_view_document(user, document):
+        return None
+    return document
+
+
+def document_card_url(document: Document) -> str:
+    return str(document_url(document))

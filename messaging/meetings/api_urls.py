@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from messaging import meetings_apis as apis
+from messaging.meetings import apis
 
 urlpatterns = [
     path("", apis.MeetingListApi.as_view(), name="api-meetings"),

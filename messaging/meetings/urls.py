@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from messaging import meetings_views as views
+from messaging.meetings import views
 
 urlpatterns = [
     path("", views.meetings_index, name="meetings-index"),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from documents import selectors as document_selectors
+from messaging.meetings.payloads import RosterEntry
 from messaging.models.meetings import (
     Attendance,
     Invitation,
@@ -19,6 +20,7 @@ from messaging.models.meetings import (
     MeetingStatus,
     Participant,
 )
+from officehub.directory.models import User
 from officehub.errors import NotFound
 
 # Invitees may enter ten minutes before the start (the host can open earlier).
@@ -33,18 +35,18 @@ def meeting_not_found() -> NotFound:
     return NotFound(code="meeting.not_found")
 
 
-def _member_q(user: Any) -> Q:
-    return Q(host_id=user.pk) | Exists(Invitation.objects.filter(meeting=OuterRef("pk"), user_id=user.pk))
+def _member_q(user: User) -> Q:
+    return Q(host_id=user.pk) | Q(Exists(Invitation.objects.filter(meeting=OuterRef("pk"), user_id=user.pk)))
 
 
-def visible_meetings(user: Any) -> QuerySet[Meeting]:
+def visible_meetings(user: User) -> QuerySet[Meeting]:
     """Meetings the user hosts or is invited to."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return Meeting.objects.none()
     return Meeting.objects.filter(_member_q(user))
 
 
-def access_meeting(user: Any, meeting_id: int, *, lock: bool = False) -> Meeting:
+def access_meeting(user: User, meeting_id: int, *, lock: bool = False) -> Meeting:
     """The meeting, if the user is its host or an invitee, optionally row-locked.
 
     Raises ``meeting.not_found`` (404) alike for a missing meeting and a foreign one.
@@ -58,7 +60,7 @@ def access_meeting(user: Any, meeting_id: int, *, lock: bool = False) -> Meeting
     return meeting
 
 
-def invitation_of(meeting: Meeting, user: Any) -> Invitation | None:
+def invitation_of(meeting: Meeting, user: User) -> Invitation | None:
     return Invitation.objects.filter(meeting=meeting, user_id=user.pk).first()
 
 
@@ -78,7 +80,7 @@ def is_joinable_now(meeting: Meeting, *, now: datetime | None = None) -> bool:
     return now >= opens or (meeting.status == MeetingStatus.OPEN and meeting.opened_early)
 
 
-def upcoming_meetings(user: Any, *, now: datetime | None = None) -> QuerySet[Meeting]:
+def upcoming_meetings(user: User, *, now: datetime | None = None) -> QuerySet[Meeting]:
     """My meetings that have not finished: scheduled or open, end in the future."""
     now = now or timezone.now()
     mine = Invitation.objects.filter(user_id=user.pk)
@@ -91,7 +93,7 @@ def upcoming_meetings(user: Any, *, now: datetime | None = None) -> QuerySet[Mee
     )
 
 
-def recent_meetings(user: Any, *, now: datetime | None = None, limit: int = 20) -> QuerySet[Meeting]:
+def recent_meetings(user: User, *, now: datetime | None = None, limit: int = 20) -> QuerySet[Meeting]:
     """My finished meetings (ended, cancelled, or past their end), newest first."""
     now = now or timezone.now()
     return (
@@ -102,7 +104,7 @@ def recent_meetings(user: Any, *, now: datetime | None = None, limit: int = 20) 
     )
 
 
-def pending_invitations(user: Any, *, now: datetime | None = None) -> QuerySet[Invitation]:
+def pending_invitations(user: User, *, now: datetime | None = None) -> QuerySet[Invitation]:
     now = now or timezone.now()
     return (
         Invitation.objects.filter(
@@ -122,25 +124,13 @@ def meeting_invitations(meeting: Meeting) -> QuerySet[Invitation]:
     )
 
 
-class RosterEntry(TypedDict):
-    peer_id: int
-    user_id: int
-    name: str
-    department: str
-    is_host: bool
-    mic: bool
-    camera: bool
-    screen: bool
-    hand_raised: bool
-
-
 def roster_entry(participant: Participant, *, host_id: int) -> RosterEntry:
     user = participant.user
     return {
         "peer_id": participant.pk,
         "user_id": participant.user_id,
         "name": user.display_name,
-        "department": user.department.name if user.department_id else "",
+        "department": user.department.name if user.department is not None else "",
         "is_host": participant.user_id == host_id,
         "mic": participant.mic,
         "camera": participant.camera,
@@ -171,7 +161,7 @@ class LinkedDocument:
     url: str
 
 
-def linked_document(user: Any, document_id: int | None) -> LinkedDocument | None:
+def linked_document(user: User, document_id: int | None) -> LinkedDocument | None:
     """The linked 公文 if the user may see it (documents.selectors decides), else None."""
     if not document_id:
         return None

@@ -3,9 +3,10 @@
 Protocol: docs/websocket-protocol.md. The consumer authorises in ``connect`` (session
 user; anonymous sockets are closed with 4401; foreign origins never get here, see
 officehub/asgi.py), joins ``user.<id>`` and one ``conversation.<id>`` group per membership,
-and turns client frames into calls of the same services the HTTP API uses. Every service
-call runs in a worker thread in its own transaction; errors come back as
-``{"type": "error", "code", "message", "ref"}`` frames and never close the socket.
+and turns client frames into calls of the same services the HTTP API uses. Each handler
+is an entry point: its service call runs in a worker thread in its own transaction.
+Errors come back as ``{"type": "error", "code", "message", "extra", "ref"}`` frames
+(``messaging.sockets.error_frame``) and never close the socket.
 
 It lives only as long as its session (``SessionBoundMixin``): logout, a password change
 or a deactivation closes it with 4401; a lost membership (e.g. a directory change) makes
@@ -18,27 +19,57 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import ValidationError
 
-from messaging import presence, selectors, services
-from messaging.consumers.session import CLOSE_SESSION_ENDED, SessionBoundMixin
+from messaging.chat import dings, presence, selectors, services
+from messaging.chat.payloads import (
+    AckFrame,
+    ChatFrame,
+    DingUpdateEvent,
+    HelloFrame,
+    MembershipEvent,
+    MembershipFrame,
+    MessageEvent,
+    NotifyEvent,
+    PongFrame,
+    PresenceEvent,
+    PresenceFrame,
+    ReadEvent,
+    ReadSelfEvent,
+    RecalledEvent,
+    ResumeBatchFrame,
+    ResumeDoneFrame,
+    TypingEvent,
+    message_payload,
+)
 from messaging.errors import ApplicationError, InvalidInput, NotFound
 from messaging.models import ConversationKind, Membership
-from messaging.payloads import message_payload
+from messaging.sockets import (
+    CLOSE_SESSION_ENDED,
+    CLOSE_UNAUTHENTICATED,
+    LayerResyncEvent,
+    SessionBoundMixin,
+    error_frame,
+)
 from officehub import jsonsafe
+from officehub.directory.models import User
 from officehub.realtime import conversation_group, join_groups, leave_groups, user_group
+from officehub.transactions import in_transaction
 
 logger = logging.getLogger(__name__)
 
-CLOSE_UNAUTHENTICATED = 4401
 MAX_FRAME_BYTES = 64 * 1024
 MAX_RESUME_CONVERSATIONS = 1000
 MAX_PRESENCE_QUERY = 200
 TYPING_MIN_INTERVAL = 2.0
+ReplyFrame = AckFrame | ResumeBatchFrame | ResumeDoneFrame | PresenceFrame | PongFrame
+# The fields of a client frame that an error frame repeats, so the client can tell which
+# of its frames failed.
+ECHOED_FIELDS = ("client_id", "conversation_id", "message_id", "ding_id")
 
 
 def _int_field(content: dict[str, Any], name: str) -> int:
@@ -57,23 +88,10 @@ def _int_field(content: dict[str, Any], name: str) -> int:
 # two processes — may publish in either order; clients order by seq, hold a frame that
 # arrives early and ask ``resume`` only for a gap that does not fill (chat.js).
 db_call = functools.partial(database_sync_to_async, thread_sensitive=False)
-send_call = db_call
 
 
-def _ack(result: services.SendResult) -> dict[str, Any]:
+def _ack(result: services.SendResult) -> AckFrame:
     message = result.message
-    if result.created:
-        # Fresh from the send path: no DING unless one was created with it, and the
-        # mentions are the rows just written (saves two queries on the hottest path).
-        return {
-            "type": "ack",
-            "client_id": message.client_id,
-            "conversation_id": message.conversation_id,
-            "message_id": message.pk,
-            "seq": message.seq,
-            "duplicate": False,
-            "message": result.payload or message_payload(message),
-        }
     return {
         "type": "ack",
         "client_id": message.client_id,
@@ -81,12 +99,14 @@ def _ack(result: services.SendResult) -> dict[str, Any]:
         "message_id": message.pk,
         "seq": message.seq,
         "duplicate": not result.created,
-        "message": message_payload(message),
+        # Fresh from the send path, the payload is the one just fanned out (no queries).
+        "message": result.payload or message_payload(message),
     }
 
 
-@send_call
-def _send(user: Any, content: dict[str, Any]) -> dict[str, Any]:
+@db_call
+@in_transaction
+def _send(user: User, content: dict[str, Any]) -> AckFrame:
     result = services.message_send(
         actor=user,
         conversation_id=_int_field(content, "conversation_id"),
@@ -99,8 +119,9 @@ def _send(user: Any, content: dict[str, Any]) -> dict[str, Any]:
     return _ack(result)
 
 
-@send_call
-def _ding(user: Any, content: dict[str, Any]) -> dict[str, Any]:
+@db_call
+@in_transaction
+def _ding(user: User, content: dict[str, Any]) -> AckFrame:
     result = services.ding_send(
         actor=user,
         conversation_id=_int_field(content, "conversation_id"),
@@ -112,45 +133,44 @@ def _ding(user: Any, content: dict[str, Any]) -> dict[str, Any]:
 
 
 @db_call
-def _read(user: Any, content: dict[str, Any]) -> None:
+@in_transaction
+def _read(user: User, content: dict[str, Any]) -> None:
     services.conversation_mark_read(
         actor=user, conversation_id=_int_field(content, "conversation_id"), seq=_int_field(content, "seq")
     )
 
 
 @db_call
-def _recall(user: Any, content: dict[str, Any]) -> None:
+@in_transaction
+def _recall(user: User, content: dict[str, Any]) -> None:
     services.message_recall(actor=user, message_id=_int_field(content, "message_id"))
 
 
 @db_call
-def _confirm(user: Any, content: dict[str, Any]) -> None:
-    services.ding_confirm(actor=user, ding_id=_int_field(content, "ding_id"))
+@in_transaction
+def _confirm(user: User, content: dict[str, Any]) -> None:
+    dings.ding_confirm(actor=user, ding_id=_int_field(content, "ding_id"))
 
 
 @db_call
-def _ding_cancel(user: Any, content: dict[str, Any]) -> None:
-    services.ding_cancel(actor=user, ding_id=_int_field(content, "ding_id"))
+@in_transaction
+def _ding_cancel(user: User, content: dict[str, Any]) -> None:
+    dings.ding_cancel(actor=user, ding_id=_int_field(content, "ding_id"))
 
 
 @db_call
-def _resume(user: Any, wanted: dict[int, int]) -> tuple[list[dict[str, Any]], list[int]]:
+def _resume(user: User, wanted: dict[int, int]) -> tuple[list[ResumeBatchFrame], list[int]]:
     """Batches of missed messages for the conversations the user belongs to, and the ids
     that are not theirs (answered as not_found, like a missing conversation)."""
     allowed = set(
         Membership.objects.filter(user_id=user.pk, conversation_id__in=list(wanted)).values_list("conversation_id", flat=True)
     )
-    batches: list[dict[str, Any]] = []
+    batches: list[ResumeBatchFrame] = []
     for conversation_id in sorted(allowed):
         messages, has_more = selectors.resume_payloads(conversation_id=conversation_id, after_seq=wanted[conversation_id])
         if messages or has_more:
             batches.append(
-                {
-                    "type": "resume.batch",
-                    "conversation_id": conversation_id,
-                    "messages": messages,
-                    "has_more": has_more,
-                }
+                {"type": "resume.batch", "conversation_id": conversation_id, "messages": messages, "has_more": has_more}
             )
     return batches, sorted(set(wanted) - allowed)
 
@@ -180,7 +200,7 @@ class UserSocketConsumer(SessionBoundMixin, AsyncJsonWebsocketConsumer):
     # several, and no frame after a logout may be served.
     frame_max_age = 0.0
 
-    user: Any = None
+    user: User | None = None
     user_id: int | None = None
 
     async def connect(self) -> None:
@@ -208,9 +228,14 @@ class UserSocketConsumer(SessionBoundMixin, AsyncJsonWebsocketConsumer):
         await self.accept()
         # Joined every group before hello: anything committed from now on reaches this
         # socket live, and anything earlier is fetched by the client's resume.
-        await self.send_json({"type": "hello", "user_id": user.pk, "conversations": sorted(self.conversation_ids)})
+        hello: HelloFrame = {"type": "hello", "user_id": user.pk, "conversations": sorted(self.conversation_ids)}
+        await self._frame(hello)
         if await presence.touch(user.pk, self.channel_name):
-            await self._announce_presence(True)
+            await self._announce_presence(True, user_id=user.pk)
+
+    async def _frame(self, frame: ChatFrame) -> None:
+        """Every frame this socket sends (but ``message``, which arrives encoded)."""
+        await self.send_json(frame)
 
     async def disconnect(self, code: int) -> None:
         await self._release()
@@ -245,7 +270,8 @@ class UserSocketConsumer(SessionBoundMixin, AsyncJsonWebsocketConsumer):
             await self._leave(conversation_id)
         for conversation_id in sorted(current.keys() - self.conversation_ids):
             await self._join(conversation_id, current[conversation_id])
-            await self.send_json({"type": "conversation.joined", "conversation_id": conversation_id})
+            joined: MembershipFrame = {"type": "conversation.joined", "conversation_id": conversation_id}
+            await self._frame(joined)
 
     def _remember(self, conversation_id: int, kind: str) -> None:
         self.conversation_ids.add(conversation_id)
@@ -260,16 +286,15 @@ class UserSocketConsumer(SessionBoundMixin, AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_discard(conversation_group(conversation_id), self.channel_name)
         self.conversation_ids.discard(conversation_id)
         self.direct_ids.discard(conversation_id)
-        await self.send_json({"type": "conversation.left", "conversation_id": conversation_id})
+        left: MembershipFrame = {"type": "conversation.left", "conversation_id": conversation_id}
+        await self._frame(left)
 
-    async def _announce_presence(self, online: bool, *, user_id: int | None = None) -> None:
+    async def _announce_presence(self, online: bool, *, user_id: int) -> None:
         # Only to direct conversations: announcing to big groups would cost one frame per
         # member per connect; group members query presence instead.
+        event: PresenceEvent = {"type": "chat.presence", "user_id": user_id, "online": online}
         for conversation_id in self.direct_ids:
-            await self.channel_layer.group_send(
-                conversation_group(conversation_id),
-                {"type": "chat.presence", "user_id": user_id or self.user_id, "online": online},
-            )
+            await self.channel_layer.group_send(conversation_group(conversation_id), dict(event))
 
     # -- client frames ----------------------------------------------------------------
 
@@ -277,18 +302,18 @@ class UserSocketConsumer(SessionBoundMixin, AsyncJsonWebsocketConsumer):
         if not await self.session_still_valid():
             return  # the session has ended: the socket is closing with 4401
         if text_data is None:
-            await self._error("frame.binary_unsupported", "只接受 JSON 文本帧。")
+            await self._refuse(InvalidInput("只接受 JSON 文本帧。", code="frame.binary_unsupported"))
             return
         if len(text_data.encode("utf-8")) > MAX_FRAME_BYTES:
-            await self._error("frame.too_large", f"帧过大：最大 {MAX_FRAME_BYTES // 1024} KB。")
+            await self._refuse(InvalidInput(f"帧过大：最大 {MAX_FRAME_BYTES // 1024} KB。", code="frame.too_large"))
             return
         try:
             content = jsonsafe.loads(text_data)
         except ValueError:
-            await self._error("frame.invalid_json", "帧不是有效的 JSON。")
+            await self._refuse(InvalidInput("帧不是有效的 JSON。", code="frame.invalid_json"))
             return
         if not isinstance(content, dict):
-            await self._error("frame.invalid_json", "帧必须是 JSON 对象。")
+            await self._refuse(InvalidInput("帧必须是 JSON 对象。", code="frame.invalid_json"))
             return
         await self.receive_json(content)
 
@@ -297,49 +322,49 @@ class UserSocketConsumer(SessionBoundMixin, AsyncJsonWebsocketConsumer):
         handler = self.HANDLERS.get(kind) if isinstance(kind, str) else None
         ref = content.get("ref")
         if handler is None:
-            await self._error("frame.unknown_type", f"未知的帧类型：{str(kind)[:40]}", ref=ref)
+            await self._refuse(InvalidInput(f"未知的帧类型：{str(kind)[:40]}", code="frame.unknown_type"), ref=ref)
             return
+        if self.user is None:
+            return  # an anonymous socket, being closed with 4401: nothing to serve
         try:
-            await handler(self, content)
+            await handler(self, self.user, content)
         except ApplicationError as exc:
-            extra: dict[str, Any] = {}
-            for key in ("client_id", "conversation_id", "message_id", "ding_id"):
-                if key in content:
-                    extra[key] = content[key]
-            await self._error(exc.code, exc.message, ref=ref, extra=exc.extra, **extra)
+            echoed = {key: content[key] for key in ECHOED_FIELDS if key in content}
+            await self._refuse(exc, ref=ref, **echoed)
         except ValidationError as exc:
-            await self._error("invalid", "；".join(exc.messages), ref=ref)
+            await self._refuse(exc, ref=ref)
 
-    async def _error(self, code: str, message: str, *, ref: Any = None, extra: dict[str, Any] | None = None, **fields: Any) -> None:
-        frame: dict[str, Any] = {"type": "error", "code": code, "message": message, "extra": extra or {}, **fields}
+    async def _refuse(self, exc: ApplicationError | ValidationError, *, ref: Any = None, **fields: Any) -> None:
+        frame = error_frame(exc, **fields)
         if ref is not None:
             frame["ref"] = ref
-        await self.send_json(frame)
+        await self._frame(frame)
 
-    async def _reply(self, frame: dict[str, Any], content: dict[str, Any]) -> None:
+    async def _reply(self, frame: ReplyFrame, content: dict[str, Any]) -> None:
+        """A reply to a client frame carries that frame's ``ref`` (when it had one)."""
         if "ref" in content:
             frame["ref"] = content["ref"]
-        await self.send_json(frame)
+        await self._frame(frame)
 
-    async def on_send(self, content: dict[str, Any]) -> None:
-        await self._reply(await _send(self.user, content), content)
+    async def on_send(self, user: User, content: dict[str, Any]) -> None:
+        await self._reply(await _send(user, content), content)
 
-    async def on_ding(self, content: dict[str, Any]) -> None:
-        await self._reply(await _ding(self.user, content), content)
+    async def on_ding(self, user: User, content: dict[str, Any]) -> None:
+        await self._reply(await _ding(user, content), content)
 
-    async def on_read(self, content: dict[str, Any]) -> None:
-        await _read(self.user, content)
+    async def on_read(self, user: User, content: dict[str, Any]) -> None:
+        await _read(user, content)
 
-    async def on_recall(self, content: dict[str, Any]) -> None:
-        await _recall(self.user, content)
+    async def on_recall(self, user: User, content: dict[str, Any]) -> None:
+        await _recall(user, content)
 
-    async def on_confirm(self, content: dict[str, Any]) -> None:
-        await _confirm(self.user, content)
+    async def on_confirm(self, user: User, content: dict[str, Any]) -> None:
+        await _confirm(user, content)
 
-    async def on_ding_cancel(self, content: dict[str, Any]) -> None:
-        await _ding_cancel(self.user, content)
+    async def on_ding_cancel(self, user: User, content: dict[str, Any]) -> None:
+        await _ding_cancel(user, content)
 
-    async def on_typing(self, content: dict[str, Any]) -> None:
+    async def on_typing(self, user: User, content: dict[str, Any]) -> None:
         conversation_id = _int_field(content, "conversation_id")
         if conversation_id not in self.conversation_ids:
             raise NotFound()
@@ -347,12 +372,15 @@ class UserSocketConsumer(SessionBoundMixin, AsyncJsonWebsocketConsumer):
         if now - self.typing_sent.get(conversation_id, 0.0) < TYPING_MIN_INTERVAL:
             return
         self.typing_sent[conversation_id] = now
-        await self.channel_layer.group_send(
-            conversation_group(conversation_id),
-            {"type": "chat.typing", "conversation_id": conversation_id, "user_id": self.user_id, "name": self.user.display_name},
-        )
+        event: TypingEvent = {
+            "type": "chat.typing",
+            "conversation_id": conversation_id,
+            "user_id": user.pk,
+            "name": user.display_name,
+        }
+        await self.channel_layer.group_send(conversation_group(conversation_id), dict(event))
 
-    async def on_resume(self, content: dict[str, Any]) -> None:
+    async def on_resume(self, user: User, content: dict[str, Any]) -> None:
         raw = content.get("conversations")
         if not isinstance(raw, dict) or len(raw) > MAX_RESUME_CONVERSATIONS:
             raise InvalidInput("resume 需要 conversations：{会话编号: 最后收到的 seq}。", code="frame.invalid_field")
@@ -365,14 +393,15 @@ class UserSocketConsumer(SessionBoundMixin, AsyncJsonWebsocketConsumer):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise InvalidInput("seq 必须是非负整数。", code="frame.invalid_field")
             wanted[conversation_id] = value
-        batches, refused = await _resume(self.user, wanted)
+        batches, refused = await _resume(user, wanted)
         for conversation_id in refused:
-            await self._error("not_found", str(NotFound().message), ref=content.get("ref"), conversation_id=conversation_id)
+            await self._refuse(NotFound(), ref=content.get("ref"), conversation_id=conversation_id)
         for batch in batches:
             await self._reply(batch, content)
-        await self._reply({"type": "resume.done"}, content)
+        done: ResumeDoneFrame = {"type": "resume.done"}
+        await self._reply(done, content)
 
-    async def on_presence(self, content: dict[str, Any]) -> None:
+    async def on_presence(self, user: User, content: dict[str, Any]) -> None:
         ids = content.get("user_ids")
         if (
             not isinstance(ids, list)
@@ -381,15 +410,17 @@ class UserSocketConsumer(SessionBoundMixin, AsyncJsonWebsocketConsumer):
         ):
             raise InvalidInput(f"user_ids 须为最多 {MAX_PRESENCE_QUERY} 个用户编号。", code="frame.invalid_field")
         # Presence only of people the user shares a conversation with.
-        visible = await _direct_peers_sharing(self.user_id, ids)
+        visible = await _direct_peers_sharing(user.pk, ids)
         states = await presence.online(sorted(visible))
-        await self._reply({"type": "presence", "online": {str(k): v for k, v in states.items()}}, content)
+        frame: PresenceFrame = {"type": "presence", "online": {str(k): v for k, v in states.items()}}
+        await self._reply(frame, content)
 
-    async def on_ping(self, content: dict[str, Any]) -> None:
-        await presence.touch(self.user_id, self.channel_name)
-        await self._reply({"type": "pong"}, content)
+    async def on_ping(self, user: User, content: dict[str, Any]) -> None:
+        await presence.touch(user.pk, self.channel_name)
+        pong: PongFrame = {"type": "pong"}
+        await self._reply(pong, content)
 
-    HANDLERS: dict[str, Callable[[UserSocketConsumer, dict[str, Any]], Awaitable[None]]] = {
+    HANDLERS: dict[str, Callable[[UserSocketConsumer, User, dict[str, Any]], Awaitable[None]]] = {
         "send": on_send,
         "ding": on_ding,
         "read": on_read,
@@ -404,48 +435,84 @@ class UserSocketConsumer(SessionBoundMixin, AsyncJsonWebsocketConsumer):
 
     # -- channel-layer events -----------------------------------------------------------
 
-    async def chat_message(self, event: dict[str, Any]) -> None:
-        await self.send(text_data=event["text"])  # already the encoded frame
+    async def chat_message(self, event: MessageEvent) -> None:
+        await self.send(text_data=event["text"])  # already the encoded MessageFrame
 
-    async def chat_read(self, event: dict[str, Any]) -> None:
-        await self.send_json({**event, "type": "read"})
+    async def chat_read(self, event: ReadEvent) -> None:
+        await self._frame(
+            {
+                "type": "read",
+                "conversation_id": event["conversation_id"],
+                "user_id": event["user_id"],
+                "from_seq": event["from_seq"],
+                "to_seq": event["to_seq"],
+            }
+        )
 
-    async def chat_read_self(self, event: dict[str, Any]) -> None:
-        await self.send_json({**event, "type": "read.self"})
+    async def chat_read_self(self, event: ReadSelfEvent) -> None:
+        await self._frame(
+            {"type": "read.self", "conversation_id": event["conversation_id"], "last_read_seq": event["last_read_seq"]}
+        )
 
-    async def chat_recalled(self, event: dict[str, Any]) -> None:
-        await self.send_json({**event, "type": "recalled"})
+    async def chat_recalled(self, event: RecalledEvent) -> None:
+        await self._frame(
+            {
+                "type": "recalled",
+                "conversation_id": event["conversation_id"],
+                "message_id": event["message_id"],
+                "seq": event["seq"],
+                "recalled_by": event["recalled_by"],
+            }
+        )
 
-    async def chat_ding_update(self, event: dict[str, Any]) -> None:
-        await self.send_json({**event, "type": "ding.update"})
+    async def chat_ding_update(self, event: DingUpdateEvent) -> None:
+        await self._frame(
+            {
+                "type": "ding.update",
+                "ding_id": event["ding_id"],
+                "message_id": event["message_id"],
+                "conversation_id": event["conversation_id"],
+                "confirmed_ids": event["confirmed_ids"],
+                "total": event["total"],
+                "cancelled": event["cancelled"],
+            }
+        )
 
-    async def chat_typing(self, event: dict[str, Any]) -> None:
-        if event.get("user_id") != self.user_id:
-            await self.send_json({**event, "type": "typing"})
+    async def chat_typing(self, event: TypingEvent) -> None:
+        if event["user_id"] != self.user_id:
+            await self._frame(
+                {
+                    "type": "typing",
+                    "conversation_id": event["conversation_id"],
+                    "user_id": event["user_id"],
+                    "name": event["name"],
+                }
+            )
 
-    async def chat_presence(self, event: dict[str, Any]) -> None:
-        if event.get("user_id") != self.user_id:
-            await self.send_json({"type": "presence", "online": {str(event["user_id"]): event["online"]}})
+    async def chat_presence(self, event: PresenceEvent) -> None:
+        if event["user_id"] != self.user_id:
+            await self._frame({"type": "presence", "online": {str(event["user_id"]): event["online"]}})
 
-    async def chat_joined(self, event: dict[str, Any]) -> None:
+    async def chat_joined(self, event: MembershipEvent) -> None:
         conversation_id = event["conversation_id"]
         # Re-check: the event is a hint, the database decides.
-        if await _is_member(self.user_id, conversation_id):
+        if self.user_id is not None and await _is_member(self.user_id, conversation_id):
             kinds = dict(await _memberships(self.user_id))
             await self._join(conversation_id, kinds.get(conversation_id, ""))
-            await self.send_json({"type": "conversation.joined", "conversation_id": conversation_id})
+            await self._frame({"type": "conversation.joined", "conversation_id": conversation_id})
 
-    async def chat_left(self, event: dict[str, Any]) -> None:
+    async def chat_left(self, event: MembershipEvent) -> None:
         conversation_id = event["conversation_id"]
-        if await _is_member(self.user_id, conversation_id):
+        if self.user_id is not None and await _is_member(self.user_id, conversation_id):
             return  # re-added since
         await self._leave(conversation_id)
 
-    async def layer_resync(self, event: dict[str, Any]) -> None:
+    async def layer_resync(self, event: LayerResyncEvent) -> None:
         """The layer may have lost frames (Redis reconnect, this socket fell behind): the
         client resumes from its last seq per conversation, as after a reconnect."""
-        await self.send_json({"type": "resync"})
+        await self._frame({"type": "resync"})
 
-    async def notify(self, event: dict[str, Any]) -> None:
+    async def notify(self, event: NotifyEvent) -> None:
         """待办 and DING notifications published by officehub.workbench.services."""
-        await self.send_json({**event, "type": "notify"})
+        # The event is the frame, renamed: its keys are the notify frame's (payloads.py).
+        await self._frame(cast(NotifyEvent, {**event, "type": "notify"}))

@@ -7,14 +7,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from messaging.services import BODY_MAX_CHARS
+from messaging.chat.services import BODY_MAX_CHARS
+from messaging.http import actor_of
 
 
 @login_required
 def chat_page(request: HttpRequest) -> HttpResponse:
+    user = actor_of(request)
     config = {
-        "userId": request.user.pk,
-        "userName": request.user.display_name,
+        "userId": user.pk,
+        "userName": user.display_name,
         "recallSeconds": settings.MESSAGE_RECALL_SECONDS,
         "maxBodyChars": BODY_MAX_CHARS,
         "maxAttachmentBytes": settings.ATTACHMENT_MAX_BYTES,

@@ -1,1 +1,0 @@
-"""Socket consumers: ``chat`` (the user socket /ws/); meetings add their own module."""
