@@ -8,6 +8,11 @@ What is measured, in the same run:
   发文字号, four heading levels, 附件说明, signature and date, 版记), bytes out; p50/p95
   per document. Next to it, the floor: python-docx building an empty ``Document()`` and
   saving it, p50/p95. Aim: a three-page document under 150 ms at p50.
+* seal step — what sealing a document costs now that it issues the 版式 copy: render the
+  DOCX with the seal image, convert it to PDF/A (warm LibreOffice, re-rendered when the
+  版记 lands on an odd page), CMS-sign the DOCX and PAdES-sign the PDF; each part timed,
+  next to a bare LibreOffice conversion of the same DOCX and bare signing with the same
+  key. Aim: the step's p50 within 1.3× of (bare conversion + bare signing), under 3 s.
 * flows — complete outgoing flows through the service layer, each call in its own
   transaction as a request would run it: draft → submit → review → sign_off → recheck →
   assign_number → seal request → seal (render with the seal image, CMS-sign, store) →
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import io
 import os
 import sys
@@ -125,6 +131,62 @@ def bench_render(count: int) -> None:
     print(f"  ratio p50 (ours / empty)  {pct(ours, .5) / pct(floor, .5):.1f}×")
 
 
+def bench_seal_step(count: int) -> None:
+    """The sealing step with its 版式 copy, against its own floor measured in the same run:
+    a bare LibreOffice conversion of the same DOCX plus bare signing (CMS over the DOCX,
+    PAdES over the PDF) with the same key."""
+    import datetime as dt
+
+    from cryptography import x509
+
+    from documents.docx.issue import issue_rendered
+    from officehub.office.client import convert_docx, warm
+    from seals import crypto, images, pades
+
+    now = dt.datetime.now(dt.UTC)
+    ca_key, ca_cert = crypto.create_root_ca(common_name="bench CA", organisation="bench", not_before=now - dt.timedelta(days=1))
+    key = crypto.generate_seal_key()
+    cert: x509.Certificate = crypto.issue_seal_certificate(
+        ca_key=ca_key, ca_cert=ca_cert, seal_public_key=key.public_key(), organisation="浙江省人民政府办公厅",
+        seal_name="浙江省人民政府办公厅公章", serial_number=None, not_before=now - dt.timedelta(hours=1),
+        not_after=now + dt.timedelta(days=30),
+    )
+    png = images.render_round_seal(organisation="浙江省人民政府办公厅", diameter_mm=42)
+    inputs = three_page_input()
+    sealed_inputs = dataclasses.replace(inputs, seal_png=png)
+    warm()
+    docx = render_docx(sealed_inputs)
+
+    def sign_both(docx: bytes, pdf: bytes, page: int, box: tuple[float, float, float, float]) -> bytes:
+        crypto.sign_detached(docx, key=key, certificate=cert, chain=(ca_cert,))
+        return pades.sign_pdf(pdf, key=key, certificate=cert, chain=[ca_cert], field_name="Seal1", page=page, box=box,
+                              seal_png=png, reason="发文用印", location="杭州", name="公章")
+
+    conversions: list[int] = []
+
+    def step() -> None:  # what seal_sign does with the document's issue_copy
+        copy = issue_rendered(sealed_inputs)
+        conversions.append(copy.conversions)
+        assert copy.seal_page is not None and copy.seal_box is not None
+        sign_both(copy.docx, copy.pdf, copy.seal_page, copy.seal_box)
+
+    first = convert_docx(docx).pdf
+    page, box = pades.seal_box(first)
+    render_ms = timed(lambda: render_docx(sealed_inputs), count)
+    convert_ms = timed(lambda: convert_docx(docx), count)
+    sign_ms = timed(lambda: sign_both(docx, first, page, box), count)
+    step_ms = timed(step, count)
+    floor = pct(convert_ms, .5) + pct(sign_ms, .5)
+    print(f"seal step with the 版式 copy: {count} runs, warm LibreOffice")
+    print(f"  render DOCX (with seal)     p50 {pct(render_ms, .5):7.1f} ms   p95 {pct(render_ms, .95):7.1f} ms")
+    print(f"  bare LibreOffice conversion p50 {pct(convert_ms, .5):7.1f} ms   p95 {pct(convert_ms, .95):7.1f} ms")
+    print(f"  bare signing (CMS + PAdES)  p50 {pct(sign_ms, .5):7.1f} ms   p95 {pct(sign_ms, .95):7.1f} ms")
+    print(f"  sealing step (issue + sign) p50 {pct(step_ms, .5):7.1f} ms   p95 {pct(step_ms, .95):7.1f} ms")
+    print(f"  step ÷ (bare conversion + bare signing) at p50: {pct(step_ms, .5) / floor:.2f}×   (aim ≤ 1.3×, under 3 s)")
+    print(f"  conversions per sealing: {sorted(set(conversions))} (2 = the 版记 landed on an odd page and was moved: "
+          f"a second render and conversion)")
+
+
 def bench_flows(count: int) -> None:
     from documents import services
     from officehub.demo import seed_demo
@@ -224,8 +286,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--renders", type=int, default=200)
     parser.add_argument("--flows", type=int, default=30)
+    parser.add_argument("--seals", type=int, default=10, help="runs of the sealing step with its PDF")
     args = parser.parse_args()
     bench_render(args.renders)
+    bench_seal_step(args.seals)
     bench_flows(args.flows)
 
 

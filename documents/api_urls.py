@@ -33,4 +33,8 @@ urlpatterns = [
     path("<int:document_id>/diff/", apis.DiffApi.as_view(), name="api-document-diff"),
     path("<int:document_id>/versions/<int:number>/comments/", apis.CommentsApi.as_view(), name="api-document-comments"),
     path("<int:document_id>/docx/", apis.DocxApi.as_view(), name="api-document-docx"),
+    path("<int:document_id>/pdf/", apis.PdfApi.as_view(), name="api-document-pdf"),
+    path("<int:document_id>/seal-options/", apis.SealOptionsApi.as_view(), name="api-document-seal-options"),
+    path("<int:document_id>/package/", apis.PackageApi.as_view(), name="api-document-package"),
+    path("<int:document_id>/seal-verification/", apis.SealVerificationApi.as_view(), name="api-document-seal-verification"),
 ]

@@ -22,8 +22,14 @@ from rest_framework.views import APIView
 
 from documents import selectors, services
 from documents.docx.importing import import_upload
-from documents.edges import DOCX_CONTENT_TYPE, docx_download, request_user
-from documents.errors import DocumentInvalidInput
+from documents.edges import (
+    DOCX_CONTENT_TYPE,
+    docx_download,
+    package_download,
+    pdf_download,
+    request_user,
+)
+from documents.errors import DocumentInvalidInput, DocumentNotSealed
 from documents.models import DocType, Document, DocumentStatus, SealRequest, Step, Urgency
 from documents.parsing import has_nul, parse_id
 from officehub.directory.models import Clearance
@@ -88,8 +94,9 @@ class DocumentDetailOutput(DocumentListOutput):
     note = serializers.CharField()
     printing_office = serializers.CharField()
     printed_on = serializers.DateField(allow_null=True)
-    primary_recipients = RefOutput(many=True)
-    cc_recipients = RefOutput(many=True)
+    # In the order the drafter entered them.
+    primary_recipients = serializers.SerializerMethodField()
+    cc_recipients = serializers.SerializerMethodField()
     countersign_departments = RefOutput(many=True)
     needs_seal = serializers.BooleanField()
     drafting_department = RefOutput()
@@ -105,6 +112,14 @@ class DocumentDetailOutput(DocumentListOutput):
     actions = serializers.SerializerMethodField()
     seal_requests = SealRequestOutput(many=True)
     feedback = serializers.SerializerMethodField()
+
+    @extend_schema_field(RefOutput(many=True))
+    def get_primary_recipients(self, document: Document) -> list[dict[str, Any]]:
+        return list(RefOutput(selectors.recipients(document, "primary"), many=True).data)
+
+    @extend_schema_field(RefOutput(many=True))
+    def get_cc_recipients(self, document: Document) -> list[dict[str, Any]]:
+        return list(RefOutput(selectors.recipients(document, "cc"), many=True).data)
 
     def get_current_holders(self, document: Document) -> list[str]:
         return [user.display_name for user in selectors.current_holders(document)]
@@ -690,6 +705,63 @@ class DocxApi(APIView):
     )
     def get(self, request: Request, document_id: int) -> HttpResponse:
         return docx_download(selectors.access_document(request_user(request), document_id))
+
+
+class SealOptionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+
+
+class SealOptionsApi(APIView):
+    @extend_schema(summary="用印申请可选的印章（发文机关当前可用、有印章管理员的印章）",
+                   responses=SealOptionOutput(many=True))
+    def get(self, request: Request, document_id: int) -> Response:
+        document = selectors.access_document(request_user(request), document_id)
+        return Response(SealOptionOutput(selectors.seal_options(document), many=True).data)
+
+
+class PdfApi(APIView):
+    @extend_schema(summary="下载签章版式文件（PDF，印章签名在文件内；收文副本同样可下载）",
+                   responses={(200, "application/pdf"): bytes})
+    def get(self, request: Request, document_id: int) -> HttpResponse:
+        return pdf_download(selectors.access_document(request_user(request), document_id))
+
+
+class PackageApi(APIView):
+    @extend_schema(summary="下载验证文件包（签章 PDF、DOCX + .p7s、ca.pem、crl.pem、说明）",
+                   responses={(200, "application/zip"): bytes})
+    def get(self, request: Request, document_id: int) -> HttpResponse:
+        return package_download(selectors.access_document(request_user(request), document_id))
+
+
+class SealCheckOutput(serializers.Serializer):
+    organisation = serializers.CharField()
+    status = serializers.CharField()
+    message = serializers.CharField()
+    valid = serializers.BooleanField()
+    signed_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
+class SealVerificationOutput(serializers.Serializer):
+    status = serializers.CharField()
+    message = serializers.CharField()
+    valid = serializers.BooleanField()
+    seals = SealCheckOutput(many=True)
+    package_status = serializers.CharField()
+    package_message = serializers.CharField()
+
+
+class SealVerificationApi(APIView):
+    @extend_schema(summary="验证公文的电子印章（从读者所持副本验证：签章 PDF 与 DOCX + .p7s）",
+                   responses=SealVerificationOutput)
+    def get(self, request: Request, document_id: int) -> Response:
+        document = selectors.access_document(request_user(request), document_id)
+        verification = selectors.document_seal_verification(document)
+        if verification is None:
+            raise DocumentNotSealed()
+        return Response(SealVerificationOutput(verification).data)
 
 
 class ImportOutput(serializers.Serializer):

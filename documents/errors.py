@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from officehub.errors import ConflictError, InvalidInput, InvalidTransition, PermissionDeniedError
+from django.utils.translation import gettext as _
+
+from officehub.errors import (
+    ConflictError,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    PermissionDeniedError,
+)
 
 
 class DocumentInvalidTransition(InvalidTransition):
@@ -54,3 +62,10 @@ class SealingFailed(ConflictError):
     """
 
     default_code = "document.seal_failed"
+
+
+class DocumentNotSealed(NotFound):
+    """Asked for the sealed copy of a document that has none (yet)."""
+
+    def __init__(self) -> None:
+        super().__init__(str(_("该公文尚未用印，没有签章版式文件。")), code="document.not_sealed")

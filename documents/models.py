@@ -142,6 +142,9 @@ class Document(models.Model):
     )
 
     # 版记
+    # 主送/抄送 in the order the drafter entered them (GB/T 9704 lists them as written):
+    # {"primary": [organisation ids], "cc": [...]}; the M2M fields hold the membership.
+    recipient_order = models.JSONField(_("收文机关顺序"), default=dict, blank=True)
     cc_recipients = models.ManyToManyField(
         "directory.Department", verbose_name=_("抄送机关"), blank=True, related_name="documents_cc"
     )

@@ -12,7 +12,7 @@ import difflib
 import html
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -446,3 +446,99 @@ def document_docx(document: Document) -> bytes:
     if sealed is not None:
         return sealed
     return render.render_document(document)
+
+
+def signed_pdf(document: Document) -> bytes | None:
+    """The issued 版式 copy — the PDF with the seal signed inside — exactly as sealed, for
+    the outgoing document and every incoming copy of it; None before sealing."""
+    if not document.seal_record_id:
+        return None
+    assert document.seal_record is not None
+    data = document.seal_record.signed_pdf
+    return bytes(data) if data is not None else None
+
+
+class SealCheck(TypedDict):
+    """One seal inside the issued PDF, as its recipient checks it."""
+
+    organisation: str
+    status: str
+    message: str
+    valid: bool
+    signed_at: datetime | None
+    revoked_at: datetime | None
+
+
+class SealVerification(TypedDict):
+    """What the 收文/发文 page shows of a sealed document, checked now, from the copy the
+    reader holds: the signed PDF (every seal in it) and the DOCX + .p7s package."""
+
+    status: str
+    message: str
+    valid: bool
+    seals: list[SealCheck]
+    package_status: str
+    package_message: str
+
+
+def document_seal_verification(document: Document) -> SealVerification | None:
+    """Verify the document's sealed copies against the CA and the current CRL (None when
+    the document was never sealed). Reads only."""
+    from seals.services import seal_verify, seal_verify_pdf
+
+    record = document.seal_record if document.seal_record_id else None
+    if record is None:
+        return None
+    package = seal_verify(docx=bytes(record.sealed_docx), signature=bytes(record.signature))
+    pdf = bytes(record.signed_pdf) if record.signed_pdf is not None else None
+    if pdf is None:  # sealed before the 版式 copy existed: the package is the evidence
+        return SealVerification(status=package.status, message=package.message_zh, valid=package.is_valid, seals=[],
+                                package_status=package.status, package_message=package.message_zh)
+    result = seal_verify_pdf(pdf=pdf)
+    return SealVerification(
+        status=result.status,
+        message=result.message_zh,
+        valid=result.is_valid,
+        seals=[
+            SealCheck(organisation=_organisation_of(check.signer_subject), status=check.status, message=check.message_zh,
+                      valid=check.is_valid, signed_at=check.signing_time, revoked_at=check.revoked_at)
+            for check in result.signatures
+        ],
+        package_status=package.status,
+        package_message=package.message_zh,
+    )
+
+
+def _organisation_of(subject: str | None) -> str:
+    """The O= of a certificate subject as pyHanko renders it ("Common Name: …, Organization: …")."""
+    for part in (subject or "").split(", "):
+        key, _, value = part.partition(": ")
+        if key == "Organization":
+            return value
+    return subject or ""
+
+
+def recipients(document: Document, kind: Literal["primary", "cc"]) -> list[Department]:
+    """主送 or 抄送 organisations in the order the drafter entered them."""
+    related = document.primary_recipients if kind == "primary" else document.cc_recipients
+    found = {organisation.pk: organisation for organisation in related.all()}
+    order = [pk for pk in (document.recipient_order or {}).get(kind, []) if pk in found]
+    return [found[pk] for pk in order] + [found[pk] for pk in sorted(found) if pk not in order]
+
+
+class SealOption(TypedDict):
+    id: int
+    name: str
+    kind: str
+
+
+def seal_options(document: Document) -> list[SealOption]:
+    """The issuing organisation's seals a 用印申请 may name now: usable, and kept by a
+    custodian who can approve it."""
+    from seals.selectors import seal_custodian_ids, seals_for_organisation
+
+    return [
+        SealOption(id=seal.pk, name=seal.name, kind=seal.kind)
+        for seal in seals_for_organisation(document.issuer)
+        if seal_custodian_ids(seal.pk)
+    ]

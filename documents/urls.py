@@ -13,4 +13,6 @@ urlpatterns = [
     path("<int:document_id>/timeline/", views.document_timeline_page, name="documents-timeline"),
     path("<int:document_id>/diff/", views.document_diff, name="documents-diff"),
     path("<int:document_id>/docx/", views.document_docx_download, name="documents-docx"),
+    path("<int:document_id>/pdf/", views.document_pdf_download, name="documents-pdf"),
+    path("<int:document_id>/package/", views.document_package_download, name="documents-package"),
 ]

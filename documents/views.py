@@ -22,7 +22,8 @@ from django.views.decorators.http import require_POST
 
 from documents import selectors, services
 from documents.docx.importing import import_upload
-from documents.edges import docx_download, request_user
+from documents.edges import docx_download, package_download, pdf_download, request_user
+from documents.errors import DocumentNotSealed
 from documents.models import DocType, Document, DocumentStatus, Urgency
 from documents.parsing import has_nul, parse_id
 from documents.templates_catalog import DOC_TEMPLATES
@@ -184,8 +185,8 @@ def document_edit(request: HttpRequest, document_id: int) -> HttpResponse:
         "urgency": document.urgency, "classification": document.classification,
         "secrecy_period": document.secrecy_period, "copy_number": document.copy_number, "note": document.note,
         "attachments": document.attachments,
-        "primary_recipient_ids": [d.pk for d in document.primary_recipients.all()],
-        "cc_recipient_ids": [d.pk for d in document.cc_recipients.all()],
+        "primary_recipient_ids": [d.pk for d in selectors.recipients(document, "primary")],
+        "cc_recipient_ids": [d.pk for d in selectors.recipients(document, "cc")],
         "countersign_department_ids": [d.pk for d in document.countersign_departments.all()],
     }
     error = None
@@ -226,10 +227,11 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
         "seal_requests": document.seal_requests.select_related("requested_by", "decided_by"),
         "pending_seal_request": selectors.pending_seal_request(document),
         "feedback": selectors.distribution_feedback(document) if document.direction == "outgoing" else [],
-        "primary_recipients": document.primary_recipients.all(),
-        "cc_recipients": document.cc_recipients.all(),
+        "primary_recipients": selectors.recipients(document, "primary"),
+        "cc_recipients": selectors.recipients(document, "cc"),
         "countersign_departments": document.countersign_departments.all(),
         "now": timezone.now(),
+        "seal_verification": selectors.document_seal_verification(document),
     }
     if "instruct" in actions and organisation is not None:
         context["org_departments"] = [
@@ -240,14 +242,8 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
     if "review" in actions:
         context["departments"] = _form_choices(request_user(request))["departments"]
     if "seal_request" in actions:
-        context["seals"] = _seal_choices(document)
+        context["seals"] = [(option["id"], option["name"]) for option in selectors.seal_options(document)]
     return render(request, "documents/detail.html", context)
-
-
-def _seal_choices(document: Document) -> list[tuple[int, str]]:
-    from seals.selectors import seals_for_organisation
-
-    return [(seal.pk, str(seal)) for seal in seals_for_organisation(document.issuer)]
 
 
 def _decision(request: HttpRequest) -> bool:
@@ -379,4 +375,20 @@ def document_diff(request: HttpRequest, document_id: int) -> HttpResponse:
 @refuse_nul
 def document_docx_download(request: HttpRequest, document_id: int) -> HttpResponse:
     return docx_download(_access(request, document_id))
+
+
+@login_required
+def document_pdf_download(request: HttpRequest, document_id: int) -> HttpResponse:
+    try:
+        return pdf_download(_access(request, document_id))
+    except DocumentNotSealed as exc:
+        raise Http404(exc.message) from None
+
+
+@login_required
+def document_package_download(request: HttpRequest, document_id: int) -> HttpResponse:
+    try:
+        return package_download(_access(request, document_id))
+    except DocumentNotSealed as exc:
+        raise Http404(exc.message) from None
 

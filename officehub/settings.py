@@ -208,6 +208,9 @@ if SEAL_KEK is not None:
             raise ImproperlyConfiguredEnv("OFFICEHUB_SEAL_KEK must be 32 bytes, base64-encoded")
     except binascii.Error:
         raise ImproperlyConfiguredEnv("OFFICEHUB_SEAL_KEK is not valid base64") from None
+# The address the public (recipients, citizens) reaches this deployment at: seal
+# certificates name its CRL, and the 政务公开 portal links to it.
+PUBLIC_URL = env_url("PUBLIC_URL", "http://127.0.0.1:8000", schemes=("http", "https")) or "http://127.0.0.1:8000"
 SEAL_IMAGE_DIAMETER_MM = env_int("SEAL_IMAGE_DIAMETER_MM", 42, minimum=20, maximum=60)
 # Django's error reports mask names with KEY/SECRET/..., not "KEK": this filter adds it.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "seals.reporting.KekSafeExceptionReporterFilter"
@@ -219,6 +222,8 @@ DEFAULT_EXCEPTION_REPORTER = "officehub.error_pages.PlainExceptionReporter"
 # 条例 第三条: classified documents only on an approved secret network.
 CLASSIFIED_NETWORK = env_bool("CLASSIFIED_NETWORK", False)
 DOCX_IMPORT_MAX_BYTES = env_int("DOCX_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+# DOCX -> PDF (LibreOffice, officehub/office/): one conversion may take at most this long.
+PDF_TIMEOUT_SECONDS = env_int("PDF_TIMEOUT_SECONDS", 60, minimum=5)
 # 催办: an overdue step is reminded again at most once per this many seconds.
 DOCUMENT_REMIND_INTERVAL_SECONDS = env_int("DOCUMENT_REMIND_INTERVAL_SECONDS", 3600, minimum=60)
 
@@ -318,6 +323,8 @@ REST_FRAMEWORK: dict[str, Any] = {
         "user": env_str("API_RATE_USER", "2000/min"),
         "anon": env_str("API_RATE_ANON", "60/min"),
         "login": env_str("API_RATE_LOGIN", "20/min"),
+        # The public 验章 API and page, per client address.
+        "verify": env_str("API_RATE_VERIFY", "30/min burst 10"),
     },
 }
 SPECTACULAR_SETTINGS = {

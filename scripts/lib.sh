@@ -78,3 +78,31 @@ export_seal_kek() {
         export OFFICEHUB_SEAL_KEK_FILE="$VAR/secrets/seal_kek"
     fi
 }
+
+# The 版式 (PDF) toolchain: LibreOffice driven over UNO by Debian's python3
+# (officehub/office/), poppler's pdfsig/pdftoppm, NSS tools (pdfsig's trust store) and the
+# faces GB/T 9704 names (mapped by officehub/office/fonts.conf): Noto CJK for 小标宋, Fandol
+# for 仿宋/楷体/黑体/宋体.
+OFFICE_PACKAGES=(libreoffice-writer-nogui libreoffice-core python3-uno poppler-utils libnss3-tools fonts-noto-cjk)
+FANDOL_DIR=/usr/local/share/fonts/officehub-fandol
+
+# ensure_fandol_fonts — the six Fandol faces, extracted from Debian's texlive-lang-chinese
+# (the only package that ships them; installing it whole would pull ~375 MB of TeX).
+ensure_fandol_fonts() {
+    [ -f "$FANDOL_DIR/FandolFang-Regular.otf" ] && return 0
+    is_root || { warn "Fandol fonts missing and not root: PDFs fall back to other faces"; return 1; }
+    local tmp
+    tmp=$(mktemp -d)
+    if ! (cd "$tmp" && apt-get download -qq texlive-lang-chinese >/dev/null 2>&1); then
+        apt-get update -qq >/dev/null 2>&1 || true
+        (cd "$tmp" && apt-get download -qq texlive-lang-chinese >/dev/null) || { rm -rf "$tmp"; return 1; }
+    fi
+    dpkg-deb --fsys-tarfile "$tmp"/texlive-lang-chinese_*.deb \
+        | tar -x -C "$tmp" --wildcards './usr/share/texlive/texmf-dist/fonts/opentype/public/fandol/Fandol[FSHK]*' \
+        || { rm -rf "$tmp"; return 1; }
+    mkdir -p "$FANDOL_DIR"
+    cp "$tmp"/usr/share/texlive/texmf-dist/fonts/opentype/public/fandol/*.otf "$FANDOL_DIR"/
+    rm -rf "$tmp"
+    fc-cache -f "$FANDOL_DIR" >/dev/null 2>&1 || true
+    info "Fandol fonts installed in $FANDOL_DIR"
+}

@@ -41,7 +41,11 @@ ensure_venv
 # fonts-wqy-zenhei: the CJK font the seal images are drawn with; fonts-noto-color-emoji:
 # emoji glyphs for a browser on this machine (the pages name it in their font stack);
 # nginx-light: the front proxy of the served topology.
-if is_root; then apt_ensure postgresql redis-server nginx-light curl unzip fonts-wqy-zenhei fonts-noto-color-emoji || true; fi
+if is_root; then
+    apt_ensure postgresql redis-server nginx-light curl unzip fonts-wqy-zenhei fonts-noto-color-emoji \
+        "${OFFICE_PACKAGES[@]}" || true
+    ensure_fandol_fonts || true
+fi
 
 # Each service in its own services.sh process, so one failure does not stop the others.
 fallbacks=()

@@ -18,7 +18,8 @@ started=$SECONDS
 # chromium + fonts: end-to-end tests and seal images (CJK), emoji in chat (colour emoji);
 # openssl: cross-checks CMS signatures; nginx-light: the served topology (tests/scale).
 apt_ensure postgresql redis-server nginx-light chromium fonts-wqy-zenhei fonts-noto-color-emoji openssl unzip curl \
-    || die "could not install the Debian packages the tests need"
+    "${OFFICE_PACKAGES[@]}" || die "could not install the Debian packages the tests need"
+ensure_fandol_fonts || die "could not install the Fandol fonts (texlive-lang-chinese)"
 ensure_venv
 
 services=()

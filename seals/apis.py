@@ -10,13 +10,13 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,11 +24,11 @@ from rest_framework.views import APIView
 from seals import selectors, services
 from seals.crypto import VerificationResult
 from seals.edges import (
-    SIGNATURE_MAX_BYTES,
+    VerifyThrottle,
     package_download,
-    read_verification_upload,
     refresh_crl,
     request_user,
+    verify_uploads,
 )
 from seals.errors import ca_missing
 from seals.models import KeyType, RevocationReason, Seal, SealKind
@@ -265,28 +265,54 @@ class SealRecordPackageApi(APIView):
 
 
 class VerifyInput(serializers.Serializer):
-    docx = serializers.FileField(help_text="用印后的 DOCX")
-    p7s = serializers.FileField(help_text="分离式 CMS 签名（DER）")
+    pdf = serializers.FileField(required=False, help_text="签章版式文件（PDF）")
+    docx = serializers.FileField(required=False, help_text="用印后的 DOCX（与 p7s 一起）")
+    p7s = serializers.FileField(required=False, help_text="分离式 CMS 签名（DER）")
+
+
+class SealFindingOutput(serializers.Serializer):
+    status = serializers.CharField()
+    message = serializers.CharField()
+    valid = serializers.BooleanField()
+    organisation = serializers.CharField(allow_null=True)
+    seal = serializers.CharField(allow_null=True)
+    signer = serializers.CharField(allow_null=True)
+    signed_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
+class UploadVerificationOutput(serializers.Serializer):
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    message = serializers.CharField()
+    valid = serializers.BooleanField()
+    seals = SealFindingOutput(many=True)
+    sha256 = serializers.CharField()
 
 
 class VerifyApi(APIView):
+    """Public: anyone a document reaches — another organisation, a citizen — verifies its
+    seals here without an account. Rate-limited per address; stores nothing."""
+
     parser_classes = [MultiPartParser, FormParser]
+    permission_classes = [AllowAny]
+    throttle_classes = [VerifyThrottle]
 
     @extend_schema(
-        summary="验证用印文件：上传 DOCX 与 .p7s",
+        summary="验章：上传签章 PDF，或 DOCX 与 .p7s（无需登录）",
         request={"multipart/form-data": VerifyInput},
         responses={
-            200: VerificationOutput,
+            200: UploadVerificationOutput,
             400: OpenApiResponse(description="缺少文件"),
             413: OpenApiResponse(description="文件过大"),
+            415: OpenApiResponse(description="不是 PDF，或不是 DOCX + .p7s"),
         },
+        auth=[],
     )
     def post(self, request: Request) -> Response:
         data = VerifyInput(data=request.data)
         data.is_valid(raise_exception=True)
-        docx = read_verification_upload(data.validated_data["docx"], limit=settings.DOCX_IMPORT_MAX_BYTES)
-        signature = read_verification_upload(data.validated_data["p7s"], limit=SIGNATURE_MAX_BYTES)
-        return Response(verification_payload(services.seal_verify(docx=docx, signature=signature)))
+        return Response(UploadVerificationOutput(verify_uploads(data.validated_data)).data)
 
 
 class CaApi(APIView):

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from rest_framework.exceptions import NotAuthenticated
+from rest_framework.request import Request
 
 from officehub.directory.models import User
 from officehub.edges import download
+from officehub.ratelimit import BucketThrottle
 from officehub.uploads import read_upload
 from seals import selectors, services
 from seals.errors import KeyUnavailable
@@ -57,3 +63,27 @@ def pem_download(text: str | None, filename: str) -> HttpResponse:
     if not text:
         return HttpResponse("印章CA尚未初始化。\n", status=404, content_type="text/plain; charset=utf-8")
     return download(text.encode("ascii"), filename, "application/x-pem-file")
+
+
+PDF_MAX_BYTES = 30 * 1024 * 1024
+
+
+def verify_uploads(files: Mapping[str, Any]) -> services.UploadVerification:
+    """The public 验章 check of uploaded files (``pdf``, or ``docx`` + ``p7s``), each read
+    within its size limit; nothing is kept."""
+    pdf, docx, p7s = files.get("pdf"), files.get("docx"), files.get("p7s")
+    if pdf is not None:
+        return services.seal_verify_upload(pdf=read_verification_upload(pdf, limit=PDF_MAX_BYTES))
+    return services.seal_verify_upload(
+        docx=read_verification_upload(docx, limit=settings.DOCX_IMPORT_MAX_BYTES) if docx is not None else None,
+        signature=read_verification_upload(p7s, limit=SIGNATURE_MAX_BYTES) if p7s is not None else None,
+    )
+
+
+class VerifyThrottle(BucketThrottle):
+    """Per client address, signed in or not: verification parses untrusted files."""
+
+    scope = "verify"
+
+    def ident_for(self, request: Request) -> str | None:
+        return self.get_ident(request)

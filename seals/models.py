@@ -177,7 +177,8 @@ class Seal(models.Model):
 
 
 class SealRecord(models.Model):
-    """One sealing: the exact sealed DOCX bytes and their detached CMS signature.
+    """One sealing: the exact sealed DOCX bytes and their detached CMS signature, and the
+    signed PDF made from that DOCX.
 
     ``document_ref`` is an opaque reference chosen by the caller ("document:42"): seals
     knows no workflow. The DOCX is kept in the row (not a file) so a rolled-back sealing
@@ -191,6 +192,9 @@ class SealRecord(models.Model):
     sha256 = models.CharField(_("SHA-256"), max_length=64, editable=False)
     signature = models.BinaryField(_("签名"), editable=False)
     signing_time = models.DateTimeField(_("签章时间"), editable=False)
+    # The 版式 copy (PDF/A) with this seal signed inside (PAdES); what recipients receive.
+    signed_pdf = models.BinaryField(_("签章版式文件"), null=True, blank=True, editable=False)
+    pdf_sha256 = models.CharField(_("版式文件 SHA-256"), max_length=64, blank=True, editable=False)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("用印人"), on_delete=models.PROTECT, related_name="+"
     )

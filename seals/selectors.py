@@ -140,17 +140,29 @@ README_TEMPLATE = """OfficeHub 电子印章用印文件包
 ==============================
 
 文件：
-  {docx}    用印后的公文（DOCX，签名覆盖其全部字节）
-  {p7s}     分离式 CMS/PKCS#7 签名（DER，SHA-256，含签章时间和印章证书）
+  {pdf}     签章版式文件（PDF/A，印章签名在文件内，PAdES）——收文、归档以此为准
+  {docx}    用印后的公文（DOCX，流式文件；签名覆盖其全部字节）
+  {p7s}     DOCX 的分离式 CMS/PKCS#7 签名（DER，SHA-256，CAdES-BES，含签章时间和印章证书）
   ca.pem         印章根CA证书
-  crl.pem        证书吊销列表（CRL）
+  crl.pem        证书吊销列表（CRL，也可从 {crl_url} 获取最新版）
 
 标题：{title}
 印章：{seal}
 签章时间：{signing_time}
-SHA-256：{sha256}
+DOCX SHA-256：{sha256}
+PDF SHA-256：{pdf_sha256}
 
-用 OpenSSL 验证（只需 CA 证书）：
+一、用 poppler 的 pdfsig 验证签章 PDF
+  certutil -N -d sql:nssdb --empty-password
+  certutil -A -d sql:nssdb -n "OfficeHub Seal CA" -t "C,C,C" -a -i ca.pem
+  openssl crl -in crl.pem -outform DER -out crl.der && crlutil -I -d sql:nssdb -i crl.der -t 1
+  pdfsig -nssdir nssdb {pdf}
+输出 "Signature is Valid." 和 "Certificate is Trusted." 即表示有效；"Total document signed"
+表示签名后文件未追加任何内容。注意：联合发文时先盖章的机关的签名会显示 "Not total
+document signed"（其后追加的是其他机关的签章），用印后若被改动文字也显示同样的话——
+两者的区别请用本系统验章页面（它分析签名后追加的内容）确认。
+
+二、用 OpenSSL 验证 DOCX 与 .p7s（只需 CA 证书）
   openssl cms -verify -binary -inform DER -in {p7s} -content {docx} -CAfile ca.pem -out /dev/null
 
 同时检查吊销状态：
@@ -159,24 +171,38 @@ SHA-256：{sha256}
 
 输出 "CMS Verification successful" 即表示文件自用印后未被改动、签名来自本CA签发的印章。
 文件被改动任何一个字节，验证都会失败。
+
+关于 -crl_check 与吊销：OpenSSL 按“现在”检查吊销状态。印章若在用印之后才被吊销，
+OpenSSL 同样报告 "certificate revoked"；加 -attime <签章时间> 则报告 "CRL is not yet
+valid"（CRL 签发于签章之后）。所以 OpenSSL 无法判断“用印时有效、其后吊销”。本系统的
+规则是：吊销时间晚于签章时间、且吊销原因不是密钥泄露或CA泄露时，用印有效（显示“签章
+有效；印章其后已吊销”）；因密钥泄露吊销的印章，其全部签章均不可信。
 """
 
 
 def seal_record_package(record: SealRecord) -> bytes:
-    """ZIP of the sealed DOCX, its .p7s, the CA certificate, the CRL and a README."""
+    """ZIP of the signed PDF, the sealed DOCX and its .p7s, the CA certificate, the CRL and
+    a README saying how to verify each with standard tools."""
+    from seals.services import public_crl_url
+
     ca = record.seal.authority
     stem = record_basename(record)
-    docx_name, p7s_name = f"{stem}.docx", f"{stem}.p7s"
+    docx_name, p7s_name, pdf_name = f"{stem}.docx", f"{stem}.p7s", f"{stem}.pdf"
     readme = README_TEMPLATE.format(
+        pdf=pdf_name if record.signed_pdf is not None else "（无：此次用印早于版式文件）",
         docx=docx_name,
         p7s=p7s_name,
         title=record.title,
         seal=record.seal.name,
         signing_time=timezone.localtime(record.signing_time).strftime("%Y-%m-%d %H:%M:%S %Z"),
         sha256=record.sha256,
+        pdf_sha256=record.pdf_sha256 or "—",
+        crl_url=public_crl_url(),
     )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        if record.signed_pdf is not None:
+            archive.writestr(pdf_name, bytes(record.signed_pdf))
         archive.writestr(docx_name, bytes(record.sealed_docx))
         archive.writestr(p7s_name, bytes(record.signature))
         archive.writestr("ca.pem", ca.certificate_pem)

@@ -11,12 +11,15 @@ variables: never logged, never stored unwrapped, never part of an exception mess
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Final, TypedDict
+from typing import Final, Literal, TypedDict
 
 from cryptography import x509
+from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,7 +29,7 @@ from officehub.audit.services import audit
 from officehub.directory.models import Department, Role, User
 from officehub.transactions import require_transaction
 from officehub.transitions import Transitions
-from seals import crypto, images
+from seals import crypto, images, pades
 from seals.errors import (
     KeyUnavailable,
     NotCustodian,
@@ -87,6 +90,11 @@ def can_administer_seals(user: User | None) -> bool:
 def _require_admin(actor: User | None) -> None:
     if not can_administer_seals(actor):
         raise SealPermissionDenied(_("只有系统管理员可以管理印章。"))
+
+
+def public_crl_url() -> str:
+    """Where anyone fetches the CRL without logging in (named in every seal certificate)."""
+    return settings.PUBLIC_URL.rstrip("/") + reverse("seals-crl-pem")
 
 
 def _now() -> dt.datetime:
@@ -252,8 +260,6 @@ def ca_crl_refresh_if_due(*, ca_id: int, actor: User | None = None) -> bool:
 
 
 def _render_image(*, kind: str, organisation: Department, person: User | None, lower_text: str) -> bytes:
-    from django.conf import settings
-
     try:
         if kind == SealKind.PERSONAL:
             assert person is not None
@@ -381,6 +387,7 @@ def seal_issue(
         serial_number=None,
         not_before=start,
         not_after=end,
+        crl_url=public_crl_url(),
     )
     key_id = f"seal-{uuid.uuid4().hex}"
     locked_ca = CertificateAuthority.objects.select_for_update(of=("self",)).get(pk=ca.pk)
@@ -583,6 +590,26 @@ def _check_usable(seal: Seal, actor: User | None, *, at: dt.datetime) -> None:
         raise SealUnusable(_("该印章尚未启用，不能用印。"), code="seal.not_active")
 
 
+def seal_refuse_if_unusable(*, seal_id: int, organisation: Department) -> None:
+    """For a 用印申请: if ``seal_id`` is one of ``organisation``'s own organisation seals
+    that cannot be applied now, raise the true reason (seal.revoked, seal.suspended,
+    seal.expired, seal.not_active). Returns for a usable seal and for any seal that is not
+    the organisation's (the caller answers those as unknown, leaking nothing)."""
+    seal = Seal.objects.filter(pk=seal_id, owner_organisation=organisation,
+                               kind__in=[SealKind.ORGANISATION, SealKind.SPECIAL]).first()
+    if seal is None:
+        return
+    now = timezone.now()
+    if seal.status == SealStatus.REVOKED:
+        raise SealUnusable(_("该印章已吊销，不能用印。"), code="seal.revoked")
+    if seal.status == SealStatus.SUSPENDED:
+        raise SealUnusable(_("该印章已暂停使用，不能用印。"), code="seal.suspended")
+    if now >= seal.valid_until:
+        raise SealUnusable(_("该印章已超过有效期，不能用印。"), code="seal.expired")
+    if now < seal.valid_from or seal.status != SealStatus.ACTIVE:
+        raise SealUnusable(_("该印章尚未启用，不能用印。"), code="seal.not_active")
+
+
 @dataclass(frozen=True)
 class SealSignature:
     """A sealed DOCX and its detached signature, made but not yet recorded.
@@ -600,6 +627,20 @@ class SealSignature:
     signature: bytes
     sha256: str
     signing_time: dt.datetime
+    # The 版式 copy with this seal's PAdES signature inside (None for a DOCX-only sealing).
+    pdf: bytes | None = None
+
+
+@dataclass(frozen=True)
+class SealedCopy:
+    """What a caller's ``build`` returns for the seal image: the sealed DOCX and,
+    optionally, its PDF (unsigned; or already carrying other organisations' seals) with
+    the page and rectangle (PDF points, bottom-left origin) where the seal is pressed."""
+
+    docx: bytes
+    pdf: bytes | None = None
+    seal_page: int | None = None
+    seal_box: tuple[float, float, float, float] | None = None
 
 
 @sensitive_variables("key")
@@ -607,7 +648,7 @@ def seal_sign(
     *,
     seal_id: int,
     actor: User | None,
-    build_docx: Callable[[bytes], bytes],
+    build_docx: Callable[[bytes], bytes | SealedCopy],
     document_ref: str,
     title: str,
 ) -> SealSignature:
@@ -634,11 +675,21 @@ def seal_sign(
     key = open_key(seal.wrapped_key, key_id=seal.key_id)
     certificate = crypto.load_certificate(seal.certificate_pem.encode())
 
-    docx = build_docx(bytes(seal.image))
-    if not isinstance(docx, bytes | bytearray) or not bytes(docx[:4]) == b"PK\x03\x04":
+    built = build_docx(bytes(seal.image))
+    if isinstance(built, SealedCopy):
+        copy = built
+    else:
+        copy = SealedCopy(docx=bytes(built) if isinstance(built, bytes | bytearray) else b"")
+    docx = copy.docx
+    if not docx.startswith(b"PK\x03\x04"):
         raise SealInvalidInput(_("生成的用印文件不是有效的 DOCX。"), code="seal.invalid_document")
-    docx = bytes(docx)
-    signature = crypto.sign_detached(docx, key=key, certificate=certificate)
+    if copy.pdf is not None and not copy.pdf.startswith(b"%PDF-"):
+        raise SealInvalidInput(_("生成的版式文件不是有效的 PDF。"), code="seal.invalid_document")
+    ca_certificate = crypto.load_certificate(seal.authority.certificate_pem.encode())
+    signature = crypto.sign_detached(docx, key=key, certificate=certificate, chain=(ca_certificate,))
+    signed_pdf = None
+    if copy.pdf is not None:
+        signed_pdf = _sign_pdf(copy, seal=seal, key=key, certificate=certificate, ca_certificate=ca_certificate)
     del key
     # The signing time and the document's SHA-256 come from the signed attributes we
     # just made (the builder chose the time; hashing a large DOCX twice would double the
@@ -655,6 +706,36 @@ def seal_sign(
         signature=signature,
         sha256=attributes.message_digest.hex(),
         signing_time=attributes.signing_time,
+        pdf=signed_pdf,
+    )
+
+
+@sensitive_variables("key")
+def _sign_pdf(
+    copy: SealedCopy, *, seal: Seal, key: crypto.PrivateKey, certificate: x509.Certificate, ca_certificate: x509.Certificate
+) -> bytes:
+    """The PDF with this seal's PAdES signature appended, its visible appearance the seal
+    image over the rectangle where the DOCX pressed it (found in the PDF if not given)."""
+    assert copy.pdf is not None
+    page, box = copy.seal_page, copy.seal_box
+    if page is None or box is None:
+        try:
+            page, box = pades.seal_box(copy.pdf)
+        except LookupError:
+            raise SealInvalidInput(_("版式文件中找不到印章位置。"), code="seal.invalid_document") from None
+    existing = len(pades.verify_pdf(copy.pdf, trusted_ca=ca_certificate).signatures)
+    return pades.sign_pdf(
+        copy.pdf,
+        key=key,
+        certificate=certificate,
+        chain=[ca_certificate],
+        field_name=f"Seal{existing + 1}",
+        page=page,
+        box=box,
+        seal_png=bytes(seal.image),
+        reason="发文用印",
+        location=seal.owner_organisation.name,
+        name=seal.name,
     )
 
 
@@ -680,6 +761,8 @@ def seal_record_signed(*, signed: SealSignature, actor: User) -> SealRecord:
         sha256=signed.sha256,
         signature=signed.signature,
         signing_time=signed.signing_time,
+        signed_pdf=signed.pdf,
+        pdf_sha256=hashlib.sha256(signed.pdf).hexdigest() if signed.pdf is not None else "",
         actor=actor,
     )
     record.full_clean()
@@ -693,6 +776,7 @@ def seal_record_signed(*, signed: SealSignature, actor: User) -> SealRecord:
             "document_ref": signed.document_ref,
             "title": signed.title,
             "sha256": record.sha256,
+            "pdf_sha256": record.pdf_sha256,
             "signing_time": signed.signing_time.isoformat(),
         },
     )
@@ -763,6 +847,112 @@ def seal_verify(*, docx: bytes, signature: bytes) -> crypto.VerificationResult:
             message_zh=crypto.status_message_zh("unknown_seal"),
         )
     return result
+
+
+def seal_verify_pdf(*, pdf: bytes) -> pades.PdfVerification:
+    """Verify every seal signed inside a PDF against our CA(s) and current CRL — the same
+    rules and reasons as :func:`seal_verify`, from the signed PDF alone (what a
+    recipient holds). A seal revoked for key or CA compromise voids its earlier
+    signatures too. A certificate our CA signed whose serial no seal carries is
+    ``unknown_seal``. Raises ``seal.ca_missing`` only when no CA was ever created.
+    """
+    authorities = list(CertificateAuthority.objects.order_by("-is_active", "-created_at"))
+    if not authorities:
+        raise ca_missing()
+    reasons = dict(
+        Seal.objects.filter(status=SealStatus.REVOKED).exclude(revocation_reason="").values_list("serial", "revocation_reason")
+    )
+    by_serial = {int(serial, 16): reason for serial, reason in reasons.items()}
+    best: pades.PdfVerification | None = None
+    for ca in authorities:
+        certificate, crl = _ca_material(ca)
+        attempt = pades.verify_pdf(pdf, trusted_ca=certificate, crl=crl, revocation_reasons=by_serial)
+        if best is None or _untrusted_count(attempt) < _untrusted_count(best):
+            best = attempt
+        if _untrusted_count(attempt) == 0:
+            break
+    assert best is not None
+    known = set(Seal.objects.values_list("serial", flat=True))
+    checks = [
+        replace(check, status="unknown_seal", message_zh=crypto.status_message_zh("unknown_seal"))
+        if check.signer_serial is not None and check.status in _TRUSTED_STATUSES and serial_hex(check.signer_serial) not in known
+        else check
+        for check in best.signatures
+    ]
+    return pades.PdfVerification(checks)
+
+
+def _untrusted_count(result: pades.PdfVerification) -> int:
+    return sum(1 for check in result.signatures if check.status == "untrusted_certificate")
+
+
+class SealFinding(TypedDict):
+    """One seal found in an uploaded file, as the public 验章 page and API report it."""
+
+    status: str
+    message: str
+    valid: bool
+    organisation: str | None
+    seal: str | None
+    signer: str | None
+    signed_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+class UploadVerification(TypedDict):
+    kind: Literal["pdf", "docx"]
+    status: str
+    message: str
+    valid: bool
+    seals: list[SealFinding]
+    sha256: str
+
+
+def seal_verify_upload(
+    *, pdf: bytes | None = None, docx: bytes | None = None, signature: bytes | None = None
+) -> UploadVerification:
+    """What the public 验章 page and API answer for an uploaded signed PDF, or a DOCX with
+    its .p7s: the file's verdict and each seal's, with the same reasons as everywhere.
+    Reads and stores nothing else. Raises ``verify.unsupported_type`` (415) for anything
+    that is not a PDF, or a DOCX with a DER signature; ``verify.missing_file`` (400)."""
+    if pdf is not None:
+        if not pdf.startswith(b"%PDF-"):
+            raise _unsupported(_("请上传 PDF 格式的签章版式文件。"))
+        result = seal_verify_pdf(pdf=pdf)
+        return UploadVerification(
+            kind="pdf", status=result.status, message=result.message_zh, valid=result.is_valid,
+            seals=[_finding(c.status, c.message_zh, c.is_valid, c.signer_subject, c.signer_serial, c.signing_time, c.revoked_at)
+                   for c in result.signatures],
+            sha256=hashlib.sha256(pdf).hexdigest(),
+        )
+    if docx is None or signature is None:
+        raise SealInvalidInput(_("请上传签章 PDF，或同时上传用印后的 DOCX 与 .p7s 签名文件。"), code="verify.missing_file")
+    if not docx.startswith(b"PK\x03\x04"):
+        raise _unsupported(_("用印文件须为 DOCX 格式。"))
+    if not signature.startswith(b"\x30"):
+        raise _unsupported(_("签名文件须为 DER 编码的 .p7s。"))
+    checked = seal_verify(docx=docx, signature=signature)
+    finding = _finding(checked.status, checked.message_zh, checked.is_valid, checked.signer_subject, checked.signer_serial,
+                       checked.signing_time, checked.revoked_at)
+    return UploadVerification(kind="docx", status=checked.status, message=checked.message_zh, valid=checked.is_valid,
+                              seals=[finding] if checked.status != "not_a_signature" else [], sha256=checked.content_sha256)
+
+
+def _unsupported(message: str) -> SealInvalidInput:
+    return SealInvalidInput(message, code="verify.unsupported_type", status=415)
+
+
+def _finding(status: str, message: str, valid: bool, signer: str | None, serial: int | None,
+             signed_at: dt.datetime | None, revoked_at: dt.datetime | None) -> SealFinding:
+    seal = (
+        Seal.objects.filter(serial=serial_hex(serial)).select_related("owner_organisation").only(
+            "name", "owner_organisation__name").first()
+        if serial is not None and status != "untrusted_certificate" else None
+    )
+    return SealFinding(
+        status=status, message=message, valid=valid, signer=signer, signed_at=signed_at, revoked_at=revoked_at,
+        organisation=seal.owner_organisation.name if seal else None, seal=seal.name if seal else None,
+    )
 
 
 def seal_record_verify(*, record_id: int) -> crypto.VerificationResult:

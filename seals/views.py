@@ -7,27 +7,26 @@ import base64
 from collections.abc import Callable
 from typing import Any, TypedDict, TypeVar
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
+from rest_framework.request import Request
 
 from officehub.audit.models import AuditEntry
 from officehub.directory.models import User
 from officehub.edges import flash_error
 from officehub.errors import ApplicationError
 from seals import selectors, services
-from seals.crypto import VerificationResult
 from seals.edges import (
-    SIGNATURE_MAX_BYTES,
+    VerifyThrottle,
     package_download,
     pem_download,
-    read_verification_upload,
     refresh_crl,
     request_user,
+    verify_uploads,
 )
 from seals.errors import SealNotFound, SealRecordNotFound
 from seals.models import RevocationReason, Seal
@@ -141,40 +140,26 @@ def seal_transition(request: HttpRequest, seal_id: int, verb: str) -> HttpRespon
     return redirect("seals-index")
 
 
-@login_required
 def verify_page(request: HttpRequest) -> HttpResponse:
+    """验章, public: upload a signed PDF, or a DOCX with its .p7s; nothing is stored.
+    Rate-limited per client address like the API."""
     context: dict[str, Any] = {}
     status = 200
     if request.method == "POST":
-        docx, p7s = request.FILES.get("docx"), request.FILES.get("p7s")
-        if docx is None or p7s is None:
-            context["error"] = "请同时选择用印后的 DOCX 文件和 .p7s 签名文件。"
-            status = 400
+        throttle = VerifyThrottle()
+        if not throttle.allow_request(Request(request), None):
+            context["error"] = f"验证过于频繁，请 {throttle.wait() or 1:.0f} 秒后再试。"
+            status = 429
         else:
             try:
-                result = services.seal_verify(
-                    docx=read_verification_upload(docx, limit=settings.DOCX_IMPORT_MAX_BYTES),
-                    signature=read_verification_upload(p7s, limit=SIGNATURE_MAX_BYTES),
-                )
+                report = verify_uploads(request.FILES)
             except ApplicationError as exc:
                 context["error"] = exc.message
                 status = exc.status
             else:
-                context["result"] = result
-                context["seal"] = _seal_for(result)
-                context["filenames"] = (docx.name, p7s.name)
-    return render(request, "seals/verify.html", context, status=status)
-
-
-def _seal_for(result: VerificationResult) -> Seal | None:
-    if result.signer_serial is None:
-        return None
-    return (
-        Seal.objects.filter(serial=services.serial_hex(result.signer_serial))
-        .select_related("owner_organisation")
-        .only("pk", "name", "owner_organisation__name")
-        .first()
-    )
+                context["report"] = report
+                context["filenames"] = [upload.name for upload in request.FILES.values() if hasattr(upload, "name")]
+    return render(request, "seals/public_verify.html", context, status=status)
 
 
 @login_required
@@ -192,14 +177,12 @@ def record_package(request: HttpRequest, record_id: int) -> HttpResponse:
     return package_download(record)
 
 
-# The CA certificate and CRL are public material; they sit behind the login like every
-# page here, and each sealed package carries its own copies for outside verifiers.
-@login_required
+# The CA certificate and CRL are public material: any organisation a document is sent to,
+# and any citizen, verifies seals against them (every seal certificate names the CRL URL).
 def ca_pem(request: HttpRequest) -> HttpResponse:
     return pem_download(selectors.ca_certificate_pem(), "officehub-seal-ca.pem")
 
 
-@login_required
 def crl_pem(request: HttpRequest) -> HttpResponse:
     ca = selectors.active_ca()
     if ca is not None:

@@ -13,7 +13,8 @@ them, so the shared ``file.*`` codes are mapped back (``_CODES``).
 
 Title and body (kept simple on purpose):
 - title: the first non-empty paragraph styled "Title" (Word's built-in 标题, which is also
-  what ``documents/docx/render.py`` uses), otherwise the first non-empty paragraph;
+  what ``documents/docx/render.py`` uses), otherwise the first non-empty paragraph, on
+  one line (its line breaks are the layout's 回行, not the title's);
 - body: the non-empty paragraphs after the title, stripped, joined by "\\n". Whatever came
   before the title (a red header, 份号, 发文字号) is dropped; a 主送 line, 署名, 成文日期
   and 版记 stay in the body for the drafter to edit. Paragraphs in tables are included in
@@ -99,7 +100,9 @@ def import_docx(
         raise DocxImportError("文档中没有文字内容。", code="docx.empty")
     title_index = next((i for i, (_, p) in enumerate(paragraphs) if _style_name(p) == "Title"), 0)
     body = "\n".join(text for text, _ in paragraphs[title_index + 1 :])
-    return ImportedDocx(title=paragraphs[title_index][0], body=body)
+    # A title's line breaks (7.3.1 回行) are layout: the renderer breaks it again.
+    title = "".join(line.strip() for line in paragraphs[title_index][0].splitlines())
+    return ImportedDocx(title=title, body=body)
 
 
 _SKIPPED_CONTAINERS = frozenset(

@@ -8,34 +8,51 @@ Public API:
     RenderInput, Attendance              the data a document is rendered from
     render_docx(doc) -> bytes            the DOCX file
     render_document(document) -> bytes   the same for a stored Document (with its seal image)
+    ColophonPlacement                    where the 版记 goes (chosen by documents/docx/issue.py)
     docx_filename(document) -> str       the download name
     docx_to_text(docx_bytes) -> str      plain text for search indexing (trusted input only)
     format_cn_date(d) -> str             2026年1月5日 (7.3.5.4: no zero padding)
+    plain_title(title) -> str            the title without a drafter's line breaks
+
+The issued copy (DOCX + the PDF made from it, 版记 on an even page) comes from
+``documents.docx.issue.issue_copy``, which renders, converts with LibreOffice and checks.
+
+The layout is measured in LibreOffice 7.4 (tests/documents/test_layout.py), and keeps
+Word/WPS semantics: a `lines` document grid with exact 28.95 pt lines (22 a page) and 3号
+runs set 0.25 pt tight give 28 characters a line (see BODY_RUN_SPACING); the DOCX names
+the standard fonts (仿宋_GB2312, 方正小标宋简体, 黑体, 楷体_GB2312, 宋体).
 
 Clause numbers in comments refer to GB/T 9704-2012. Where the standard measures from the
 ink of a glyph (a mark's top edge, the rule 4 mm below the 发文字号, the page number's
 一字线 7 mm below the text block) we can only place the line box that holds the glyph; the
 constants below assume the glyph sits centred in its line, which is within about 1 mm for
-the 仿宋/小标宋 fonts the standard names. The 版记 is a frame anchored to the bottom of the
-text block (7.4.1: the last rule coincides with the text block's bottom edge) rather than
-paragraphs that would need the renderer to know where Word breaks pages.
+the 仿宋/小标宋 fonts the standard names. The 版记 is a floating table positioned against
+the bottom of the text block (7.4.1: the last rule coincides with the text block's bottom
+edge), at the foot of the page where the text ends.
 """
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import io
 import math
 import re
 import unicodedata
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import Protocol
 
 from django.conf import settings
+from django.utils import timezone
 from docx import Document as _new_document
 from docx.document import Document
+from docx.enum.section import WD_SECTION_START
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.shared import Mm, Pt, RGBColor, Twips
@@ -44,16 +61,19 @@ from docx.text.run import Run
 
 from documents import models as document_models
 from documents.docx import oxml
-from officehub.directory.models import Clearance
+from documents.docx.titles import title_lines
+from officehub.directory.models import Clearance, Department
 
 __all__ = [
     "DOC_TYPES",
     "UPWARD_DOC_TYPES",
     "Attendance",
+    "ColophonPlacement",
     "RenderInput",
     "docx_filename",
     "docx_to_text",
     "format_cn_date",
+    "plain_title",
     "render_document",
     "render_docx",
 ]
@@ -119,12 +139,15 @@ SIZE_2HAO = 22.0  # 二号: title (7.3.1)
 SIZE_4HAO = 14.0  # 四号: 版记 (7.4.2, 7.4.3) and page numbers (7.5)
 RED = RGBColor(0xFF, 0x00, 0x00)
 
-# The character grid: 28 characters of 3号 (16 pt) would need 158 mm, so the standard's
-# 156 mm block implies a pitch slightly under 16 pt. w:charSpace is the difference from the
-# Normal style's font size in 1/4096 pt, rounded down so that 28 pitches still fit.
-CHAR_PITCH_PT = TEXT_WIDTH_PT / CHARS_PER_LINE
-CHAR_SPACE = math.floor((CHAR_PITCH_PT - SIZE_3HAO) * 4096)
-GRID_PITCH_PT = SIZE_3HAO + CHAR_SPACE / 4096  # what Word lays East Asian text on
+# 28 characters of 3号 (16 pt) would need 158 mm, so the standard's 156 mm block implies a
+# character pitch slightly under 16 pt. Word would take that from a linesAndChars grid's
+# w:charSpace, but LibreOffice gives a 16 pt glyph two cells of such a grid (14 characters
+# a line, letter-spaced). So the grid is `lines` only, and every 3号 run is set 0.25 pt
+# tighter (w:spacing -5 twentieths): 28 glyphs of 15.75 pt (441 pt) fit the 442.2 pt block
+# and justification spreads the rest. Word and WPS honour run spacing the same way.
+# Measured in LibreOffice 7.4: 28 characters on full lines, x1 183.5–183.9 mm.
+BODY_RUN_SPACING = -5  # twentieths of a point, on every 16 pt run
+GRID_PITCH_PT = SIZE_3HAO + BODY_RUN_SPACING / 20  # 15.75 pt: one 字 of body text
 
 # --- Header (版头, 7.2) ---------------------------------------------------------------------
 MARK_TOP_MM = 35.0  # 7.2.4 and 10.3: mark's top edge 35 mm below the text block's top
@@ -201,6 +224,10 @@ class RenderInput:
     seal_png: bytes | None = None  # when given, the seal is placed (7.3.5.1)
     seal_diameter_mm: float = 42.0  # government seals are 42–50 mm
     attendance: Attendance | None = None  # 纪要 only
+    # Core properties (docProps/core.xml). Aware datetimes; None: the time of rendering.
+    # The sealing step passes its own time so the signed bytes are reproducible.
+    created: dt.datetime | None = None  # when the document was drafted
+    modified: dt.datetime | None = None  # when this file was made (sealing, download)
 
     def __post_init__(self) -> None:
         for name in ("primary_recipients", "cc_recipients", "signers", "attachments"):
@@ -216,6 +243,18 @@ class RenderInput:
             raise ValueError("seal_diameter_mm must be between 20 and 60")
         if self.doc_type == "minutes" and self.seal_png is not None:
             raise ValueError("纪要 are not sealed")
+        for name in ("created", "modified"):
+            value = getattr(self, name)
+            if value is not None and value.utcoffset() is None:
+                raise ValueError(f"{name} must be an aware datetime")
+
+
+class ColophonPlacement(StrEnum):
+    """Where the 版记 goes (7.4.1: on the last page, which is even; 7.5)."""
+
+    SAME_PAGE = "same_page"  # at the foot of the page where the text ends
+    NEXT_PAGE = "next_page"  # the text ends on an odd page: the 版记 alone on its back
+    EVEN_PAGE_UNNUMBERED = "even_page_unnumbered"  # a blank page, then the 版记; no numbers
 
 
 # ==========================================================================================
@@ -228,8 +267,13 @@ def format_cn_date(d: date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
-def render_docx(doc: RenderInput) -> bytes:
-    """Return the DOCX bytes of ``doc`` laid out per GB/T 9704-2012."""
+def render_docx(doc: RenderInput, *, colophon: ColophonPlacement = ColophonPlacement.SAME_PAGE) -> bytes:
+    """Return the DOCX bytes of ``doc`` laid out per GB/T 9704-2012.
+
+    ``colophon`` places the 版记; which placement is right depends on where pages break,
+    so the issuing step (documents/docx/issue.py) converts once, reads the layout and,
+    when the 版记 landed on an odd page, renders again with the placement it needs. The
+    same input gives the same bytes (given ``created``/``modified``)."""
     document = _new_document()
     _setup_page(document)
     _setup_styles(document)
@@ -249,12 +293,18 @@ def render_docx(doc: RenderInput) -> bytes:
         _add_signature(document, doc, keep_with=tail)
     _add_note(document, doc.note)
     _add_attachment_bodies(document, doc.attachment_bodies)
-    _add_colophon(document, doc)
-    _set_core_properties(document, doc)
+    _add_colophon(document, doc, placement=colophon)
+    modified = _utc_seconds(doc.modified or timezone.now())
+    _set_core_properties(document, doc, created=_utc_seconds(doc.created or modified), modified=modified)
 
     out = io.BytesIO()
     document.save(out)
-    return out.getvalue()
+    return _normalise_package(out.getvalue(), modified=modified)
+
+
+def plain_title(title: str) -> str:
+    """The title on one line: a drafter's line breaks (7.3.1) only shape the printed title."""
+    return "".join(line.strip() for line in title.splitlines())
 
 
 def docx_to_text(docx_bytes: bytes) -> str:
@@ -265,7 +315,8 @@ def docx_to_text(docx_bytes: bytes) -> str:
     """
     document = _new_document(io.BytesIO(docx_bytes))
     body = document.element.body
-    lines = (Paragraph(p, document._body).text for p in body.iter(qn("w:p")))
+    # A line break inside a paragraph (the title's) joins: Chinese needs no space there.
+    lines = (Paragraph(p, document._body).text.replace("\n", "") for p in body.iter(qn("w:p")))
     return "\n".join(line for line in lines if line.strip())
 
 
@@ -275,7 +326,7 @@ def docx_to_text(docx_bytes: bytes) -> str:
 
 
 def _setup_page(document: Document) -> None:
-    """5.1 A4, 5.2.1 margins, 5.2.3 the 22 × 28 document grid."""
+    """5.1 A4, 5.2.1 margins, 5.2.3 22 lines a page (the 28 characters: BODY_RUN_SPACING)."""
     section = document.sections[0]
     section.page_width = Twips(_PAGE_WIDTH_TW)
     section.page_height = Twips(_PAGE_HEIGHT_TW)
@@ -290,9 +341,10 @@ def _setup_page(document: Document) -> None:
     if grid is None:
         grid = OxmlElement("w:docGrid")
         section._sectPr.append(grid)
-    grid.set(qn("w:type"), "linesAndChars")
+    for name in list(grid.attrib):  # the template's grid may carry a w:charSpace
+        del grid.attrib[name]
+    grid.set(qn("w:type"), "lines")
     grid.set(qn("w:linePitch"), str(LINE_PITCH_TWIPS))
-    grid.set(qn("w:charSpace"), str(CHAR_SPACE))
 
 
 def _setup_styles(document: Document) -> None:
@@ -313,12 +365,20 @@ def _setup_styles(document: Document) -> None:
     oxml.replace_style_props(
         normal.element,
         # Widow control off: a page must be filled to its 22nd line (5.2.3 撑满版心).
-        # No automatic space between CJK and Latin text: it would break the 28-char grid.
-        '<w:widowControl w:val="0"/><w:autoSpaceDE w:val="0"/><w:autoSpaceDN w:val="0"/>'
+        '<w:widowControl w:val="0"/>'
+        # No punctuation hanging into the margin (full lines end at 184 mm). 1 is Word's
+        # default; LibreOffice imports the flag inverted (ParaIsHangingPunctuation =
+        # val == 0), and with 0 or no flag it hangs ，。、 — and drops a comma that ends
+        # an exactly full line. Our converter also switches hanging off over UNO.
+        '<w:overflowPunct w:val="1"/>'
+        # No automatic space between CJK and Latin text or digits: it would break the 28
+        # characters and widen 「2026年1月5日」. LibreOffice ignores these two (the converter
+        # sets ParaIsCharacterDistance off over UNO); Word and WPS honour them.
+        '<w:autoSpaceDE w:val="0"/><w:autoSpaceDN w:val="0"/>'
         f'<w:spacing w:before="0" w:after="0" w:line="{LINE_PITCH_TWIPS}" w:lineRule="exact"/>'
         '<w:jc w:val="both"/>',
-        f'{oxml.fonts_xml(FONT_FANGSONG)}<w:sz w:val="{int(SIZE_3HAO * 2)}"/>'
-        f'<w:szCs w:val="{int(SIZE_3HAO * 2)}"/>',
+        f'{oxml.fonts_xml(FONT_FANGSONG)}<w:spacing w:val="{BODY_RUN_SPACING}"/>'
+        f'<w:sz w:val="{int(SIZE_3HAO * 2)}"/><w:szCs w:val="{int(SIZE_3HAO * 2)}"/>',
     )
     # The template's Title has a blue rule and theme colours; ours is the 公文 title, and
     # the DOCX import finds the title of our own output by this style.
@@ -326,8 +386,8 @@ def _setup_styles(document: Document) -> None:
     oxml.replace_style_props(
         title.element,
         '<w:snapToGrid w:val="0"/><w:jc w:val="center"/>',
-        f'{oxml.fonts_xml(FONT_XIAOBIAOSONG)}<w:kern w:val="0"/><w:sz w:val="{int(SIZE_2HAO * 2)}"/>'
-        f'<w:szCs w:val="{int(SIZE_2HAO * 2)}"/>',
+        f'{oxml.fonts_xml(FONT_XIAOBIAOSONG)}<w:spacing w:val="0"/><w:kern w:val="0"/>'
+        f'<w:sz w:val="{int(SIZE_2HAO * 2)}"/><w:szCs w:val="{int(SIZE_2HAO * 2)}"/>',
     )
     theme_lang = document.settings.element.find(qn("w:themeFontLang"))
     if theme_lang is not None:
@@ -380,14 +440,57 @@ def _add_field(p: Paragraph, instruction: str, placeholder: str, *, font: str, s
     _add_run(p, "", font=font, size=size)._r.append(oxml.el("w:fldChar", fldCharType="end"))
 
 
-def _set_core_properties(document: Document, doc: RenderInput) -> None:
+def _set_core_properties(
+    document: Document, doc: RenderInput, *, created: dt.datetime, modified: dt.datetime
+) -> None:
+    """docProps/core.xml from the document, not python-docx's template (2013, "python-docx")."""
     props = document.core_properties
-    props.title = oxml.xml_text(doc.title.replace("\n", ""))
+    props.title = oxml.xml_text(plain_title(doc.title))
     props.author = oxml.xml_text(doc.issuer_name)
     props.last_modified_by = props.author
+    props.subject = ""
+    props.keywords = ""
+    props.category = ""
     props.language = "zh-CN"
     props.comments = ""
     props.revision = 1
+    # python-docx writes the wall-clock digits followed by "Z": hand it UTC.
+    props.created = created.replace(tzinfo=None)
+    props.modified = modified.replace(tzinfo=None)
+    # The template's thumbnail is a picture of python-docx's blank page.
+    package_rels = document.part.package.rels
+    for r_id, rel in list(package_rels.items()):
+        if rel.reltype == RT.THUMBNAIL:
+            package_rels.pop(r_id)
+
+
+def _utc_seconds(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(microsecond=0)
+
+
+# docProps/app.xml: python-docx's template names "Microsoft Macintosh Word" and counts
+# from a blank page; applications recount what they need.
+_APP_XML = (
+    b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+    b'<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
+    b"<Application>OfficeHub</Application><DocSecurity>0</DocSecurity></Properties>"
+)
+
+
+def _normalise_package(data: bytes, *, modified: dt.datetime) -> bytes:
+    """The saved package with our app.xml and every entry stamped ``modified``: zipfile
+    stamps entries with the wall clock, so two renders of one input would differ, and a
+    signed copy could not be reproduced from its inputs."""
+    stamp = modified.timetuple()[:6]
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            blob = _APP_XML if item.filename == "docProps/app.xml" else source.read(item)
+            info = zipfile.ZipInfo(item.filename, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # Unix, whatever the machine
+            target.writestr(info, blob)
+    return out.getvalue()
 
 
 # ==========================================================================================
@@ -578,9 +681,10 @@ def _make_rule(
 
 
 def _add_title(container: _Container, title: str) -> None:
-    """7.3.1: 2号小标宋, centred; "\n" in the title breaks the line."""
+    """7.3.1: 2号小标宋, centred, broken between words into lines of at most 20
+    characters (documents/docx/titles.py); a drafter's "\n" breaks the line there."""
     p = container.add_paragraph(style="Title")
-    _add_run(p, title.strip(), font=FONT_XIAOBIAOSONG, size=SIZE_2HAO)
+    _add_run(p, "\n".join(title_lines(title)), font=FONT_XIAOBIAOSONG, size=SIZE_2HAO)
 
 
 def _add_primary_recipients(document: Document, recipients: Sequence[str]) -> None:
@@ -777,7 +881,7 @@ def _add_attachment_bodies(document: Document, bodies: Sequence[tuple[str, str]]
         _add_run(p, label, font=FONT_HEITI)
         _blank_lines(document, 1)
         title_p = _paragraph(document, align=WD_ALIGN_PARAGRAPH.CENTER, snap_to_grid=False)
-        _add_run(title_p, title.strip(), font=FONT_XIAOBIAOSONG, size=SIZE_2HAO)
+        _add_run(title_p, "\n".join(title_lines(title)), font=FONT_XIAOBIAOSONG, size=SIZE_2HAO)
         _blank_lines(document, 1)
         _add_text(document, text)
 
@@ -787,63 +891,128 @@ def _add_attachment_bodies(document: Document, bodies: Sequence[tuple[str, str]]
 # ==========================================================================================
 
 
-def _add_colophon(document: Document, doc: RenderInput) -> None:
+def _add_colophon(document: Document, doc: RenderInput, *, placement: ColophonPlacement) -> None:
     """7.4: 抄送 and 印发机关/印发日期 in 4号仿宋 between rules, the last rule on the text
-    block's bottom edge of the last page.
+    block's bottom edge, at the foot of the last page — which must be even (7.4.1 版记应当
+    置于公文最后一面, and the last page of a two-sided 公文 is even).
 
-    The paragraphs share one frame (w:framePr) anchored to the bottom of the text block, so
-    Word and LibreOffice put them at the foot of the page where the document ends and flow
-    any text that would collide above them. 信函 (10.1) print only 抄送, without rules.
+    The 版记 is a floating one-column table positioned against the bottom of the text
+    block (w:tblpPr vertAnchor=margin tblpYSpec=bottom): Word, WPS and LibreOffice put it
+    at the foot of the page where its anchor paragraph lands and flow text that would
+    collide with it onto the next page. Its rules are the table's borders: top and bottom
+    0.35 mm (sz 8 = 1 pt), between rows 0.25 mm (sz 6 = 0.75 pt). 信函 (10.1) print only
+    抄送, without rules.
+
+    Which page that is depends on where the renderer breaks pages, which only a layout
+    engine knows: ``placement`` (from documents/docx/issue.py, after a conversion) moves it
+    to the back of an odd last page, or after a blank page (7.5: 空白页和版记页均不编排页码).
+
+    Why a table and not a framed paragraph (w:framePr): LibreOffice renders such a frame
+    mid-page without its rules and splits it across pages.
     """
-    letter = doc.doc_type == "letter"
-    has_printing = not letter and bool(doc.printing_office or doc.printed_on)
-    rows: list[Paragraph] = []
-    if doc.cc_recipients:
-        p = _colophon_paragraph(document)
-        # 左右各空一字; wrapped lines align after "抄送：" (7.4.2)
-        _indent(p, left=1 + 3, right=1, first_line=-3, char_pt=SIZE_4HAO, grid=False)
-        _add_run(p, _cc_text(doc.cc_recipients), size=SIZE_4HAO)
-        rows.append(p)
-    if has_printing:
-        p = _colophon_paragraph(document)
-        _indent(p, left=1, right=1, char_pt=SIZE_4HAO, grid=False)
-        p.paragraph_format.tab_stops.add_tab_stop(
-            Pt(TEXT_WIDTH_PT - SIZE_4HAO), WD_TAB_ALIGNMENT.RIGHT
-        )
-        printed = format_cn_date(doc.printed_on) + "印发" if doc.printed_on else ""
-        _add_run(p, f"{doc.printing_office or ''}\t{printed}", size=SIZE_4HAO)
-        rows.append(p)
+    rows = _colophon_rows(doc)
     if not rows:
         return
-    if not letter:
-        # 7.4.1 first and last rules 0.35 mm, rules in between 0.25 mm.
-        oxml.set_border(rows[0], "top", style="single", sz=COLOPHON_OUTER_RULE_SZ)
-        for p in rows[:-1]:
-            oxml.set_border(p, "bottom", style="single", sz=COLOPHON_INNER_RULE_SZ)
-        oxml.set_border(rows[-1], "bottom", style="single", sz=COLOPHON_OUTER_RULE_SZ)
-    # The frame needs an ordinary paragraph after it to anchor to; keep it 1 pt high.
-    anchor = document.add_paragraph()
-    anchor.paragraph_format.line_spacing = Pt(1)
-    anchor.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
-    oxml.ppr_child(anchor, "w:snapToGrid").set(qn("w:val"), "0")
+    if placement == ColophonPlacement.EVEN_PAGE_UNNUMBERED:
+        _start_unnumbered_section(document)
+    letter = doc.doc_type == "letter"
+    # LibreOffice imports a floating table as a floating frame (which can sit at the
+    # bottom) only if it is 4.69 mm narrower than the text area — or, positioned against
+    # the page horizontally, narrower than the page less its smaller margin. Hence
+    # horzAnchor=page at the left margin, which keeps the full 156 mm width.
+    width = TEXT_WIDTH_TWIPS
+
+    def rule(side: str, sz: int = 0) -> str:
+        if letter or not sz:
+            return f'<w:{side} w:val="nil"/>'
+        return f'<w:{side} w:val="single" w:sz="{sz}" w:space="0" w:color="000000"/>'
+
+    borders = (
+        rule("top", COLOPHON_OUTER_RULE_SZ) + rule("left") + rule("bottom", COLOPHON_OUTER_RULE_SZ)
+        + rule("right") + rule("insideH", COLOPHON_INNER_RULE_SZ) + rule("insideV")
+    )
+    zero = "".join(f'<w:{side} w:w="0" w:type="dxa"/>' for side in ("top", "left", "bottom", "right"))
+    tbl = parse_xml(
+        f"<w:tbl {nsdecls('w')}><w:tblPr>"
+        '<w:tblpPr w:leftFromText="0" w:rightFromText="0" w:topFromText="0" w:bottomFromText="0"'
+        f' w:vertAnchor="margin" w:horzAnchor="page" w:tblpX="{_LEFT_TW}" w:tblpYSpec="bottom"/>'
+        '<w:tblOverlap w:val="never"/>'
+        f'<w:tblW w:w="{width}" w:type="dxa"/><w:jc w:val="center"/>'
+        f"<w:tblBorders>{borders}</w:tblBorders>"
+        f'<w:tblLayout w:type="fixed"/><w:tblCellMar>{zero}</w:tblCellMar>'
+        '<w:tblLook w:val="0000" w:firstRow="0" w:lastRow="0" w:firstColumn="0" w:lastColumn="0"'
+        ' w:noHBand="1" w:noVBand="1"/>'
+        f'</w:tblPr><w:tblGrid><w:gridCol w:w="{width}"/></w:tblGrid></w:tbl>'
+    )
+    for left, right in rows:
+        tr = parse_xml(
+            f'<w:tr {nsdecls("w")}><w:trPr><w:cantSplit/></w:trPr><w:tc><w:tcPr>'
+            f'<w:tcW w:w="{width}" w:type="dxa"/></w:tcPr></w:tc></w:tr>'
+        )
+        tbl.append(tr)
+        p = Paragraph(tr.find(qn("w:tc")).add_p(), document._body)
+        p.paragraph_format.line_spacing = Pt(LINE_PT)
+        p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+        oxml.ppr_child(p, "w:snapToGrid").set(qn("w:val"), "0")
+        if right is None:  # 抄送: 左右各空一字, wrapped lines align after "抄送：" (7.4.2)
+            _indent(p, left=1 + 3, right=1, first_line=-3, char_pt=SIZE_4HAO, grid=False)
+            _add_run(p, left, size=SIZE_4HAO)
+        else:  # 印发机关 左空一字, 印发日期 右空一字 (7.4.3)
+            _indent(p, left=1, right=1, char_pt=SIZE_4HAO, grid=False)
+            p.paragraph_format.tab_stops.add_tab_stop(
+                Pt(TEXT_WIDTH_PT - SIZE_4HAO), WD_TAB_ALIGNMENT.RIGHT
+            )
+            _add_run(p, f"{left}\t{right}", size=SIZE_4HAO)
+    body = document.element.body
+    body.insert(len(body) - 1, tbl)  # before the body's sectPr
+    # A floating table is anchored to the paragraph after it; 1 pt high so that it never
+    # adds a line of its own.
+    anchor = _thin_paragraph(document)
+    anchor.paragraph_format.page_break_before = placement != ColophonPlacement.SAME_PAGE
+
+
+def _colophon_rows(doc: RenderInput) -> list[tuple[str, str | None]]:
+    """(text, right-hand text) rows: 抄送 (may wrap), then 印发机关 … 印发日期."""
+    rows: list[tuple[str, str | None]] = []
+    if doc.cc_recipients:
+        rows.append((_cc_text(doc.cc_recipients), None))
+    if doc.doc_type != "letter" and (doc.printing_office or doc.printed_on):
+        printed = format_cn_date(doc.printed_on) + "印发" if doc.printed_on else ""
+        rows.append((doc.printing_office or "", printed))
+    return rows
 
 
 def _cc_text(cc_recipients: Sequence[str]) -> str:
     return "抄送：" + "，".join(cc_recipients) + "。"  # 7.4.2 最后一个抄送机关名称后标句号
 
 
-def _colophon_paragraph(document: Document) -> Paragraph:
-    p = _paragraph(document, snap_to_grid=False)
-    frame = oxml.ppr_child(p, "w:framePr")
-    for name, value in (
-        ("w:w", str(TEXT_WIDTH_TWIPS)),
-        ("w:wrap", "around"),
-        ("w:hAnchor", "margin"),
-        ("w:vAnchor", "margin"),
-        ("w:xAlign", "center"),
-        ("w:yAlign", "bottom"),
-    ):
-        frame.set(qn(name), value)
+def _start_unnumbered_section(document: Document) -> None:
+    """A new section from the next page with empty footers (7.5: 版记页前有空白页的，空白页
+    和版记页均不编排页码): its first page stays blank and the 版记 goes on the next.
+
+    A nextPage section rather than evenPage: LibreOffice 7.4 gives an evenPage section a
+    page style without the footer geometry, which moves the text block's bottom edge.
+    """
+    numbered = document.sections[0].footer.paragraphs[0]._p.pPr
+    section = document.add_section(WD_SECTION_START.NEW_PAGE)
+    section.different_first_page_header_footer = False  # not the 信函's first-page head
+    for footer in (section.footer, section.even_page_footer):
+        footer.is_linked_to_previous = False
+        for p in footer.paragraphs:
+            # the numbered footer's height, so the text block keeps its bottom edge
+            for child in list(p._p):
+                p._p.remove(child)
+            p._p.append(copy.deepcopy(numbered))
+    # The section's first paragraph carries its break; it must not be the floating table
+    # (LibreOffice turns that into a frame and loses the break).
+    _thin_paragraph(document)
+
+
+def _thin_paragraph(document: Document) -> Paragraph:
+    p = document.add_paragraph()
+    p.paragraph_format.line_spacing = Pt(1)
+    p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    oxml.ppr_child(p, "w:snapToGrid").set(qn("w:val"), "0")
     return p
 
 
@@ -908,6 +1077,10 @@ def _add_run(
         fonts.set(qn(slot), font)
     fonts.set(qn("w:hint"), "eastAsia")
     run.font.size = Pt(size)
+    # 3号 text is set 0.25 pt tight (see BODY_RUN_SPACING); other sizes (title, 版记, page
+    # numbers, the mark) at their natural width, overriding the Normal style's -5.
+    spacing = oxml.el("w:spacing", val=str(BODY_RUN_SPACING if size == SIZE_3HAO else 0))
+    oxml.insert_in_order(rpr, spacing, "w:spacing", oxml.RPR_ORDER)
     if color is not None:
         run.font.color.rgb = color
     if scale != 100:
@@ -957,7 +1130,16 @@ def issuer_mark_for(document: document_models.Document) -> str:
     return issuer.issuer_mark or f"{issuer.name}文件"
 
 
-def render_input_for(document: document_models.Document, *, seal_png: bytes | None = None) -> RenderInput:
+def render_input_for(
+    document: document_models.Document,
+    *,
+    seal_png: bytes | None = None,
+    printed_on: date | None = None,
+    modified: dt.datetime | None = None,
+) -> RenderInput:
+    """What ``document`` prints. ``printed_on`` overrides the stored 印发日期 (the issuing
+    step fixes it before sealing, so every signed copy carries it); ``modified`` is the
+    file's time (default: now)."""
     classification_label = None
     if document.classification >= Clearance.SECRET:
         label = str(Clearance(document.classification).label)
@@ -976,8 +1158,8 @@ def render_input_for(document: document_models.Document, *, seal_png: bytes | No
         issuer_name=document.signature_name or document.issuer.name,
         doc_number=document.doc_number or None,
         issued_on=document.issued_on,
-        primary_recipients=[org.name for org in document.primary_recipients.order_by("pk")],
-        cc_recipients=[org.name for org in document.cc_recipients.order_by("pk")],
+        primary_recipients=[org.name for org in ordered_recipients(document, "primary")],
+        cc_recipients=[org.name for org in ordered_recipients(document, "cc")],
         copy_number=document.copy_number or None,
         classification_label=classification_label,
         urgency_label=urgency_label,
@@ -986,16 +1168,35 @@ def render_input_for(document: document_models.Document, *, seal_png: bytes | No
         attachment_bodies=[(item["title"], item["body"]) for item in attachments if item.get("body")],
         note=document.note or None,
         printing_office=document.printing_office or None,
-        printed_on=document.printed_on,
+        printed_on=printed_on or document.printed_on,
         seal_png=seal_png if document.doc_type != document_models.DocType.MINUTES else None,
         seal_diameter_mm=float(settings.SEAL_IMAGE_DIAMETER_MM),
+        created=document.created_at,
+        modified=modified,
     )
 
 
-def render_document(document: document_models.Document, *, seal_png: bytes | None = None) -> bytes:
-    return render_docx(render_input_for(document, seal_png=seal_png))
+def render_document(
+    document: document_models.Document,
+    *,
+    seal_png: bytes | None = None,
+    printed_on: date | None = None,
+    modified: dt.datetime | None = None,
+    colophon: ColophonPlacement = ColophonPlacement.SAME_PAGE,
+) -> bytes:
+    """The DOCX of a stored ``document`` (see ``render_input_for``). For the issued copy
+    whose 版记 must land on an even page use ``documents.docx.issue.issue_copy``."""
+    inputs = render_input_for(document, seal_png=seal_png, printed_on=printed_on, modified=modified)
+    return render_docx(inputs, colophon=colophon)
 
 
 def docx_filename(document: document_models.Document) -> str:
     name = document.doc_number or f"草稿{document.pk}"
-    return f"{name} {document.title}"[:120] + ".docx"
+    return f"{name} {plain_title(document.title)}"[:120] + ".docx"
+
+
+def ordered_recipients(document: document_models.Document, kind: str) -> list[Department]:
+    # documents.selectors imports this module (to render), hence the late import.
+    from documents.selectors import recipients
+
+    return recipients(document, "primary" if kind == "primary" else "cc")

@@ -124,6 +124,7 @@ def document_create_draft(
     primary = organisations(primary_recipient_ids, field="primary_recipient_ids", issuer=issuer)
     cc = organisations(cc_recipient_ids, field="cc_recipient_ids", issuer=issuer)
     countersign = own_departments(countersign_department_ids, field="countersign_department_ids", organisation=issuer)
+    document.recipient_order = {"primary": [o.pk for o in primary], "cc": [o.pk for o in cc]}
     validate(document, validate_unique=True)
     document.save()
     document.primary_recipients.set(primary)
@@ -195,10 +196,16 @@ def document_update(*, document_id: int, actor: User, fields: DraftFields) -> Do
         relations["countersign_departments"] = own_departments(
             fields.countersign_department_ids, field="countersign_department_ids", organisation=document.issuer
         )
+    order_keys = {"primary_recipients": "primary", "cc_recipients": "cc"}
     for name, values in relations.items():
         manager = getattr(document, name)
-        if {dept.pk for dept in manager.all()} != {dept.pk for dept in values}:
+        key = order_keys.get(name)
+        reordered = key is not None and list(document.recipient_order.get(key, [])) != [dept.pk for dept in values]
+        if {dept.pk for dept in manager.all()} != {dept.pk for dept in values} or reordered:
             manager.set(values)
+            if key is not None:
+                document.recipient_order = {**document.recipient_order, key: [dept.pk for dept in values]}
+                changed.add("recipient_order")
             changed.add(name)
             text_changed |= name == "primary_recipients"
     if not changed:

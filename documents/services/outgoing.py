@@ -289,11 +289,12 @@ def document_distribute(*, document_id: int, actor: User) -> Document:
     DOCUMENT_FLOW.check(document, "distribute")
     step = holder_step(document, actor, StepKind.DISTRIBUTE)
     now = timezone.now()
-    recipients = [(org, False) for org in document.primary_recipients.order_by("pk")]
-    recipients += [(org, True) for org in document.cc_recipients.order_by("pk") if org.pk not in {o.pk for o, _ in recipients}]
+    recipients = [(org, False) for org in selectors.recipients(document, "primary")]
+    recipients += [(org, True) for org in selectors.recipients(document, "cc") if org.pk not in {o.pk for o, _ in recipients}]
     if not recipients:
         raise DocumentInvalidInput(_("没有收文机关。"), code="document.incomplete")
-    document.printed_on = timezone.localdate(now)
+    # A sealed document's 印发日期 was fixed at sealing (it is in the signed bytes).
+    document.printed_on = document.printed_on or timezone.localdate(now)
     document.printing_office = document.printing_office or document.issuer.name
     close_step(step, actor=actor, now=now, outcome="distributed")
     DOCUMENT_FLOW.move(document, "distribute")
@@ -336,8 +337,10 @@ def _create_incoming(source: Document, organisation: Department, *, is_cc: bool,
     )
     incoming.full_clean(exclude=DOCUMENT_FK_FIELDS, validate_constraints=False)
     incoming.save()
+    incoming.recipient_order = dict(source.recipient_order or {})
     incoming.primary_recipients.set(source.primary_recipients.all())
     incoming.cc_recipients.set(source.cc_recipients.all())
+    incoming.save(update_fields=["recipient_order"])
     store_version(incoming, author=source.drafter, now=now, step_kind=StepKind.RECEIVE)
     incoming.save(update_fields=["version"])
     open_step(incoming, StepKind.RECEIVE, receivers(organisation), now=now, round=1)

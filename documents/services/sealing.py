@@ -12,6 +12,7 @@ caller's transaction rolls back and the request stays pending.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Final
 
 from django.utils import timezone
@@ -19,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from documents import selectors
-from documents.docx import render
+from documents.docx.issue import issue_copy
 from documents.errors import DocumentInvalidInput, DocumentInvalidTransition, SealingFailed
 from documents.models import (
     Document,
@@ -46,7 +47,7 @@ from officehub.transitions import Transitions
 from seals import selectors as seal_selectors
 from seals import services as seal_services
 from seals.models import SealRecord
-from seals.services import SealSignature
+from seals.services import SealedCopy, SealSignature
 
 S = DocumentStatus
 R = SealRequestStatus
@@ -82,6 +83,9 @@ def seal_request_create(*, document_id: int, actor: User, seal_id: int | None, r
     step = holder_step(document, actor, StepKind.SEAL, role="request")
     custodians = custodians_for(seal_id=seal_id, organisation=document.issuer)
     if not custodians:
+        if seal_id is not None:
+            # The organisation's own seal, suspended or revoked: say so (seal.suspended …).
+            seal_services.seal_refuse_if_unusable(seal_id=seal_id, organisation=document.issuer)
         raise DocumentInvalidInput(
             _("印章不存在、不属于本机关或没有印章管理员。"), code="document.unknown_seal", extra={"field": "seal_id"}
         )
@@ -124,8 +128,12 @@ def seal_request_decide(*, seal_request_id: int, actor: User, approve: bool, rea
         reason = require_text(reason, _("驳回时请填写理由。"), "reason")
     signed = None
     if approve:
-        # Slow work (render, sign) first, without any lock; it writes nothing.
+        # The 版记's 印发机关 and 印发日期 are fixed now, before sealing: every signed copy
+        # carries them, and 分发 never changes them (a signed DOCX is never re-rendered).
+        issue_fields(document, today=timezone.localdate())
+        # Slow work (render, convert to PDF, sign) first, without any lock; it writes nothing.
         signed = sign(document=document, seal_id=request.seal_id, actor=actor)
+        printed_on, printing_office = document.printed_on, document.printing_office
     document = selectors.access_document(actor, request.document_id, lock=True)
     request = SealRequest.objects.select_for_update().get(pk=seal_request_id)
     DOCUMENT_FLOW.check(document, action)
@@ -151,7 +159,8 @@ def seal_request_decide(*, seal_request_id: int, actor: User, approve: bool, rea
     request.seal_record_id = seal_record.pk
     request.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "seal_record_id"])
     document.seal_record = seal_record
-    save(document, ["status", "seal_record"])
+    document.printed_on, document.printing_office = printed_on, printing_office
+    save(document, ["status", "seal_record", "printed_on", "printing_office"])
     audit(actor=actor, action="document.sealed", target=document,
           data={"seal_request": request.pk, "seal_id": request.seal_id, "seal_record": seal_record.pk})
     return request
@@ -174,14 +183,27 @@ def _refused() -> SealingFailed:
     return SealingFailed(_("用印失败：未能生成盖章签名的公文，用印申请仍待审批。"))
 
 
+def issue_fields(document: Document, *, today: date) -> None:
+    """印发机关 and 印发日期 as the issued copy will carry them (in memory; the caller saves)."""
+    document.printed_on = document.printed_on or today
+    document.printing_office = document.printing_office or document.issuer.name
+
+
 def sign(*, document: Document, seal_id: int | None, actor: User) -> SealSignature:
-    """Render the document with the seal image and sign it: the slow half, which takes
-    no lock and writes nothing. Raises the seals app's codes or document.seal_failed."""
+    """Render the document with the seal image, convert it to the 版式 PDF and sign both
+    (CMS over the DOCX, PAdES inside the PDF): the slow half, which takes no lock and
+    writes nothing. A conversion failure refuses the sealing (pdf.* codes, 503): never an
+    unsigned or half-made copy. Raises the seals app's codes or document.seal_failed."""
     if seal_id is None:
         raise _refused()
 
-    def build_docx(seal_png: bytes) -> bytes:
-        return render.render_document(document, seal_png=seal_png)
+    printed_on = document.printed_on or timezone.localdate()
+    now = timezone.now()
+
+    def build_docx(seal_png: bytes) -> SealedCopy:
+        # The DOCX and the PDF made from exactly those bytes, the 版记 on an even page.
+        copy = issue_copy(document, seal_png=seal_png, printed_on=printed_on, created=now)
+        return SealedCopy(docx=copy.docx, pdf=copy.pdf, seal_page=copy.seal_page, seal_box=copy.seal_box)
 
     signed = seal_services.seal_sign(
         seal_id=seal_id,
@@ -203,3 +225,4 @@ def record(*, signed: SealSignature, actor: User) -> SealRecord:
     if not isinstance(stored, SealRecord) or stored.pk is None:
         raise _refused()
     return stored
+

@@ -20,38 +20,95 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final, Literal, TypeAlias
 
+from asn1crypto import algos as asn1_algos
 from asn1crypto import cms as asn1_cms
+from asn1crypto import tsp as asn1_tsp
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.serialization import pkcs7
 
 from seals.crypto.pki import SIGNATURE_HASH, PrivateKey, crl_to_der
 
+# asn1crypto.tsp adds signingCertificateV2 to CMSAttributeType's OID map when it is
+# imported, but the name -> OID map is built once, on first use: if any CMS attribute was
+# read before tsp's import (pyHanko, a test), the name stays unknown. Rebuild it now.
+asn1_cms.CMSAttributeType._reverse_map = None
 
-def sign_detached(data: bytes, *, key: PrivateKey, certificate: x509.Certificate) -> bytes:
-    """Detached CMS SignedData (DER) over ``data``: SHA-256, signer certificate included.
 
-    Signed attributes are contentType, messageDigest and signingTime. The builder takes
-    signingTime from ``datetime.now(UTC)`` at the moment of signing (UTCTime, whole
-    seconds) and offers no way to choose it, so this function has no ``signing_time``
-    parameter; read it back with :func:`read_signing_time`. (Tests move the clock with
-    ``time_machine``, which the builder honours because it asks Python for the time.)
+def sign_detached(
+    data: bytes,
+    *,
+    key: PrivateKey,
+    certificate: x509.Certificate,
+    chain: tuple[x509.Certificate, ...] = (),
+    signing_time: dt.datetime | None = None,
+) -> bytes:
+    """Detached CMS SignedData (DER) over ``data``, CAdES-BES: SHA-256, the signer's
+    certificate (and ``chain``) included.
+
+    Signed attributes: contentType, signingTime, messageDigest and ESS
+    signingCertificateV2 (RFC 5035: the SHA-256 of the signer's certificate and its
+    issuer and serial), which binds the signature to that one certificate — a verifier
+    cannot be offered another certificate with the same key. ``cryptography``'s
+    PKCS7SignatureBuilder cannot add that attribute, so asn1crypto builds the structure
+    and ``cryptography`` signs the DER of the attribute set (RFC 5652 §5.4).
+    ``openssl cms -verify`` accepts it unchanged. ``signing_time`` defaults to now.
     """
-    options = [
-        pkcs7.PKCS7Options.DetachedSignature,
-        pkcs7.PKCS7Options.Binary,
-        # SMIMECapabilities advertise mail ciphers; meaningless for a sealed document.
-        pkcs7.PKCS7Options.NoCapabilities,
-    ]
-    rsa_padding = padding.PKCS1v15() if isinstance(key, rsa.RSAPrivateKey) else None
-    return (
-        pkcs7.PKCS7SignatureBuilder()
-        .set_data(data)
-        .add_signer(certificate, key, SIGNATURE_HASH, rsa_padding=rsa_padding)
-        .sign(serialization.Encoding.DER, options)
+    cert_der = certificate.public_bytes(serialization.Encoding.DER)
+    signer = asn1_x509.Certificate.load(cert_der)
+    moment = (signing_time or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+    ess_cert_id = asn1_tsp.ESSCertIDv2(
+        {
+            # hashAlgorithm DEFAULT sha256: DER leaves a default value out.
+            "cert_hash": hashlib.sha256(cert_der).digest(),
+            "issuer_serial": {
+                "issuer": [asn1_x509.GeneralName("directory_name", signer.issuer)],
+                "serial_number": signer.serial_number,
+            },
+        }
     )
+    signed_attrs = asn1_cms.CMSAttributes(
+        [
+            asn1_cms.CMSAttribute({"type": "content_type", "values": ["data"]}),
+            asn1_cms.CMSAttribute({"type": "signing_time", "values": [asn1_cms.Time({"utc_time": moment})]}),
+            asn1_cms.CMSAttribute({"type": "message_digest", "values": [hashlib.sha256(data).digest()]}),
+            asn1_cms.CMSAttribute(
+                {"type": "signing_certificate_v2", "values": [asn1_tsp.SigningCertificateV2({"certs": [ess_cert_id]})]}
+            ),
+        ]
+    )
+    to_sign = signed_attrs.dump()  # the DER SET OF: what RFC 5652 §5.4 signs
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        signature = key.sign(to_sign, ec.ECDSA(SIGNATURE_HASH))
+        algorithm = "sha256_ecdsa"
+    else:
+        signature = key.sign(to_sign, padding.PKCS1v15(), SIGNATURE_HASH)
+        algorithm = "sha256_rsa"
+    signer_info = asn1_cms.SignerInfo(
+        {
+            "version": "v1",
+            "sid": asn1_cms.SignerIdentifier(
+                "issuer_and_serial_number", {"issuer": signer.issuer, "serial_number": signer.serial_number}
+            ),
+            "digest_algorithm": asn1_algos.DigestAlgorithm({"algorithm": "sha256"}),
+            "signed_attrs": signed_attrs,
+            "signature_algorithm": asn1_algos.SignedDigestAlgorithm({"algorithm": algorithm}),
+            "signature": signature,
+        }
+    )
+    certificates = [signer, *(asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in chain)]
+    signed_data = asn1_cms.SignedData(
+        {
+            "version": "v1",
+            "digest_algorithms": [asn1_algos.DigestAlgorithm({"algorithm": "sha256"})],
+            "encap_content_info": {"content_type": "data"},  # detached: no content
+            "certificates": [asn1_cms.CertificateChoices("certificate", c) for c in certificates],
+            "signer_infos": [signer_info],
+        }
+    )
+    return bytes(asn1_cms.ContentInfo({"content_type": "signed_data", "content": signed_data}).dump())
 
 
 # --------------------------------------------------------------------------- CMS verification

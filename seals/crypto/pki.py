@@ -207,6 +207,7 @@ def issue_seal_certificate(
     serial_number: int | None,
     not_before: dt.datetime,
     not_after: dt.datetime,
+    crl_url: str | None = None,
 ) -> x509.Certificate:
     """Certify one seal: subject ``C=CN, O=<organisation>, CN=<seal_name>``, each name
     shortened by :func:`fit_name_attribute` when it exceeds the X.509 upper bound.
@@ -224,7 +225,7 @@ def issue_seal_certificate(
     _check_ca_pair(ca_key, ca_cert)
     ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     subject = _subject(organisation, seal_name)
-    return (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(ca_cert.subject)
@@ -256,8 +257,18 @@ def issue_seal_certificate(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
             critical=False,
         )
-        .sign(ca_key, SIGNATURE_HASH)
     )
+    if crl_url:
+        # RFC 5280 §4.2.1.13: where verifiers find the CRL. pyHanko checks the revocation
+        # of a certificate that names one; pdfsig never fetches it (the CRL is imported).
+        builder = builder.add_extension(
+            x509.CRLDistributionPoints(
+                [x509.DistributionPoint(full_name=[x509.UniformResourceIdentifier(crl_url)], relative_name=None,
+                                        reasons=None, crl_issuer=None)]
+            ),
+            critical=False,
+        )
+    return builder.sign(ca_key, SIGNATURE_HASH)
 
 
 def build_crl(

@@ -13,8 +13,9 @@ from officehub.demo import DEMO_PASSWORD
 pytestmark = pytest.mark.django_db
 
 # Endpoints an anonymous caller must reach: the way in.
-ANONYMOUS_API = {"api/auth/token/"}
-ANONYMOUS_PAGES = {"login/", "logout/"}
+ANONYMOUS_API = {"api/auth/token/", "api/seals/verify/"}  # 验章 is public
+# Public on purpose: the seal CA certificate and CRL (every seal certificate names the CRL URL).
+ANONYMOUS_PAGES = {"login/", "logout/", "seals/ca.pem", "seals/crl.pem", "seals/verify/"}
 
 
 def _concrete(pattern: str) -> str:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import math
 import re
 import statistics
 import time
 import unicodedata
-from datetime import date
+import zipfile
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from docx import Document
@@ -28,6 +31,7 @@ from documents.docx.render import (
     RenderInput,
     docx_to_text,
     format_cn_date,
+    plain_title,
     render_docx,
 )
 
@@ -37,7 +41,11 @@ TOP_MM, LEFT_MM = 37.0, 28.0
 BLOCK_W_MM, BLOCK_H_MM = 156.0, 225.0
 LINES, CHARS = 22, 28
 PT_PER_MM = 72 / 25.4
-CHAR_PT = BLOCK_W_MM * PT_PER_MM / CHARS  # one 字 on the grid, ≈15.79 pt
+# One 字 of 3号 text: 156 mm / 28 ≈ 15.79 pt is narrower than the 16 pt glyph, so each
+# glyph is set tighter by a whole quarter point (run spacing is in twentieths; -5 = -0.25
+# pt) and justification spreads the rest: 15.75 pt. (LibreOffice cannot use a
+# linesAndChars grid for this: it gives a 16 pt glyph two 15.79 pt cells.)
+CHAR_PT = math.floor(BLOCK_W_MM * PT_PER_MM / CHARS * 4) / 4
 LINE_PT = BLOCK_H_MM * PT_PER_MM / LINES  # ≈28.99 pt (Word rounds down to 28.95)
 
 # From /work/shared/reference/digital-government.txt (加快数字政府建设的七大要点), with
@@ -103,7 +111,8 @@ def find(document, predicate) -> tuple[int, Paragraph]:
 
 
 def find_text(document, text: str) -> tuple[int, Paragraph]:
-    return find(document, lambda p: text in p.text)
+    # A title's line breaks (7.3.1 回行) do not change its text.
+    return find(document, lambda p: text in p.text.replace("\n", ""))
 
 
 def east_asia_font(run) -> str | None:
@@ -165,25 +174,46 @@ def test_page_is_a4_with_the_standard_margins_and_text_block(notice):
 def test_document_grid_fits_22_lines_of_28_characters(notice):
     section = notice.sections[0]
     grid = section._sectPr.find(qn("w:docGrid"))
-    assert grid.get(qn("w:type")) == "linesAndChars"
+    # A line grid only: a linesAndChars grid (charSpace) gives each 16 pt glyph two cells
+    # in LibreOffice, 14 characters a line. The 28 come from run spacing (below).
+    assert grid.get(qn("w:type")) == "lines"
+    assert grid.get(qn("w:charSpace")) is None
 
     line_pitch = int(grid.get(qn("w:linePitch")))  # twips
     block_height_twips = Emu(section.page_height - section.top_margin - section.bottom_margin).twips
     assert line_pitch == pytest.approx(LINE_PT * 20, abs=1)
     assert line_pitch * LINES <= block_height_twips  # all 22 lines fit
 
-    # charSpace is the pitch's difference from the Normal font size, in 1/4096 pt.
+    # Every 3号 glyph is set tighter so that 28 fit the block, and no tighter than needed.
     normal_size = notice.styles["Normal"].font.size.pt
     assert normal_size == 16
-    pitch = normal_size + int(grid.get(qn("w:charSpace"))) / 4096
     block_width_pt = Emu(section.page_width - section.left_margin - section.right_margin).pt
-    assert pitch == pytest.approx(CHAR_PT, abs=0.01)
-    assert pitch * CHARS <= block_width_pt  # all 28 characters fit
+    normal_rpr = notice.styles["Normal"].element.find(qn("w:rPr"))
+    spacing = int(normal_rpr.find(qn("w:spacing")).get(qn("w:val"))) / 20  # pt
+    assert normal_size * CHARS > block_width_pt  # untightened, 28 would not fit
+    assert (normal_size + spacing) * CHARS <= block_width_pt
+    assert normal_size + spacing == pytest.approx(CHAR_PT)
+    for p in body_paragraphs(notice):
+        for run in p.runs:
+            run_spacing = run._r.rPr.find(qn("w:spacing"))
+            if run.font.size is not None and run.font.size.pt == 16:
+                assert int(run_spacing.get(qn("w:val"))) / 20 == spacing, p.text
+            elif run.font.size is not None:  # title, 版记, mark: natural width
+                assert int(run_spacing.get(qn("w:val"))) == 0, p.text
 
     # Every line of body text is exactly one grid line high.
     normal = notice.styles["Normal"].paragraph_format
     assert normal.line_spacing.twips == line_pitch
     assert str(normal.line_spacing_rule).startswith("EXACTLY")
+
+
+def test_no_punctuation_hangs_and_no_space_is_added_between_chinese_and_digits(notice):
+    ppr = notice.styles["Normal"].element.find(qn("w:pPr"))
+    # w:overflowPunct 1 is Word's default; LibreOffice imports it inverted, so it must be
+    # written as 1 or LibreOffice hangs ，。 in the margin.
+    assert ppr.find(qn("w:overflowPunct")).get(qn("w:val")) == "1"
+    assert ppr.find(qn("w:autoSpaceDE")).get(qn("w:val")) == "0"
+    assert ppr.find(qn("w:autoSpaceDN")).get(qn("w:val")) == "0"
 
 
 # --- 版头 ----------------------------------------------------------------------------------
@@ -277,6 +307,68 @@ def test_title_is_2hao_xiaobiaosong_centred_two_blank_lines_under_the_rule(notic
     assert east_asia_font(title.runs[0]) == "方正小标宋简体"
     assert is_empty(paragraphs[index - 1]) and is_empty(paragraphs[index - 2])
     assert border(paragraphs[index - 3], "bottom") is not None
+
+
+def title_lines_of(document, title: str) -> list[str]:
+    _, p = find_text(document, plain_title(title))
+    return p.text.split("\n")  # python-docx reads each w:br as "\n"
+
+
+def test_a_long_title_is_broken_between_words_into_lines_that_fit(notice):
+    # 25 characters of 2号 (22 pt) do not fit one 156 mm line (20 do)
+    lines = title_lines_of(notice, NOTICE.title)
+    assert "".join(lines) == NOTICE.title
+    assert len(lines) == 2
+    assert all(units(line) <= BLOCK_W_MM * PT_PER_MM // 22 for line in lines)
+    assert lines == ["浙江省人民政府办公厅关于", "加快推进数字政府建设的通知"]
+
+
+@pytest.mark.parametrize(
+    ("title", "whole"),
+    [
+        (
+            "浙江省人民政府办公厅关于进一步推进政务数据共享和政务服务“一网通办”的通知",
+            ["政务数据", "“一网通办”"],
+        ),
+        ("国务院办公厅关于印发政务数据共享开放条例实施细则的通知", ["政务数据"]),
+        ("国务院关于印发《新一代人工智能发展规划》的通知", ["《新一代人工智能发展规划》"]),
+        (
+            "关于召开全省数字政府建设工作推进会暨政务服务“一网通办”改革经验交流会议有关事项的通知",
+            ["数字政府", "政务服务", "“一网通办”", "有关事项"],
+        ),
+        (
+            "浙江省人民政府办公厅关于做好2026年全省政务公开和政务数据管理工作的通知",
+            ["2026年", "政务公开", "政务数据"],
+        ),
+    ],
+)
+def test_titles_never_break_inside_a_word_a_quotation_or_a_number(title, whole):
+    lines = title_lines_of(open_docx(dataclasses.replace(NOTICE, title=title)), title)
+    assert "".join(lines) == title
+    assert len(lines) >= 2
+    assert all(units(line) <= 20 for line in lines)
+    for word in whole:
+        assert any(word in line for line in lines), (word, lines)
+    assert not any(line[0] in "，。、）》”" for line in lines)  # 避头
+    assert not any(line[-1] in "（《“" for line in lines)  # 避尾
+
+
+def test_a_drafter_sets_title_breaks_with_newlines(notice):
+    title = "浙江省人民政府办公厅关于印发\n浙江省政务数据共享管理办法的通知"
+    document = open_docx(dataclasses.replace(NOTICE, title=title))
+    assert title_lines_of(document, title) == [
+        "浙江省人民政府办公厅关于印发",
+        "浙江省政务数据共享管理办法的通知",
+    ]
+    # the break only shapes the printed title: the file's title and its text are one line
+    assert document.core_properties.title == plain_title(title)
+    assert "浙江省人民政府办公厅关于印发浙江省政务数据共享管理办法的通知" in docx_to_text(
+        render_docx(dataclasses.replace(NOTICE, title=title))
+    ).split("\n")
+    # a drafter's line that is itself too long is broken further
+    long_line = "浙江省人民政府办公厅关于进一步推进政务数据共享\n和政务服务“一网通办”的通知"
+    lines = title_lines_of(open_docx(dataclasses.replace(NOTICE, title=long_line)), long_line)
+    assert lines[-1] == "和政务服务“一网通办”的通知" and len(lines) == 3
 
 
 def test_primary_recipients_one_line_below_the_title_flush_left_with_a_full_width_colon(notice):
@@ -412,7 +504,7 @@ def test_note_on_the_line_under_the_date_two_characters_in_with_parentheses(noti
 
 
 def test_elements_follow_the_standard_order(notice):
-    texts = [p.text for p in body_paragraphs(notice)]
+    texts = [p.text.replace("\n", "") for p in body_paragraphs(notice)]
 
     def position(predicate) -> int:
         return next(i for i, t in enumerate(texts) if predicate(t))
@@ -446,20 +538,34 @@ def test_colophon_in_4hao_fangsong_between_black_rules_at_the_foot_of_the_block(
     for p in (cc, printing):
         assert all(run.font.size.pt == 14 for run in p.runs)
         assert all(east_asia_font(run) == "仿宋_GB2312" for run in p.runs)
-        frame = p._p.xpath("./w:pPr/w:framePr")[0]
-        assert frame.get(qn("w:vAnchor")) == "margin"
-        assert frame.get(qn("w:yAlign")) == "bottom"  # last rule on the block's bottom edge
-        assert int(frame.get(qn("w:w"))) == pytest.approx(Mm(BLOCK_W_MM).twips, abs=2)
+    # The 版记 is one floating table (a framed paragraph renders mid-page in LibreOffice,
+    # without its rules) positioned against the bottom of the text block, so its last
+    # rule lies on the block's bottom edge; the rules are the table's borders.
+    tables = cc._p.xpath("./ancestor::w:tbl")
+    assert len(tables) == 1 and tables == printing._p.xpath("./ancestor::w:tbl")
+    table = tables[0]
+    position = table.xpath("./w:tblPr/w:tblpPr")[0]
+    assert position.get(qn("w:vertAnchor")) == "margin"
+    assert position.get(qn("w:tblpYSpec")) == "bottom"  # last rule on the block's bottom edge
+    assert position.get(qn("w:horzAnchor")) == "page"
+    assert int(position.get(qn("w:tblpX"))) == pytest.approx(Mm(LEFT_MM).twips, abs=2)
+    width = table.xpath("./w:tblPr/w:tblW")[0]
+    assert int(width.get(qn("w:w"))) == pytest.approx(Mm(BLOCK_W_MM).twips, abs=2)
 
     def eighths(mm: float) -> int:  # w:sz is in eighths of a point
         return round(mm * PT_PER_MM * 8)
 
-    assert int(border(cc, "top").get(qn("w:sz"))) == eighths(0.35)
-    assert int(border(cc, "bottom").get(qn("w:sz"))) == eighths(0.25)
-    assert int(border(printing, "bottom").get(qn("w:sz"))) == eighths(0.35)
-    for b in (border(cc, "top"), border(cc, "bottom"), border(printing, "bottom")):
+    def table_border(side: str):
+        return table.xpath(f"./w:tblPr/w:tblBorders/w:{side}")[0]
+
+    assert int(table_border("top").get(qn("w:sz"))) == eighths(0.35)  # first rule
+    assert int(table_border("insideH").get(qn("w:sz"))) == eighths(0.25)  # between 抄送 and 印发
+    assert int(table_border("bottom").get(qn("w:sz"))) == eighths(0.35)  # last rule
+    for b in (table_border("top"), table_border("insideH"), table_border("bottom")):
         assert b.get(qn("w:color")) == "000000"
         assert b.get(qn("w:val")) == "single"
+    for side in ("left", "right", "insideV"):
+        assert table_border(side).get(qn("w:val")) == "nil"
     # 印发机关 one character in on the left, the date one character in on the right
     assert ind(printing, "left") == ind(printing, "right") == 14 * 20
     tab = printing.paragraph_format.tab_stops[0]
@@ -526,6 +632,8 @@ def test_letter_has_the_name_30mm_down_double_red_rules_and_the_number_top_right
     # 10.1 版记: 抄送 only, no 印发 line and no rules
     _, cc = find_text(document, "抄送：")
     assert border(cc, "top") is None and border(cc, "bottom") is None
+    table_rules = cc._p.xpath("./ancestor::w:tbl/w:tblPr/w:tblBorders/*")
+    assert table_rules and all(b.get(qn("w:val")) == "nil" for b in table_rules)
     assert not any(p.text.endswith("印发") for p in body_paragraphs(document))
 
 
@@ -590,6 +698,50 @@ def test_attachments_start_on_a_new_page_with_label_and_centred_title():
     texts = [p.text for p in paragraphs]
     assert texts.index("附件1") > next(i for i, t in enumerate(texts) if "联系人" in t)
     assert texts.index("附件2") < next(i for i, t in enumerate(texts) if t.startswith("抄送"))
+
+
+# --- the file itself -----------------------------------------------------------------------
+
+CREATED = datetime(2026, 1, 2, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+SEALED_AT = datetime(2026, 1, 6, 10, 15, 42, 123456, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def test_core_properties_come_from_the_document_not_the_template():
+    data = render_docx(dataclasses.replace(NOTICE, created=CREATED, modified=SEALED_AT))
+    props = Document(io.BytesIO(data)).core_properties
+    assert props.title == NOTICE.title
+    assert props.author == props.last_modified_by == NOTICE.issuer_name
+    assert props.language == "zh-CN"
+    assert props.created == CREATED  # written in UTC, "Z"
+    assert props.modified == SEALED_AT.replace(microsecond=0)
+    assert props.comments == "" and props.subject == "" and props.keywords == ""
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        app = package.read("docProps/app.xml").decode()
+        assert "<Application>OfficeHub</Application>" in app and "Microsoft" not in app
+        core = package.read("docProps/core.xml").decode()
+        assert "python-docx" not in core and "2013" not in core
+        assert not any(name.startswith("docProps/thumbnail") for name in package.namelist())
+
+
+def test_the_same_input_gives_the_same_bytes():
+    sealed = dataclasses.replace(NOTICE, seal_png=seal_png(), created=CREATED, modified=SEALED_AT)
+    first = render_docx(sealed)
+    time.sleep(2.1)  # zip entries carry a two-second clock
+    assert render_docx(sealed) == first
+    assert render_docx(dataclasses.replace(sealed, modified=SEALED_AT.replace(second=50))) != first
+
+
+def test_without_timestamps_the_file_is_stamped_now():
+    before = datetime.now(UTC).replace(microsecond=0)
+    props = Document(io.BytesIO(render_docx(NOTICE))).core_properties
+    after = datetime.now(UTC)
+    assert before <= props.modified <= after
+    assert props.created == props.modified
+
+
+def test_naive_timestamps_are_refused():
+    with pytest.raises(ValueError, match="aware"):
+        dataclasses.replace(NOTICE, modified=datetime(2026, 1, 6, 10, 0))
 
 
 # --- helpers of the module ----------------------------------------------------------------

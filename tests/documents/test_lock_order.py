@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from documents import selectors, services
-from documents.docx import render
 from documents.models import Document, Reminder, SealRequest
+from documents.services import sealing
 from officehub.audit.models import AuditEntry
 from officehub.audit.services import verify_chain
 from seals.models import SealRecord
@@ -77,13 +77,14 @@ def test_remind_holding_the_document_while_the_approval_finishes_signing_does_no
     # The interleaving that deadlocked: 催办 locks the document and is still working when
     # the custodian's approval has rendered and signed the DOCX and goes on to record it.
     signed = threading.Event()
-    real_render = render.render_document
+    real_issue = sealing.issue_copy
     real_can_remind = selectors.can_remind
 
-    def render_then_signal(*args: Any, **kwargs: Any) -> bytes:
-        content = real_render(*args, **kwargs)
+    def issue_then_signal(*args: Any, **kwargs: Any) -> Any:
+        # The approval has rendered and converted the copy; signing follows at once.
+        copy = real_issue(*args, **kwargs)
         signed.set()
-        return content
+        return copy
 
     def can_remind_after_the_signing(user: Any, document: Any) -> bool:
         # Called by document_remind with the document row locked.
@@ -91,7 +92,7 @@ def test_remind_holding_the_document_while_the_approval_finishes_signing_does_no
         time.sleep(0.5)  # let the approval reach its next lock
         return real_can_remind(user, document)
 
-    monkeypatch.setattr(render, "render_document", render_then_signal)
+    monkeypatch.setattr(sealing, "issue_copy", issue_then_signal)
     monkeypatch.setattr(selectors, "can_remind", can_remind_after_the_signing)
     for _round in range(3):
         signed.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 from typing import Any
@@ -13,7 +14,7 @@ from documents.docx.render import docx_to_text
 from documents.models import Document
 from officehub.errors import ApplicationError
 from seals.models import SealRecord
-from seals.services import seal_verify
+from seals.services import seal_verify, seal_verify_pdf
 from tests.documents import flow
 from tests.documents.flow import act
 
@@ -34,6 +35,51 @@ def test_sealing_stores_the_signed_docx_and_every_copy_serves_those_exact_bytes(
     assert document.doc_number in text and document.title in text
     for copy in document.incoming_copies.all():
         assert selectors.document_docx(copy) == sealed
+
+
+def test_the_issued_pdf_carries_the_seal_signed_inside_and_its_printing_date(personas: Any) -> None:
+    document = flow.to_distribute(personas)
+    record = SealRecord.objects.get()
+    pdf = selectors.signed_pdf(document)
+    assert pdf is not None and pdf.startswith(b"%PDF-") and pdf == bytes(record.signed_pdf)
+    assert hashlib.sha256(pdf).hexdigest() == record.pdf_sha256
+    result = seal_verify_pdf(pdf=pdf)
+    assert result.status == "valid" and len(result.signatures) == 1
+    assert "浙江省人民政府办公厅" in (result.signatures[0].signer_subject or "")
+    # 印发日期 was fixed before sealing: it is in the signed DOCX and the signed PDF, and
+    # 分发 keeps it.
+    document.refresh_from_db()
+    assert document.printed_on is not None and document.printing_office
+    printed = f"{document.printed_on.year}年{document.printed_on.month}月{document.printed_on.day}日印发"
+    assert printed in docx_to_text(bytes(record.sealed_docx))
+    assert printed in pdf_text(pdf)
+    act(services.document_distribute, document_id=document.pk, actor=personas.reviewer)
+    distributed = flow.refresh(document)
+    assert distributed.printed_on == document.printed_on
+    for copy in distributed.incoming_copies.all():
+        assert selectors.signed_pdf(copy) == pdf
+
+
+def test_a_conversion_failure_refuses_the_sealing_and_changes_nothing(personas: Any, monkeypatch: Any) -> None:
+    from officehub.office import client
+
+    document, request = pending_seal_request(personas)
+
+    def broken(docx: bytes, **kwargs: Any) -> Any:
+        raise client.PdfConversionFailed("版式文件转换服务不可用", code="pdf.converter_unavailable")
+
+    monkeypatch.setattr("documents.docx.issue.convert_docx", broken)
+    with pytest.raises(ApplicationError) as caught:
+        act(services.seal_request_decide, seal_request_id=request.pk, actor=personas.custodian, approve=True)
+    assert (caught.value.code, caught.value.status) == ("pdf.converter_unavailable", 503)
+    assert_nothing_changed(document, request)
+
+
+def pdf_text(pdf: bytes) -> str:
+    import pdfplumber
+
+    with pdfplumber.open(io.BytesIO(pdf)) as opened:
+        return "".join((page.extract_text() or "") for page in opened.pages).replace(" ", "").replace("\n", "")
 
 
 def test_unknown_or_foreign_seal_is_refused(personas: Any) -> None:

@@ -60,27 +60,49 @@ def assert_no_key_material(text: str) -> None:
 
 
 def test_verify_api_answers_valid_and_content_changed(api_client: Any, record: SealRecord, personas: Any) -> None:
-    client = as_user(api_client, personas.staff)  # anyone signed in may verify
-    good = client.post("/api/seals/verify/", files(record), format="multipart")
+    # Public: no login needed (anyone a document reaches verifies its seal).
+    good = api_client.post("/api/seals/verify/", files(record), format="multipart")
     assert good.status_code == 200
     body = good.json()
-    assert body["valid"] is True and body["status"] == "valid" and body["message"] == "签章有效"
-    assert body["seal"]["name"] == "浙江省人民政府办公厅公章" and body["signing_time"]
-    bad = client.post("/api/seals/verify/", files(record, flip=True), format="multipart")
+    assert body["valid"] is True and body["status"] == "valid" and body["message"] == "签章有效" and body["kind"] == "docx"
+    [seal] = body["seals"]
+    assert seal["seal"] == "浙江省人民政府办公厅公章" and seal["organisation"] == "浙江省人民政府办公厅" and seal["signed_at"]
+    bad = api_client.post("/api/seals/verify/", files(record, flip=True), format="multipart")
     assert bad.status_code == 200
     assert (bad.json()["valid"], bad.json()["status"], bad.json()["message"]) == (False, "content_changed", "内容已被篡改")
 
 
 def test_verify_api_needs_both_files(api_client: Any, record: SealRecord, personas: Any) -> None:
     upload = files(record)
-    response = as_user(api_client, personas.staff).post("/api/seals/verify/", {"docx": upload["docx"]}, format="multipart")
-    assert response.status_code == 400 and response.json()["code"] == "invalid"
-    assert "p7s" in response.json()["extra"]["fields"]
+    response = api_client.post("/api/seals/verify/", {"docx": upload["docx"]}, format="multipart")
+    assert response.status_code == 400 and response.json()["code"] == "verify.missing_file"
+
+
+def test_verify_api_refuses_what_is_not_a_pdf_or_a_docx_with_its_signature(api_client: Any, record: SealRecord) -> None:
+    for upload in (
+        {"pdf": SimpleUploadedFile("x.pdf", b"PK\x03\x04 a zip, not a pdf")},
+        {"docx": SimpleUploadedFile("x.docx", b"%PDF-1.7"), "p7s": SimpleUploadedFile("x.p7s", bytes(record.signature))},
+        {"docx": files(record)["docx"], "p7s": SimpleUploadedFile("x.p7s", b"-----BEGIN PKCS7-----")},
+    ):
+        response = api_client.post("/api/seals/verify/", upload, format="multipart")
+        assert response.status_code == 415 and response.json()["code"] == "verify.unsupported_type"
+
+
+def test_verify_api_refuses_an_oversized_pdf_and_is_rate_limited_per_address(
+    api_client: Any, record: SealRecord, settings: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr("seals.edges.PDF_MAX_BYTES", 1024)
+    big = api_client.post("/api/seals/verify/", {"pdf": SimpleUploadedFile("x.pdf", b"%PDF-" + b"0" * 2048)}, format="multipart")
+    assert big.status_code == 413 and big.json()["code"] == "seal.upload_too_large"
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "verify": "3/min burst 3"}}
+    codes = [api_client.post("/api/seals/verify/", files(record), format="multipart").status_code for _ in range(5)]
+    assert codes[:2] == [200, 200] and codes[-1] == 429  # one token went to the oversized upload
 
 
 def test_verify_api_refuses_an_oversized_upload(api_client: Any, record: SealRecord, personas: Any, settings: Any) -> None:
     settings.DOCX_IMPORT_MAX_BYTES = 1024
-    response = as_user(api_client, personas.staff).post("/api/seals/verify/", files(record), format="multipart")
+    response = api_client.post("/api/seals/verify/", files(record), format="multipart")
     assert response.status_code == 413 and response.json()["code"] == "seal.upload_too_large"
 
 
@@ -191,14 +213,16 @@ def test_record_detail_api_reverifies(api_client: Any, record: SealRecord, perso
 
 
 def test_verify_page_reports_valid_and_the_precise_reason(client: Any, record: SealRecord, personas: Any) -> None:
-    login(client, personas.staff)
-    assert "验证用印文件" in client.get("/seals/verify/").content.decode()
+    # Public, like the API: no login.
+    assert "验章" in client.get("/seals/verify/").content.decode()
     good = client.post("/seals/verify/", files(record)).content.decode()
-    assert "✔ 有效" in good and "浙江省人民政府办公厅公章" in good
+    assert "✔ 签章有效" in good and "浙江省人民政府办公厅公章" in good
     bad = client.post("/seals/verify/", files(record, flip=True)).content.decode()
-    assert "内容已被篡改" in bad and "✘ 无效" in bad
+    assert "内容已被篡改" in bad and "✘" in bad
     missing = client.post("/seals/verify/", {})
-    assert missing.status_code == 400 and "请同时选择" in missing.content.decode()
+    assert missing.status_code == 400 and "同时上传" in missing.content.decode()
+    wrong = client.post("/seals/verify/", {"pdf": SimpleUploadedFile("x.pdf", b"not a pdf")})
+    assert wrong.status_code == 415 and "PDF" in wrong.content.decode()
 
 
 def test_seal_list_and_usage_pages(client: Any, record: SealRecord, personas: Any) -> None:

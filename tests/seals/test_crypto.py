@@ -284,6 +284,31 @@ def test_signature_is_detached_der_with_sha256(signature: bytes) -> None:
     assert sha256_oid_der in signature
 
 
+def test_signature_is_cades_bes_bound_to_the_seal_certificate(signature: bytes, seal: Seal) -> None:
+    """ESS signingCertificateV2 names the SHA-256 of exactly the seal's certificate."""
+    from asn1crypto import tsp
+
+    signer_info = cms.ContentInfo.load(signature)["content"]["signer_infos"][0]
+    attributes = {a["type"].native: a["values"][0] for a in signer_info["signed_attrs"]}
+    assert set(attributes) == {"content_type", "signing_time", "message_digest", "signing_certificate_v2"}
+    certificate_id = attributes["signing_certificate_v2"]["certs"][0]
+    assert isinstance(attributes["signing_certificate_v2"], tsp.SigningCertificateV2)
+    der = seal.cert.public_bytes(serialization.Encoding.DER)
+    assert certificate_id["cert_hash"].native == hashlib.sha256(der).digest()
+    assert certificate_id["issuer_serial"]["serial_number"].native == seal.cert.serial_number
+
+
+def test_seal_certificate_names_where_its_crl_is(ca: Authority) -> None:
+    key = generate_seal_key()
+    cert = issue_seal_certificate(
+        ca_key=ca.key, ca_cert=ca.cert, seal_public_key=key.public_key(), organisation=ORG, seal_name=SEAL_NAME,
+        serial_number=None, not_before=NOW - dt.timedelta(days=1), not_after=NOW + dt.timedelta(days=30),
+        crl_url="https://oa.example.gov.cn/seals/crl.pem",
+    )
+    points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    assert [name.value for point in points for name in point.full_name] == ["https://oa.example.gov.cn/seals/crl.pem"]
+
+
 def test_one_changed_byte_is_reported_as_content_changed(ca: Authority, signature: bytes) -> None:
     tampered = flip_byte(DOCX, len(DOCX) // 2)
     result = verify_detached(tampered, signature, trusted_ca=ca.cert)
