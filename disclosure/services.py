@@ -133,7 +133,7 @@ def publication_withdraw(*, publication_id: int, actor: User, reason: str) -> Pu
     """撤回: take a document off the portal (it stays in the office's list, withdrawn).
     Only the issuer's office staff. Its pages answer 404 at once (every page and search
     hit is read from the published rows), the index delete follows after commit.
-    Raises not_found, disclosure.invalid (no reason), disclosure.invalid_transition."""
+    Raises not_found, disclosure.required (no reason), publication.invalid_transition."""
     require_transaction()
     publication = selectors.access_publication(actor, publication_id, lock=True)
     PUBLICATION_FLOW.check(publication, "withdraw")
@@ -365,7 +365,7 @@ def _office_request(actor: User, request_id: int, action: str) -> DisclosureRequ
 def request_register(*, request_id: int, actor: User, note: str = "") -> DisclosureRequest:
     """登记 by the office: the statutory deadline starts — 20 working days after today
     (disclosure/workdays.py) → 待分办. Raises not_found, disclosure.not_allowed,
-    disclosure.invalid_transition."""
+    disclosure_request.invalid_transition."""
     require_transaction()
     request = _office_request(actor, request_id, "register")
     now = timezone.now()
@@ -384,7 +384,7 @@ def request_assign(*, request_id: int, actor: User, department_id: int, note: st
     """承办: the office names the department that answers (its heads, else its members,
     get the 答复 待办) → 承办中. Raises disclosure.invalid (not one of the organisation's
     divisions, or nobody in it), not_found, disclosure.not_allowed,
-    disclosure.invalid_transition."""
+    disclosure_request.invalid_transition."""
     require_transaction()
     request = _office_request(actor, request_id, "assign")
     department = next(
@@ -412,7 +412,7 @@ def request_assign(*, request_id: int, actor: User, department_id: int, note: st
 def request_extend(*, request_id: int, actor: User, reason: str) -> DisclosureRequest:
     """延期 (条例 第三十三条): once, before the reply, by 20 working days after the current
     deadline, with a reason the applicant sees. Raises disclosure.already_extended (409),
-    disclosure.required, not_found, disclosure.not_allowed, disclosure.invalid_transition."""
+    disclosure.required, not_found, disclosure.not_allowed, disclosure_request.invalid_transition."""
     require_transaction()
     request = _office_request(actor, request_id, "extend")
     if request.extended_at is not None:
@@ -446,7 +446,7 @@ def request_reply(
     tracking page, with an optional PDF (checked by its signature, the caller bounds its
     size) → 已答复; the office gets the 办结 待办. Raises disclosure.required,
     disclosure.file_not_pdf, not_found, disclosure.not_allowed,
-    disclosure.invalid_transition."""
+    disclosure_request.invalid_transition."""
     require_transaction()
     request = selectors.access_request(actor, request_id, lock=True)
     REQUEST_FLOW.check(request, "reply")
@@ -474,7 +474,7 @@ def request_reply(
 
 def request_conclude(*, request_id: int, actor: User, note: str = "") -> DisclosureRequest:
     """办结 by the office after the reply. Raises not_found, disclosure.not_allowed,
-    disclosure.invalid_transition."""
+    disclosure_request.invalid_transition."""
     require_transaction()
     request = _office_request(actor, request_id, "conclude")
     now = timezone.now()
