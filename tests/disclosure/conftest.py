@@ -74,9 +74,45 @@ def distributed(p: Any, *, disclosure: str = "proactive", sealed: bool = False, 
     return flow.refresh(document)
 
 
+def bulk_publications(rows: list[dict[str, Any]]) -> list[Any]:
+    """Published documents straight into the tables (with their outbox rows), bypassing
+    the flow whose own tests cover it: for search-quality tests that need a corpus. A
+    row's 发文字号 prefix picks its issuer (浙数局发: the 大数据局, else the 办公厅)."""
+    from django.utils import timezone
+
+    from disclosure.models import PortalOutbox, Publication
+    from documents.models import Direction, Document, DocumentStatus
+    from officehub.directory.models import Department, User
+
+    office = Department.objects.get(name="浙江省人民政府办公厅")
+    bureau = Department.objects.get(name="浙江省大数据发展管理局")
+    drafter = User.objects.get(username="wangfang")
+    now = timezone.now()
+    documents = Document.objects.bulk_create([
+        Document(
+            direction=Direction.OUTGOING, doc_type=row["doc_type"], status=DocumentStatus.DISTRIBUTED,
+            classification=Clearance.PUBLIC, disclosure="proactive",
+            issuer=bureau if row.get("doc_number", "").startswith("浙数局发") else office,
+            doc_number=row.get("doc_number", ""), title=row["title"], body=row["body"], issued_on=row["record_date"],
+            drafter=drafter, drafting_department=drafter.department,
+        )
+        for row in rows
+    ])
+    publications = Publication.objects.bulk_create([
+        Publication(
+            document=document, issuer=document.issuer, issuer_name=document.issuer.name, title=document.title,
+            doc_number=document.doc_number, doc_type=document.doc_type, issued_on=document.issued_on,
+            year=document.issued_on.year, body=document.body, published_at=now, changed_at=now,
+        )
+        for document in documents
+    ])
+    PortalOutbox.objects.bulk_create([PortalOutbox(publication=p, available_at=now) for p in publications])
+    return publications
+
+
 def act(service: Any, **kwargs: Any) -> Any:
     with transaction.atomic():
         return service(**kwargs)
 
 
-__all__ = ["act", "distributed", "drain", "drop_portal_indices"]
+__all__ = ["act", "bulk_publications", "distributed", "drain", "drop_portal_indices"]
