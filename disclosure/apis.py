@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from disclosure import selectors, services
+from disclosure import selectors, services, views
 from disclosure.edges import check_rate, parse_params
 from disclosure.errors import RateLimited
 from disclosure.models import DisclosureRequest, Publication, RequestStatus
@@ -109,7 +109,8 @@ class PortalSearchApi(PublicApi):
         params = parse_params(request.query_params)
         if params.q:
             _limit("search", request)
-        return Response(PortalResultOutput(selectors.portal_search(params)).data)
+        changed_at = views.portal_changed_at(request._request)
+        return Response(PortalResultOutput(selectors.portal_search_shared(params, changed_at=changed_at)).data)
 
 
 class PublicationOutput(serializers.Serializer):

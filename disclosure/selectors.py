@@ -10,15 +10,19 @@ and by the handlers it was assigned to; everyone else gets ``NotFound``.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Final, TypedDict
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 from elasticsearch import ApiError, TransportError
+from redis.exceptions import RedisError
 
 from disclosure.errors import DisclosureInvalidInput, DisclosureNotAllowed
 from disclosure.index import alias_name
@@ -149,6 +153,36 @@ def portal_search(params: PortalParams, *, facets: bool = True) -> PortalResult:
         else:
             logger.warning("portal search degraded: %s", exc)
         return _search_db(params, facets=facets)
+
+
+def portal_search_shared(params: PortalParams, *, changed_at: datetime | None) -> PortalResult:
+    """``portal_search`` through the shared cache (Redis, ``PORTAL_RESULT_CACHE_SECONDS``).
+
+    A public answer is the same for every visitor, so one visitor's search serves the
+    next one's: popular searches cost one Elasticsearch query per change of the portal
+    rather than one per visitor. ``changed_at`` (``portal_changed_at``) is part of the
+    key, so a publication, a withdrawal or a batch reaching the index makes every cached
+    answer unreachable at once — a withdrawn document is never served from here. A
+    degraded answer is not kept; a cache outage only costs the search."""
+    seconds = settings.PORTAL_RESULT_CACHE_SECONDS
+    if not seconds:
+        return portal_search(params)
+    validate_params(params)
+    stamp = changed_at.isoformat() if changed_at else "-"
+    key = "gk:search:" + hashlib.sha256(f"{stamp}|{params.cache_key()}".encode()).hexdigest()[:40]
+    try:
+        cached: PortalResult | None = cache.get(key)
+    except (RedisError, OSError):
+        cached = None
+    if cached is not None:
+        return cached
+    result = portal_search(params)
+    if not result["degraded"]:
+        try:
+            cache.set(key, result, seconds)
+        except (RedisError, OSError):
+            logger.warning("portal search: the shared cache is unavailable")
+    return result
 
 
 def _issuer_names(ids: list[int]) -> dict[int, str]:

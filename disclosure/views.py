@@ -8,6 +8,7 @@ same 404 page as a missing id.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -56,7 +57,16 @@ def _not_found(request: HttpRequest) -> HttpResponse:
 
 def listing_validator(request: HttpRequest) -> Validator:
     changed = selectors.portal_changed_at()
+    request._portal_changed_at = changed  # type: ignore[attr-defined]  # the search's cache key reuses it
     return Validator(f"list|{changed.isoformat() if changed else '-'}|{request.GET.urlencode()}", changed)
+
+
+def portal_changed_at(request: HttpRequest) -> datetime | None:
+    """The portal's Last-Modified, read once per request (the validator usually has)."""
+    if not hasattr(request, "_portal_changed_at"):
+        request._portal_changed_at = selectors.portal_changed_at()  # type: ignore[attr-defined]
+    value: datetime | None = request._portal_changed_at  # type: ignore[attr-defined]
+    return value
 
 
 def _query_with(request: HttpRequest, **changes: Any) -> str:
@@ -96,7 +106,7 @@ def portal_index(request: HttpRequest) -> HttpResponse:
         params = parse_params(request.GET)
         if params.q:
             check_rate("search", request)
-        result = selectors.portal_search(params)
+        result = selectors.portal_search_shared(params, changed_at=portal_changed_at(request))
     except RateLimited as exc:
         return _portal_error(request, exc)
     except ApplicationError as exc:

@@ -259,6 +259,9 @@ DISCLOSURE_REPLY_FILE_MAX_BYTES = env_int("DISCLOSURE_REPLY_FILE_MAX_BYTES", 10 
 # Public pages: how long browsers and proxies may reuse a portal page (Cache-Control
 # max-age; they revalidate with ETag / Last-Modified after that).
 PORTAL_CACHE_SECONDS = env_int("PORTAL_CACHE_SECONDS", 60, minimum=0, maximum=3600)
+# Search answers shared by every visitor (Redis), keyed by the portal's last change so a
+# publication or withdrawal is seen at once; 0 turns the shared cache off.
+PORTAL_RESULT_CACHE_SECONDS = env_int("PORTAL_RESULT_CACHE_SECONDS", 300, minimum=0, maximum=86400)
 # Token buckets per client address (officehub/ratelimit.py): portal searches, filed
 # requests (CAPTCHA-free, so this is the brake) and tracking-number lookups.
 PORTAL_SEARCH_RATE = env_rate("PORTAL_SEARCH_RATE", "120/min burst 60")

@@ -145,3 +145,23 @@ def test_portal_search_is_rate_limited_per_address(published, settings):
     # Another address has its own bucket; browsing without a query is not counted.
     assert Client(REMOTE_ADDR="10.1.2.3").get("/gk/", {"q": "政务"}).status_code == 200
     assert client.get("/gk/").status_code == 200
+
+
+def test_search_answers_are_shared_until_the_portal_changes(published, personas, settings):
+    client = Client()
+    first = client.get("/api/gk/documents/", {"q": "政务"}).json()
+    assert {hit["document_id"] for hit in first["hits"]} == {published[0].pk, published[1].pk}
+    # Elasticsearch gone: the same question is answered from the shared cache, as before.
+    settings.ELASTICSEARCH_URL = "http://127.0.0.1:9"
+    again = Client(REMOTE_ADDR="10.9.9.9").get("/api/gk/documents/", {"q": "政务"}).json()
+    assert again == first and again["degraded"] is False
+    # A withdrawal changes the portal: no cached answer is reachable any more (here the
+    # database fallback answers, without the withdrawn document).
+    from disclosure import services
+
+    publication = Publication.objects.get(document=published[0])
+    act(services.publication_withdraw, publication_id=publication.pk, actor=personas.reviewer, reason="撤回")
+    after = client.get("/api/gk/documents/", {"q": "政务"}).json()
+    assert after["degraded"] is True and [hit["document_id"] for hit in after["hits"]] == [published[1].pk]
+    settings.PORTAL_RESULT_CACHE_SECONDS = 0  # off: every search asks the index
+    assert client.get("/api/gk/documents/", {"q": "政务"}).json()["degraded"] is True
