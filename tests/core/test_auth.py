@@ -15,6 +15,9 @@ pytestmark = pytest.mark.django_db
 # Endpoints an anonymous caller must reach: the way in.
 ANONYMOUS_API = {"api/auth/token/"}
 ANONYMOUS_PAGES = {"login/", "logout/"}
+# The 政务公开 portal is public by design (disclosure/, tests/disclosure): its pages under
+# gk/ and its API under api/gk/ — and nothing else of it.
+PUBLIC_PORTAL = ("gk/", "api/gk/")
 
 
 def _concrete(pattern: str) -> str:
@@ -39,12 +42,13 @@ def _all_routes(resolver: URLResolver | None = None, prefix: str = "") -> list[s
 
 
 def _api_routes() -> list[str]:
-    return sorted({_concrete(r) for r in _all_routes() if r.startswith("api/")} - ANONYMOUS_API)
+    return sorted({_concrete(r) for r in _all_routes() if r.startswith("api/") and not r.startswith(PUBLIC_PORTAL)}
+                  - ANONYMOUS_API)
 
 
 def _page_routes() -> list[str]:
     return sorted(
-        {_concrete(r) for r in _all_routes() if not r.startswith(("api/", "admin/", "static/", "media/"))}
+        {_concrete(r) for r in _all_routes() if not r.startswith(("api/", "admin/", "static/", "media/", *PUBLIC_PORTAL))}
         - ANONYMOUS_PAGES
     )
 
