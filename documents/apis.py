@@ -30,7 +30,7 @@ from documents.edges import (
     request_user,
 )
 from documents.errors import DocumentInvalidInput, DocumentNotSealed
-from documents.models import DocType, Document, DocumentStatus, SealRequest, Step, Urgency
+from documents.models import Disclosure, DocType, Document, DocumentStatus, SealRequest, Step, Urgency
 from documents.parsing import has_nul, parse_id
 from officehub.directory.models import Clearance
 
@@ -92,6 +92,8 @@ class DocumentDetailOutput(DocumentListOutput):
     signature_name = serializers.CharField()
     issued_on = serializers.DateField(allow_null=True)
     note = serializers.CharField()
+    disclosure = serializers.CharField()
+    disclosure_label = serializers.CharField(source="get_disclosure_display")
     printing_office = serializers.CharField()
     printed_on = serializers.DateField(allow_null=True)
     # In the order the drafter entered them.
@@ -160,6 +162,10 @@ class DocumentFieldsInput(serializers.Serializer):
     note = serializers.CharField(max_length=300, required=False, allow_blank=True)
     attachments = AttachmentInput(many=True, required=False)
     needs_seal = serializers.BooleanField(required=False)
+    disclosure = serializers.ChoiceField(
+        choices=Disclosure.choices, required=False,
+        help_text="公开属性：proactive=主动公开（分发后自动在政务公开网站发布），on_request=依申请公开，withheld=不予公开（默认）；签发后不能修改",
+    )
     primary_recipient_ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=200)
     cc_recipient_ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=200)
     countersign_department_ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=50)

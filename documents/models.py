@@ -48,6 +48,16 @@ class Urgency(models.TextChoices):
     EXTRA_URGENT = "extra_urgent", _("特急")
 
 
+class Disclosure(models.TextChoices):
+    """公开属性 (《中华人民共和国政府信息公开条例》): whether the 政务公开 portal publishes the
+    document once it is distributed. Not publishing is the default: a drafter must choose
+    主动公开 for a document to reach the public."""
+
+    PROACTIVE = "proactive", _("主动公开")
+    ON_REQUEST = "on_request", _("依申请公开")
+    WITHHELD = "withheld", _("不予公开")
+
+
 class DocumentStatus(models.TextChoices):
     """Where the document waits: the name of its current step (or a final state)."""
 
@@ -135,6 +145,9 @@ class Document(models.Model):
     signature_name = models.CharField(_("发文机关署名"), max_length=100, blank=True)
     issued_on = models.DateField(_("成文日期"), null=True, blank=True)
     note = models.CharField(_("附注"), max_length=300, blank=True)
+    disclosure = models.CharField(
+        _("公开属性"), max_length=20, choices=Disclosure.choices, default=Disclosure.WITHHELD
+    )
     # 印章: the sealing record holding the sealed, signed DOCX (seals app).
     seal_record = models.ForeignKey(
         "seals.SealRecord", verbose_name=_("用印记录"), null=True, blank=True,
@@ -208,6 +221,10 @@ class Document(models.Model):
                 name="document_incoming_has_recipient_and_source",
             ),
             models.CheckConstraint(condition=Q(classification__lte=4), name="document_classification_range"),
+            # 主动公开 goes to the public portal: only a document marked 公开 may say so.
+            models.CheckConstraint(
+                condition=~Q(disclosure="proactive") | Q(classification=0), name="document_proactive_is_public"
+            ),
             models.CheckConstraint(condition=Q(doc_serial__isnull=True) | Q(doc_serial__gte=1), name="document_serial_positive"),
             models.UniqueConstraint(
                 fields=["source_document", "recipient_organisation"],

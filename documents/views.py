@@ -24,7 +24,7 @@ from documents import selectors, services
 from documents.docx.importing import import_upload
 from documents.edges import docx_download, package_download, pdf_download, request_user
 from documents.errors import DocumentNotSealed
-from documents.models import DocType, Document, DocumentStatus, Urgency
+from documents.models import Disclosure, DocType, Document, DocumentStatus, Urgency
 from documents.parsing import has_nul, parse_id
 from documents.templates_catalog import DOC_TEMPLATES
 from officehub.directory.models import Clearance, Department, User
@@ -115,12 +115,16 @@ def _form_choices(user: User) -> dict[str, Any]:
         "departments": [dept for dept in departments if dept.organisation() == organisation],
         "urgencies": Urgency.choices,
         "classifications": classifications,
+        "disclosures": Disclosure.choices,
         "organisation": organisation,
     }
 
 
 def _fields_from_post(request: HttpRequest) -> dict[str, Any]:
+    # The 公开属性 select is on the form only while it may change (before sign-off).
+    disclosure = {"disclosure": request.POST["disclosure"]} if "disclosure" in request.POST else {}
     return {
+        **disclosure,
         "title": request.POST.get("title", ""),
         "body": request.POST.get("body", "").replace("\r\n", "\n"),
         "urgency": request.POST.get("urgency", Urgency.NORMAL),
@@ -147,6 +151,7 @@ def document_new(request: HttpRequest) -> HttpResponse:
     template = DOC_TEMPLATES[DocType(doc_type)]
     values: dict[str, Any] = {"doc_type": doc_type, "title": template["title"], "body": template["body"],
                               "urgency": Urgency.NORMAL, "classification": Clearance.INTERNAL,
+                              "disclosure": Disclosure.WITHHELD,
                               "primary_recipient_ids": [], "cc_recipient_ids": [], "countersign_department_ids": []}
     error = None
     if request.method == "POST":
@@ -184,7 +189,7 @@ def document_edit(request: HttpRequest, document_id: int) -> HttpResponse:
         "doc_type": document.doc_type, "title": document.title, "body": document.body,
         "urgency": document.urgency, "classification": document.classification,
         "secrecy_period": document.secrecy_period, "copy_number": document.copy_number, "note": document.note,
-        "attachments": document.attachments,
+        "attachments": document.attachments, "disclosure": document.disclosure,
         "primary_recipient_ids": [d.pk for d in selectors.recipients(document, "primary")],
         "cc_recipient_ids": [d.pk for d in selectors.recipients(document, "cc")],
         "countersign_department_ids": [d.pk for d in document.countersign_departments.all()],

@@ -10,6 +10,7 @@ NAVIGATION = [
     ("messages", "消息", "/messages/"),
     ("meetings", "会议", "/messages/meetings/"),
     ("archives", "档案", "/archives/"),
+    ("disclosure", "政务公开", "/disclosure/"),
     ("seals", "印章", "/seals/"),
     ("directory", "通讯录", "/directory/"),
 ]

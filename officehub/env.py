@@ -8,7 +8,9 @@ of being silently replaced by a default.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 
 PREFIX = "OFFICEHUB_"
@@ -120,3 +122,26 @@ def env_url(
             f"{PREFIX}{name}={value!r} is not a URL with scheme {' or '.join(schemes)}"
         )
     return value
+
+
+def env_dates(name: str, *, environ: Mapping[str, str] | None = None) -> list[date]:
+    """Comma-separated ISO dates (``2026-10-01,2026-10-02``); unset is an empty list."""
+    dates = []
+    for item in env_list(name, [], environ=environ):
+        try:
+            dates.append(date.fromisoformat(item))
+        except ValueError:
+            raise ImproperlyConfiguredEnv(f"{PREFIX}{name}: {item!r} is not a date (YYYY-MM-DD)") from None
+    return sorted(set(dates))
+
+
+def env_rate(name: str, default: str, *, environ: Mapping[str, str] | None = None) -> str:
+    """A token-bucket rate as ``officehub.ratelimit.parse_rate`` reads it: ``"5/hour"`` or
+    ``"120/min burst 60"``."""
+    value = env_str(name, default, environ=environ) or default
+    if not _RATE_RE.match(value):
+        raise ImproperlyConfiguredEnv(f"{PREFIX}{name}={value!r} is not a rate such as 120/min or 5/hour burst 3")
+    return value
+
+
+_RATE_RE = re.compile(r"^[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)( burst [1-9][0-9]*)?$")

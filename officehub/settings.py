@@ -19,8 +19,10 @@ import dj_database_url
 from officehub.env import (
     ImproperlyConfiguredEnv,
     env_bool,
+    env_dates,
     env_int,
     env_list,
+    env_rate,
     env_secret,
     env_str,
     env_url,
@@ -71,6 +73,7 @@ INSTALLED_APPS = [
     "seals",
     "messaging",
     "search",
+    "disclosure",
 ]
 
 MIDDLEWARE = [
@@ -245,6 +248,31 @@ except json.JSONDecodeError as exc:
 if not isinstance(ICE_SERVERS, list):
     raise ImproperlyConfiguredEnv("OFFICEHUB_ICE_SERVERS must be a JSON list")
 
+# --- 政务公开 (disclosure/) ----------------------------------------------------------------
+# Working days for statutory deadlines (依申请公开: 20 working days after registration,
+# extendable once by 20): Monday to Friday, minus OFFICEHUB_HOLIDAYS, plus
+# OFFICEHUB_MAKEUP_WORKDAYS (weekend days worked in exchange, 调休上班) — both
+# comma-separated ISO dates, copied from the State Council's yearly holiday notice.
+HOLIDAYS = env_dates("HOLIDAYS")
+MAKEUP_WORKDAYS = env_dates("MAKEUP_WORKDAYS")
+if set(HOLIDAYS) & set(MAKEUP_WORKDAYS):
+    raise ImproperlyConfiguredEnv("OFFICEHUB_HOLIDAYS and OFFICEHUB_MAKEUP_WORKDAYS share a date")
+# Handlers are reminded this many working days before a request's deadline (and again
+# every DOCUMENT_REMIND_INTERVAL_SECONDS once it is overdue).
+DISCLOSURE_REMIND_WORKING_DAYS = env_int("DISCLOSURE_REMIND_WORKING_DAYS", 3, minimum=0, maximum=19)
+DISCLOSURE_REPLY_FILE_MAX_BYTES = env_int("DISCLOSURE_REPLY_FILE_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+# Public pages: how long browsers and proxies may reuse a portal page (Cache-Control
+# max-age; they revalidate with ETag / Last-Modified after that).
+PORTAL_CACHE_SECONDS = env_int("PORTAL_CACHE_SECONDS", 60, minimum=0, maximum=3600)
+# Search answers shared by every visitor (Redis), keyed by the portal's last change so a
+# publication or withdrawal is seen at once; 0 turns the shared cache off.
+PORTAL_RESULT_CACHE_SECONDS = env_int("PORTAL_RESULT_CACHE_SECONDS", 300, minimum=0, maximum=86400)
+# Token buckets per client address (officehub/ratelimit.py): portal searches, filed
+# requests (CAPTCHA-free, so this is the brake) and tracking-number lookups.
+PORTAL_SEARCH_RATE = env_rate("PORTAL_SEARCH_RATE", "120/min burst 60")
+DISCLOSURE_REQUEST_RATE = env_rate("DISCLOSURE_REQUEST_RATE", "5/hour burst 3")
+DISCLOSURE_TRACK_RATE = env_rate("DISCLOSURE_TRACK_RATE", "30/min burst 20")
+
 # --- Background worker (manage.py run_worker): dotted path, interval in seconds -------
 WORKER_JOBS: list[tuple[str, float]] = [
     ("documents.jobs.remind_overdue", env_int("WORKER_REMIND_SECONDS", 60, minimum=1)),
@@ -252,7 +280,15 @@ WORKER_JOBS: list[tuple[str, float]] = [
     ("messaging.chat.jobs.department_groups_sync_all", env_int("WORKER_DEPARTMENT_GROUPS_SECONDS", 600, minimum=10)),
     ("messaging.meetings.jobs.meeting_remind_upcoming", env_int("WORKER_MEETING_SECONDS", 30, minimum=1)),
     ("search.services.index_drain_backlog", env_int("WORKER_INDEX_SECONDS", 5, minimum=1)),
+    ("disclosure.jobs.portal_drain_backlog", env_int("WORKER_INDEX_SECONDS", 5, minimum=1)),
+    ("disclosure.jobs.remind_requests", env_int("WORKER_REMIND_SECONDS", 60, minimum=1)),
 ]
+
+# --- Hooks (officehub/hooks.py): event -> followers by dotted path, run in the transaction
+# of the change. The 政务公开 portal publishes a 主动公开 document when it is distributed.
+HOOKS: dict[str, list[str]] = {
+    "document.distributed": ["disclosure.services.publication_on_distribute"],
+}
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "directory.User"

@@ -40,6 +40,8 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     path("seals/", include("seals.api_urls")),
     path("messaging/", include("messaging.api_urls")),
     path("archives/", include("search.api_urls")),
+    path("disclosure/", include("disclosure.api_urls")),
+    path("gk/", include("disclosure.public_api_urls")),
 ]
 
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -61,6 +63,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("seals/", include("seals.urls")),
     path("messages/", include("messaging.urls")),
     path("archives/", include("search.urls")),
+    path("disclosure/", include("disclosure.urls")),
+    # 政务公开: the public portal, no login.
+    path("gk/", include("disclosure.portal_urls")),
 ]
 
 # Chinese error pages in the page shell; {code, message, extra} JSON under /api/.

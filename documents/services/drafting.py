@@ -13,6 +13,7 @@ from documents import selectors
 from documents.errors import DocumentInvalidInput, DocumentInvalidTransition, DocumentNotHolder
 from documents.models import (
     Direction,
+    Disclosure,
     DocType,
     Document,
     DocumentComment,
@@ -26,6 +27,7 @@ from documents.services.flow import (
     Attachment,
     check_attachments,
     check_classification,
+    check_disclosure,
     close_step,
     holder_step,
     issuer_staff,
@@ -60,6 +62,8 @@ class DraftFields:
     primary_recipient_ids: Sequence[int] | None = None
     cc_recipient_ids: Sequence[int] | None = None
     countersign_department_ids: Sequence[int] | None = None
+    # 公开属性: changeable until sign-off (拟稿, 核稿), not at 复核.
+    disclosure: str | None = None
 
 
 def document_create_draft(
@@ -78,6 +82,7 @@ def document_create_draft(
     primary_recipient_ids: Sequence[int] = (),
     cc_recipient_ids: Sequence[int] = (),
     countersign_department_ids: Sequence[int] = (),
+    disclosure: str = Disclosure.WITHHELD,
 ) -> Document:
     """Start an outgoing draft in the actor's organisation (the issuer).
 
@@ -85,7 +90,8 @@ def document_create_draft(
     (the meetings feature drafts minutes for a meeting's host). Side effects: version 1,
     an open 拟稿 step held by the actor, audit ``document.drafted``.
     Raises document.invalid, document.classified_refused, document.clearance_too_low,
-    document.unknown_recipient, document.unknown_department, permission_denied.
+    document.unknown_recipient, document.unknown_department, document.disclosure_not_public,
+    permission_denied.
     """
     require_transaction()
     if doc_type not in DocType.values:
@@ -108,6 +114,7 @@ def document_create_draft(
         secrecy_period=secrecy_period,
         copy_number=copy_number,
         note=note,
+        disclosure=disclosure,
         attachments=check_attachments(attachments or []),
         needs_seal=(doc_type != DocType.MINUTES) if needs_seal is None else needs_seal,
         issuer=issuer,
@@ -121,6 +128,7 @@ def document_create_draft(
     if not document.title:
         raise DocumentInvalidInput(_("请填写标题。"), code="document.title_required", extra={"field": "title"})
     _validate_copy_number(document.copy_number)
+    check_disclosure(document)
     primary = organisations(primary_recipient_ids, field="primary_recipient_ids", issuer=issuer)
     cc = organisations(cc_recipient_ids, field="cc_recipient_ids", issuer=issuer)
     countersign = own_departments(countersign_department_ids, field="countersign_department_ids", organisation=issuer)
@@ -147,8 +155,9 @@ def document_update(*, document_id: int, actor: User, fields: DraftFields) -> Do
     """Edit a document at 拟稿 (drafter), 核稿 (reviewer) or 复核 (rechecker).
 
     A title/body change stores a new version; at 复核 such a substantive change sends the
-    document back to its signer (条例 第二十五条). Raises document.invalid_transition,
-    document.not_assigned and the validation codes of ``document_create_draft``.
+    document back to its signer (条例 第二十五条). The 公开属性 changes only before sign-off.
+    Raises document.invalid_transition, document.not_assigned and the validation codes of
+    ``document_create_draft``.
     """
     require_transaction()
     document = selectors.access_document(actor, document_id, lock=True)
@@ -179,6 +188,15 @@ def document_update(*, document_id: int, actor: User, fields: DraftFields) -> Do
     if fields.attachments is not None:
         document.attachments = check_attachments(fields.attachments)
         changed.add("attachments")
+    if fields.disclosure is not None and fields.disclosure != document.disclosure:
+        if document.status not in (S.DRAFT, S.REVIEW):
+            raise DocumentInvalidTransition(
+                _("公开属性只能在签发前修改。"), status=document.status, action="update"
+            )
+        document.disclosure = fields.disclosure
+        changed.add("disclosure")
+    if changed & {"disclosure", "classification"}:
+        check_disclosure(document)
     if changed:
         validate(document)  # before a version row stores the new text
     relations: dict[str, list[Department]] = {}

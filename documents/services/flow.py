@@ -33,6 +33,7 @@ from documents.errors import (
     UnknownRecipient,
 )
 from documents.models import (
+    Disclosure,
     Document,
     DocumentStatus,
     DocumentVersion,
@@ -312,6 +313,17 @@ def check_classification(classification: int, actor: User) -> None:
     if classification > actor.clearance:
         raise DocumentInvalidInput(
             _("公文密级不能高于您的涉密等级。"), code="document.clearance_too_low", extra={"field": "classification"}
+        )
+
+
+def check_disclosure(document: Document) -> None:
+    """公开属性: one of the three values; 主动公开 (published on the portal once distributed)
+    only for a document whose 密级 is 公开 (the database holds the same rule)."""
+    if document.disclosure not in Disclosure.values:
+        raise DocumentInvalidInput(_("公开属性不正确。"), extra={"field": "disclosure"})
+    if document.disclosure == Disclosure.PROACTIVE and document.classification != Clearance.PUBLIC:
+        raise DocumentInvalidInput(
+            _("主动公开的公文密级须为“公开”。"), code="document.disclosure_not_public", extra={"field": "disclosure"}
         )
 
 

@@ -44,6 +44,7 @@ from documents.services.flow import (
 from documents.services.sealing import seal_requesters
 from officehub.audit.services import audit
 from officehub.directory.models import Department, Role, User
+from officehub.hooks import DOCUMENT_DISTRIBUTED, run_hooks
 from officehub.transactions import require_transaction
 
 S = DocumentStatus
@@ -283,7 +284,8 @@ def document_assign_number(*, document_id: int, actor: User) -> Document:
 
 def document_distribute(*, document_id: int, actor: User) -> Document:
     """分发/核发: creates an incoming copy (收文) for every 主送 and 抄送 organisation, each
-    waiting at 签收 for that organisation's office."""
+    waiting at 签收 for that organisation's office, then runs the ``document.distributed``
+    hooks (officehub/hooks.py) in this transaction."""
     require_transaction()
     document = selectors.access_document(actor, document_id, lock=True)
     DOCUMENT_FLOW.check(document, "distribute")
@@ -304,6 +306,9 @@ def document_distribute(*, document_id: int, actor: User) -> Document:
         created.append(_create_incoming(document, organisation, is_cc=is_cc, now=now).pk)
     audit(actor=actor, action="document.distributed", target=document,
           data={"recipients": [org.pk for org, _ in recipients], "incoming": created})
+    # Followers in other apps (the 政务公开 portal publishes a 主动公开 document), in this
+    # transaction, named in settings.HOOKS: documents imports none of them.
+    run_hooks(DOCUMENT_DISTRIBUTED, document=document, actor=actor)
     return document
 
 
@@ -325,6 +330,7 @@ def _create_incoming(source: Document, organisation: Department, *, is_cc: bool,
         signature_name=source.signature_name,
         issued_on=source.issued_on,
         note=source.note,
+        disclosure=source.disclosure,
         printing_office=source.printing_office,
         printed_on=source.printed_on,
         needs_seal=source.needs_seal,

@@ -11,6 +11,7 @@ class TodoKind(models.TextChoices):
     SEAL_REQUEST = "seal_request", _("用印申请")
     MEETING = "meeting", _("会议")
     DING = "ding", _("DING")
+    DISCLOSURE_REQUEST = "disclosure_request", _("依申请公开")
 
 
 class TodoItem(models.Model):

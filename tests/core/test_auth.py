@@ -16,6 +16,9 @@ pytestmark = pytest.mark.django_db
 ANONYMOUS_API = {"api/auth/token/", "api/seals/verify/"}  # 验章 is public
 # Public on purpose: the seal CA certificate and CRL (every seal certificate names the CRL URL).
 ANONYMOUS_PAGES = {"login/", "logout/", "seals/ca.pem", "seals/crl.pem", "seals/verify/"}
+# The 政务公开 portal is public by design (disclosure/, tests/disclosure): its pages under
+# gk/ and its API under api/gk/ — and nothing else of it.
+PUBLIC_PORTAL = ("gk/", "api/gk/")
 
 
 def _concrete(pattern: str) -> str:
@@ -40,12 +43,13 @@ def _all_routes(resolver: URLResolver | None = None, prefix: str = "") -> list[s
 
 
 def _api_routes() -> list[str]:
-    return sorted({_concrete(r) for r in _all_routes() if r.startswith("api/")} - ANONYMOUS_API)
+    return sorted({_concrete(r) for r in _all_routes() if r.startswith("api/") and not r.startswith(PUBLIC_PORTAL)}
+                  - ANONYMOUS_API)
 
 
 def _page_routes() -> list[str]:
     return sorted(
-        {_concrete(r) for r in _all_routes() if not r.startswith(("api/", "admin/", "static/", "media/"))}
+        {_concrete(r) for r in _all_routes() if not r.startswith(("api/", "admin/", "static/", "media/", *PUBLIC_PORTAL))}
         - ANONYMOUS_PAGES
     )
 
