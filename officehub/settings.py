@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "officehub.accounts",
     "officehub.audit",
     "officehub.workbench",
+    "officehub.indexing",
     "documents",
     "seals",
     "messaging",
@@ -247,6 +248,8 @@ WORKER_JOBS: list[tuple[str, float]] = [
     ("messaging.chat.jobs.department_groups_sync_all", env_int("WORKER_DEPARTMENT_GROUPS_SECONDS", 600, minimum=10)),
     ("messaging.meetings.jobs.meeting_remind_upcoming", env_int("WORKER_MEETING_SECONDS", 30, minimum=1)),
     ("search.services.index_drain_backlog", env_int("WORKER_INDEX_SECONDS", 5, minimum=1)),
+    # 全局搜索: messages and 公文 (officehub.indexing outbox) — often, so a sent message is found within seconds.
+    ("search.services.change_drain_backlog", env_int("WORKER_CHANGE_INDEX_SECONDS", 2, minimum=1)),
 ]
 
 # --- Auth -----------------------------------------------------------------------------
