@@ -8,7 +8,6 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,34 +31,10 @@ from search.global_search import message_scope
 from search.live_query import message_search_body
 from search.query import SearchParams
 from search.services import change_drain
-from tests.search.conftest import wait_for_elasticsearch
 
 SEARCH = "/api/search/"
 ROOT = Path(__file__).resolve().parents[2]
 _client_ids = iter(range(1, 10**6))
-
-
-def drop_live_indices() -> None:
-    client = es.client()
-    names = [
-        name
-        for kind in (es.MESSAGES, es.DOCUMENTS)
-        for name in client.indices.get(index=f"{es.alias_name(kind)}-v*", allow_no_indices=True, expand_wildcards="all")
-    ]
-    if names:
-        client.indices.delete(index=",".join(names), ignore_unavailable=True)
-
-
-@pytest.fixture
-def live_index(settings: Any) -> Iterator[None]:
-    """No message or document index for this test's prefix (the first drain creates them)."""
-    url = settings.ELASTICSEARCH_URL
-    assert url, "these tests need the real Elasticsearch (OFFICEHUB_ELASTICSEARCH_URL)"
-    wait_for_elasticsearch()
-    drop_live_indices()
-    yield
-    settings.ELASTICSEARCH_URL = url
-    drop_live_indices()
 
 
 def drain() -> int:
