@@ -23,10 +23,13 @@ from __future__ import annotations
 import datetime as dt
 import html
 import logging
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Literal, TypedDict
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from elasticsearch import ApiError, TransportError
@@ -38,6 +41,7 @@ from messaging.models import Conversation, ConversationKind, Membership, Message
 from officehub.directory.models import Role, User
 from search import es
 from search.errors import SearchQueryInvalid
+from search.indexer import IdIn
 from search.live_query import DocumentViewer, MessageScope, document_search_body, message_search_body
 from search.query import MAX_RESULT_WINDOW, SearchParams, highlight_html, search_body
 from search.selectors import archive_count_db, archive_search, viewer_of
@@ -194,14 +198,13 @@ def _person_hit(user: User) -> PersonHit:
     }
 
 
-def _groups(user: User, params: SearchParams) -> QuerySet[Conversation]:
+def _groups(scope: MessageScope, params: SearchParams) -> QuerySet[Conversation]:
+    """Group and department conversations of the user (``scope``: read in this request)."""
     text = Q()
     for part in params.parts():
         text &= Q(title__icontains=part)
     return Conversation.objects.filter(
-        text,
-        kind__in=[ConversationKind.GROUP, ConversationKind.DEPARTMENT],
-        pk__in=Membership.objects.filter(user_id=user.pk).values("conversation_id"),
+        IdIn(F("pk"), list(scope.floors) or [0]), text, kind__in=[ConversationKind.GROUP, ConversationKind.DEPARTMENT]
     )
 
 
@@ -276,9 +279,11 @@ def _message_hits(
     highlight, else the text around the first literal match."""
     rows = {
         m.pk: m
-        for m in _visible_messages(scope)
-        .filter(pk__in=ordered_ids)
-        .select_related("sender", "attachment", "conversation")
+        for m in Message.objects.filter(pk__in=ordered_ids, recalled_at__isnull=True).select_related(
+            "sender", "attachment", "conversation"
+        )
+        # The scope (memberships and floors) was read from the database in this request.
+        if m.conversation_id in scope.floors and m.seq > scope.floors[m.conversation_id]
     }
     titles = _conversation_titles(user, {m.conversation_id: m.conversation for m in rows.values()})
     base = reverse("messaging-index")
@@ -430,6 +435,35 @@ def _total(response: dict[str, Any]) -> int:
     return int(response["hits"]["total"]["value"])
 
 
+_sender_lock = threading.Lock()
+_sender: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _searches() -> ThreadPoolExecutor:
+    """Threads that wait for Elasticsearch on behalf of requests (one per pid: a forked
+    HTTP worker starts its own)."""
+    global _sender
+    with _sender_lock:
+        if _sender is None or _sender[0] != os.getpid():
+            _sender = (os.getpid(), ThreadPoolExecutor(max_workers=8, thread_name_prefix="global-search"))
+        return _sender[1]
+
+
+def _msearch(user: User, scope: MessageScope, params: SearchParams, tab: str) -> Future[Any]:
+    """Send the messages and 公文 searches (hits for the open tab, else only the total) and
+    the archive count as one ``_msearch``, without waiting for the answer."""
+    client = es.client(timeout=5.0)
+    searches: list[dict[str, Any]] = [
+        {"index": es.alias_name(es.MESSAGES), "ignore_unavailable": True},
+        message_search_body(scope, params, hits=tab == "messages"),
+        {"index": es.alias_name(es.DOCUMENTS), "ignore_unavailable": True},
+        document_search_body(document_viewer(user), params, hits=tab == "documents"),
+    ]
+    if tab != "archives":
+        searches += [{"index": es.alias_name(es.ARCHIVES), "ignore_unavailable": True}, _archive_count_body(user, params)]
+    return _searches().submit(client.msearch, searches=searches)
+
+
 def global_search(*, user: User, q: str, tab: str = "messages", page: int = 1, page_size: int = PAGE_SIZE) -> GlobalSearchResult:
     """Search everything as ``user``: the counts of every tab and one page of ``tab``.
 
@@ -442,30 +476,29 @@ def global_search(*, user: User, q: str, tab: str = "messages", page: int = 1, p
     start = (page - 1) * page_size
     counts: dict[str, int] = {}
     results: list[Hit] = []
+    scope = message_scope(user)
+    degraded = False
+    in_flight: Future[Any] | Exception
+    try:
+        # Elasticsearch works while this thread counts people and groups in PostgreSQL.
+        in_flight = _msearch(user, scope, params, tab)
+    except es.SearchUnavailable as exc:
+        in_flight = exc
 
     people = _people(params)
     counts["people"] = people.count()
     if tab == "people":
         results += [_person_hit(u) for u in people.order_by("full_name", "pk")[start : start + page_size]]
-    groups = _groups(user, params)
+    groups = _groups(scope, params)
     counts["groups"] = groups.count()
     if tab == "groups":
         page_rows = groups.annotate(member_count=Count("memberships")).order_by("-last_message_at", "-pk")
         results += [_group_hit(c, parts) for c in page_rows[start : start + page_size]]
 
-    scope = message_scope(user)
-    degraded = False
     try:
-        client = es.client(timeout=5.0)
-        searches: list[dict[str, Any]] = [
-            {"index": es.alias_name(es.MESSAGES), "ignore_unavailable": True},
-            message_search_body(scope, params, hits=tab == "messages"),
-            {"index": es.alias_name(es.DOCUMENTS), "ignore_unavailable": True},
-            document_search_body(document_viewer(user), params, hits=tab == "documents"),
-        ]
-        if tab != "archives":
-            searches += [{"index": es.alias_name(es.ARCHIVES), "ignore_unavailable": True}, _archive_count_body(user, params)]
-        responses = client.msearch(searches=searches)["responses"]
+        if isinstance(in_flight, Exception):
+            raise in_flight
+        responses = in_flight.result()["responses"]
         counts["messages"] = _total(responses[0])
         counts["documents"] = _total(responses[1])
         if tab != "archives":
