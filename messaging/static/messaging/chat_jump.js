@@ -27,7 +27,9 @@ async function api(path, options = {}) {
 }
 
 function notice(text) {
-  const box = document.getElementById("composer-error");
+  // The composer's error line while a conversation is open, else the empty pane's text.
+  const composer = document.getElementById("composer");
+  const box = document.getElementById(composer && !composer.hidden ? "composer-error" : "chat-empty");
   if (box) box.textContent = text;
 }
 
@@ -69,7 +71,10 @@ function newerBar(conversationId, nextAfter) {
 
 async function jump(conversationId, seq) {
   await chat.ready;
-  if (chat.state.current !== conversationId) return; // not a member (chat.js opened nothing)
+  if (chat.state.current !== conversationId) { // not a member: chat.js opened nothing
+    notice("该会话不存在，或您不是其成员。");
+    return;
+  }
   let page;
   try {
     page = await api(`/conversations/${conversationId}/messages/around/${seq}/?before=15&after=15`);
