@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "officehub.accounts",
     "officehub.audit",
     "officehub.workbench",
+    "officehub.indexing",
     "documents",
     "seals",
     "messaging",
@@ -282,6 +283,8 @@ WORKER_JOBS: list[tuple[str, float]] = [
     ("search.services.index_drain_backlog", env_int("WORKER_INDEX_SECONDS", 5, minimum=1)),
     ("disclosure.jobs.portal_drain_backlog", env_int("WORKER_INDEX_SECONDS", 5, minimum=1)),
     ("disclosure.jobs.remind_requests", env_int("WORKER_REMIND_SECONDS", 60, minimum=1)),
+    # 全局搜索: messages and 公文 (officehub.indexing outbox) — often, so a sent message is found within seconds.
+    ("search.services.change_drain_backlog", env_int("WORKER_CHANGE_INDEX_SECONDS", 2, minimum=1)),
 ]
 
 # --- Hooks (officehub/hooks.py): event -> followers by dotted path, run in the transaction

@@ -18,6 +18,16 @@ urlpatterns = [
         name="api-chat-member",
     ),
     path("conversations/<int:conversation_id>/messages/", apis.MessageListApi.as_view(), name="api-chat-messages"),
+    path(
+        "conversations/<int:conversation_id>/messages/around/<int:seq>/",
+        apis.MessagesAroundApi.as_view(),
+        name="api-chat-messages-around",
+    ),
+    path(
+        "conversations/<int:conversation_id>/history-visibility/",
+        apis.HistoryVisibilityApi.as_view(),
+        name="api-chat-history-visibility",
+    ),
     path("conversations/<int:conversation_id>/read/", apis.ReadApi.as_view(), name="api-chat-read"),
     path("conversations/<int:conversation_id>/attachments/", apis.AttachmentUploadApi.as_view(), name="api-chat-upload"),
     path("conversations/<int:conversation_id>/dings/", apis.DingSendApi.as_view(), name="api-chat-ding-send"),

@@ -101,6 +101,7 @@ class ConversationDetailOutput(serializers.Serializer):
     my_role = serializers.CharField()
     members = MemberOutput(many=True)
     recall_seconds = serializers.IntegerField()
+    history_visible = serializers.BooleanField(help_text="新成员可查看历史消息（群聊）")
 
 
 class ReaderOutput(serializers.Serializer):
@@ -263,6 +264,7 @@ class ConversationDetailApi(APIView):
                     "my_role": membership.role,
                     "members": members,
                     "recall_seconds": settings.MESSAGE_RECALL_SECONDS,
+                    "history_visible": conversation.history_visible,
                 }
             ).data
         )
@@ -318,9 +320,10 @@ class MessageListApi(APIView):
             raise InvalidInput("before 和 limit 必须是整数。", code="invalid") from None
         if limit < 1 or (before is not None and before < 1):
             raise InvalidInput("before 和 limit 必须是正整数。", code="invalid")
-        messages = selectors.messages_before(conversation_id=conversation_id, before_seq=before, limit=limit)
+        floor = selectors.history_floor(membership)
+        messages = selectors.messages_before(conversation_id=conversation_id, before_seq=before, limit=limit, floor=floor)
         payloads = selectors.history_payloads(user=actor_of(request), conversation_id=conversation_id, messages=messages)
-        next_before = messages[0].seq if messages and messages[0].seq > 1 else None
+        next_before = messages[0].seq if messages and messages[0].seq > floor + 1 else None
         return Response(
             HistoryOutput(
                 {
@@ -338,6 +341,71 @@ class MessageListApi(APIView):
         with transaction.atomic():
             result = services.message_send(actor=actor_of(request), conversation_id=conversation_id, **data)
         return _send_response(result)
+
+
+class AroundOutput(serializers.Serializer):
+    messages = MessageOutput(many=True)
+    seq = serializers.IntegerField(help_text="所定位的消息的 seq")
+    next_before = serializers.IntegerField(allow_null=True, help_text="更早一页的游标（before=）；null 表示已到最早")
+    next_after = serializers.IntegerField(allow_null=True, help_text="更新的消息从此 seq 之后开始；null 表示已到最新")
+    last_seq = serializers.IntegerField()
+    last_read_seq = serializers.IntegerField()
+
+
+class MessagesAroundApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("before", int, description="之前的消息条数，最多 50，默认 15"),
+            OpenApiParameter("after", int, description="之后的消息条数，最多 50，默认 15"),
+        ],
+        responses=AroundOutput,
+        summary="定位到某条消息：该消息及其前后的消息（按 seq 升序）",
+    )
+    def get(self, request: Request, conversation_id: int, seq: int) -> Response:
+        membership = selectors.membership_of(actor_of(request), conversation_id)
+        try:
+            before = int(request.query_params.get("before") or 15)
+            after = int(request.query_params.get("after") or 15)
+        except ValueError:
+            raise InvalidInput("before 和 after 必须是整数。", code="invalid") from None
+        if before < 0 or after < 0:
+            raise InvalidInput("before 和 after 不能为负数。", code="invalid")
+        floor = selectors.history_floor(membership)
+        last_seq = membership.conversation.last_seq
+        if seq <= floor or seq > last_seq:
+            raise NotFound()  # like a missing message: hidden history is not probed by seq
+        messages = selectors.messages_around(conversation_id=conversation_id, seq=seq, before=before, after=after, floor=floor)
+        payloads = selectors.history_payloads(user=actor_of(request), conversation_id=conversation_id, messages=messages)
+        first, last = messages[0].seq, messages[-1].seq
+        return Response(
+            AroundOutput(
+                {
+                    "messages": payloads,
+                    "seq": seq,
+                    "next_before": first if first > floor + 1 else None,
+                    "next_after": last if last < last_seq else None,
+                    "last_seq": last_seq,
+                    "last_read_seq": membership.last_read_seq,
+                }
+            ).data
+        )
+
+
+class HistoryVisibilityInput(serializers.Serializer):
+    history_visible = serializers.BooleanField()
+
+
+class HistoryVisibilityApi(APIView):
+    @extend_schema(
+        request=HistoryVisibilityInput, responses=HistoryVisibilityInput, summary="设置“新成员可查看历史消息”（群主/管理员）"
+    )
+    def put(self, request: Request, conversation_id: int) -> Response:
+        data = _valid(HistoryVisibilityInput, request.data)
+        with transaction.atomic():
+            conversation = services.conversation_set_history_visible(
+                actor=actor_of(request), conversation_id=conversation_id, visible=data["history_visible"]
+            )
+        return Response({"history_visible": conversation.history_visible})
 
 
 class ReadApi(APIView):

@@ -162,17 +162,22 @@ def _ding_cancel(user: User, content: dict[str, Any]) -> None:
 def _resume(user: User, wanted: dict[int, int]) -> tuple[list[ResumeBatchFrame], list[int]]:
     """Batches of missed messages for the conversations the user belongs to, and the ids
     that are not theirs (answered as not_found, like a missing conversation)."""
-    allowed = set(
-        Membership.objects.filter(user_id=user.pk, conversation_id__in=list(wanted)).values_list("conversation_id", flat=True)
-    )
+    # conversation id -> history floor (a group hiding its history from new members).
+    allowed = {
+        conversation_id: 0 if history_visible else joined_seq
+        for conversation_id, joined_seq, history_visible in Membership.objects.filter(
+            user_id=user.pk, conversation_id__in=list(wanted)
+        ).values_list("conversation_id", "joined_seq", "conversation__history_visible")
+    }
     batches: list[ResumeBatchFrame] = []
     for conversation_id in sorted(allowed):
-        messages, has_more = selectors.resume_payloads(conversation_id=conversation_id, after_seq=wanted[conversation_id])
+        after_seq = max(wanted[conversation_id], allowed[conversation_id])
+        messages, has_more = selectors.resume_payloads(conversation_id=conversation_id, after_seq=after_seq)
         if messages or has_more:
             batches.append(
                 {"type": "resume.batch", "conversation_id": conversation_id, "messages": messages, "has_more": has_more}
             )
-    return batches, sorted(set(wanted) - allowed)
+    return batches, sorted(set(wanted) - set(allowed))
 
 
 @db_call

@@ -44,6 +44,17 @@ def membership_of(user: User, conversation_id: int, *, lock: bool = False) -> Me
         raise NotFound() from None
 
 
+def history_floor(membership: Membership) -> int:
+    """The highest seq this member may NOT see: 0, or the seq at which they joined when
+    the conversation hides its history from new members (新成员可查看历史消息 off)."""
+    return 0 if membership.conversation.history_visible else membership.joined_seq
+
+
+def visible_seq_floor(conversation: Conversation, joined_seq: int) -> int:
+    """``history_floor`` from the conversation and the membership's ``joined_seq``."""
+    return 0 if conversation.history_visible else joined_seq
+
+
 def access_conversation(user: User, conversation_id: int) -> Conversation:
     """A conversation the user is a member of (for callers that need no membership row)."""
     return membership_of(user, conversation_id).conversation
@@ -57,7 +68,10 @@ def access_message(user: User, message_id: int) -> Message:
         message = Message.objects.select_related("sender", "attachment", "conversation").get(pk=message_id)
     except (Message.DoesNotExist, ValueError, TypeError):
         raise NotFound() from None
-    if not Membership.objects.filter(conversation_id=message.conversation_id, user_id=user.pk).exists():
+    joined = Membership.objects.filter(conversation_id=message.conversation_id, user_id=user.pk).values_list(
+        "joined_seq", flat=True
+    )
+    if not joined or message.seq <= visible_seq_floor(message.conversation, joined[0]):
         raise NotFound()
     return message
 
@@ -69,10 +83,15 @@ def access_attachment(user: User, attachment_id: int) -> Attachment:
     attachment = Attachment.objects.filter(pk=attachment_id).first()
     if attachment is None:
         raise NotFound()
-    if not Membership.objects.filter(conversation_id=attachment.conversation_id, user_id=user.pk).exists():
+    membership = Membership.objects.select_related("conversation").filter(
+        conversation_id=attachment.conversation_id, user_id=user.pk
+    ).first()
+    if membership is None:
         raise NotFound()
     if Message.objects.filter(attachment=attachment, recalled_at__isnull=False).exists():
         raise NotFound()
+    if Message.objects.filter(attachment=attachment, seq__lte=history_floor(membership)).exists():
+        raise NotFound()  # sent before this member joined a group that hides its history
     return attachment
 
 
@@ -105,13 +124,29 @@ def messages_after(*, conversation_id: int, after_seq: int, limit: int = RESUME_
     return list(_messages(conversation_id).filter(seq__gt=after_seq).order_by("seq")[:limit])
 
 
-def messages_before(*, conversation_id: int, before_seq: int | None, limit: int) -> list[Message]:
-    """A page of history ending just before ``before_seq`` (newest page when None), oldest first."""
+def messages_before(*, conversation_id: int, before_seq: int | None, limit: int, floor: int = 0) -> list[Message]:
+    """A page of history ending just before ``before_seq`` (newest page when None), oldest
+    first; nothing at or below ``floor`` (``history_floor``)."""
     limit = max(1, min(limit, HISTORY_PAGE_MAX))
-    qs = _messages(conversation_id)
+    qs = _messages(conversation_id).filter(seq__gt=floor)
     if before_seq is not None:
         qs = qs.filter(seq__lt=before_seq)
     return list(reversed(qs.order_by("-seq")[:limit]))
+
+
+AROUND_MAX = 50
+
+
+def messages_around(*, conversation_id: int, seq: int, before: int, after: int, floor: int = 0) -> list[Message]:
+    """The message at ``seq`` with up to ``before`` earlier and ``after`` later ones,
+    oldest first (opening a conversation at a search result); nothing at or below
+    ``floor``. Two indexed range reads on (conversation, seq)."""
+    before = max(0, min(before, AROUND_MAX))
+    after = max(0, min(after, AROUND_MAX))
+    qs = _messages(conversation_id).filter(seq__gt=floor)
+    older = list(qs.filter(seq__lt=seq).order_by("-seq")[:before]) if before else []
+    newer = list(qs.filter(seq__gte=seq).order_by("seq")[: after + 1])
+    return [*reversed(older), *newer]
 
 
 def member_read_pointers(conversation_id: int) -> list[tuple[int, int]]:
@@ -251,7 +286,7 @@ def conversation_list(user: User) -> list[ConversationSummary]:
             title = peer.display_name if peer else "单聊"
         last = last_messages.get(conversation.pk)
         preview = ""
-        if last is not None:
+        if last is not None and last.seq > visible_seq_floor(conversation, membership.joined_seq):
             text = RECALLED_TEXT if last.recalled_at else _preview(last)
             preview = f"{last.sender.display_name if last.sender else '系统'}：{text}"
         result.append(

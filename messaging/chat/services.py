@@ -67,6 +67,8 @@ from messaging.models import (
 from officehub import ratelimit
 from officehub.audit.services import audit
 from officehub.directory.models import User
+from officehub.indexing.models import IndexKind
+from officehub.indexing.services import mark_for_index
 from officehub.realtime import conversation_group, publish_on_commit, user_group
 from officehub.transactions import require_transaction
 from officehub.transitions import Transitions
@@ -260,6 +262,7 @@ def message_append(
     # checking them here would cost two queries on the hottest path.
     message.full_clean(exclude=["conversation", "sender", "attachment"], validate_unique=False, validate_constraints=False)
     message.save()
+    mark_for_index(IndexKind.MESSAGE, message.pk)  # search indexes it after commit (outbox)
     Mention.objects.bulk_create(
         [Mention(message=message, conversation_id=conversation_id, seq=message.seq, user_id=uid) for uid in mention_ids]
     )
@@ -406,6 +409,7 @@ def message_recall(*, actor: User, message_id: int) -> Message:
     message.recalled_at = now
     message.recalled_by = actor
     message.save(update_fields=["recalled_at", "recalled_by"])
+    mark_for_index(IndexKind.MESSAGE, message.pk)  # a recalled message leaves the search index
     Mention.objects.filter(message=message).delete()
     dings.ding_stop_for_recall(message=message, now=now)
     audit(
@@ -518,8 +522,10 @@ def conversation_members_add(*, actor: User, conversation_id: int, user_ids: Any
     new = [user for user in users if user.pk not in present]
     if len(present) + len(new) > GROUP_MAX_MEMBERS:
         raise InvalidInput(_("群成员最多 %(max)d 人。") % {"max": GROUP_MAX_MEMBERS}, code="conversation.too_many_members")
+    # joined_seq: the floor of what a new member may see if the group hides its history.
+    last = conversation.last_seq
     Membership.objects.bulk_create(
-        [Membership(conversation=conversation, user=user, last_read_seq=conversation.last_seq) for user in new]
+        [Membership(conversation=conversation, user=user, last_read_seq=last, joined_seq=last) for user in new]
     )
     if new:
         audit(actor=actor, action="conversation.members_added", target=conversation, data={"users": [u.pk for u in new]})
@@ -568,3 +574,21 @@ def conversation_member_set_role(*, actor: User, conversation_id: int, user_id: 
     target.save(update_fields=["role"])
     audit(actor=actor, action="conversation.role_changed", target=conversation, data={"user": user_id, "role": role})
     return target
+
+
+def conversation_set_history_visible(*, actor: User, conversation_id: int, visible: Any) -> Conversation:
+    """Owner or admin sets 新成员可查看历史消息 of a group. Off: members who joined later
+    see only what was sent after they joined (history, resume, search); the founders and
+    everyone already a member keep what they saw when it was added. Raises not_found,
+    conversation.not_manager, conversation.direct_fixed/managed_by_directory, invalid."""
+    require_transaction()
+    if not isinstance(visible, bool):
+        raise InvalidInput(_("history_visible 必须是 true 或 false。"), code="invalid")
+    conversation, membership = _lock_managed_group(actor, conversation_id)
+    if membership.role not in MANAGER_ROLES:
+        raise PermissionDeniedError(_("只有群主或管理员可以修改群设置。"), code="conversation.not_manager")
+    if conversation.history_visible != visible:
+        conversation.history_visible = visible
+        conversation.save(update_fields=["history_visible"])
+        audit(actor=actor, action="conversation.history_visibility_changed", target=conversation, data={"visible": visible})
+    return conversation

@@ -49,6 +49,9 @@ class Conversation(models.Model):
     # The last allocated message sequence number; messages carry 1..last_seq.
     last_seq = models.BigIntegerField(default=0)
     last_message_at = models.DateTimeField(null=True, blank=True)
+    # 新成员可查看历史消息 (groups only; owner/admins set it). Off: a member sees only the
+    # messages after their ``Membership.joined_seq`` — in history, resume and search.
+    history_visible = models.BooleanField(_("新成员可查看历史消息"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -85,6 +88,9 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_memberships")
     role = models.CharField(_("角色"), max_length=10, choices=MemberRole.choices, default=MemberRole.MEMBER)
     last_read_seq = models.BigIntegerField(default=0)
+    # The conversation's last seq when this member joined (0 for the founders): the
+    # history floor when the conversation hides history from new members.
+    joined_seq = models.BigIntegerField(default=0)
     joined_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

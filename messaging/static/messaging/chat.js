@@ -859,11 +859,12 @@ window.OfficeHubChat = {
   state,
   disconnect() { state.paused = true; if (state.socket) state.socket.close(); },
   reconnect() { state.paused = false; connect(); },
+  render: renderMessages, // chat_jump.js re-renders after loading the page around a search hit
 };
 
-(async function start() {
+window.OfficeHubChat.ready = (async function start() {
   await refreshConversations();
   connect();
   const wanted = Number(new URLSearchParams(location.search).get("c"));
-  if (wanted && state.conversations.has(wanted)) openConversation(wanted);
+  if (wanted && state.conversations.has(wanted)) await openConversation(wanted);
 })();
