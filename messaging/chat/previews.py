@@ -13,6 +13,7 @@ first to commit its ``AttachmentPreview`` row wins and the other's files are rem
 from __future__ import annotations
 
 import importlib
+import math
 import re
 import shutil
 import subprocess
@@ -51,7 +52,7 @@ def _run(argv: list[str], *, cwd: Path) -> subprocess.CompletedProcess[bytes]:
     limited = [
         "prlimit",
         f"--as={PREVIEW_MEMORY_BYTES}",
-        f"--cpu={PREVIEW_TIMEOUT_SECONDS}",
+        f"--cpu={max(1, math.ceil(PREVIEW_TIMEOUT_SECONDS))}",
         f"--fsize={PREVIEW_FILE_BYTES}",
         "--",
         *argv,

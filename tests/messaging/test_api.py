@@ -16,6 +16,8 @@ from tests.messaging.conftest import new_client_id, send
 pytestmark = pytest.mark.django_db
 
 API = "/api/messaging"
+
+
 def _png() -> bytes:
     from PIL import Image
 
@@ -108,10 +110,22 @@ def test_unread_summary_counts_every_conversation_for_the_shell_badge(personas: 
     send(personas.drafter, group, "二")
     direct = services.conversation_direct_open(actor=personas.drafter, peer_id=personas.head.pk)
     send(personas.drafter, direct, "三")
-    assert _client(api_client, personas.head).get(f"{API}/unread/").json() == {"unread": 3, "conversations": 2, "muted_conversation_ids": []}
+    assert _client(api_client, personas.head).get(f"{API}/unread/").json() == {
+        "unread": 3,
+        "conversations": 2,
+        "muted_conversation_ids": [],
+    }
     services.conversation_mark_read(actor=personas.head, conversation_id=group.pk, seq=2)
-    assert _client(api_client, personas.head).get(f"{API}/unread/").json() == {"unread": 1, "conversations": 1, "muted_conversation_ids": []}
-    assert _client(api_client, personas.drafter).get(f"{API}/unread/").json() == {"unread": 0, "conversations": 0, "muted_conversation_ids": []}
+    assert _client(api_client, personas.head).get(f"{API}/unread/").json() == {
+        "unread": 1,
+        "conversations": 1,
+        "muted_conversation_ids": [],
+    }
+    assert _client(api_client, personas.drafter).get(f"{API}/unread/").json() == {
+        "unread": 0,
+        "conversations": 0,
+        "muted_conversation_ids": [],
+    }
     anonymous = APIClient().get(f"{API}/unread/")
     assert anonymous.status_code == 401 and anonymous.json()["code"]
 
