@@ -41,7 +41,7 @@ function el(tag, props = {}, ...children) {
   for (const [key, value] of Object.entries(props)) {
     if (key === "class") node.className = value;
     else if (key === "text") node.textContent = value;
-    else if (key.startsWith("data-")) node.setAttribute(key, value);
+    else if (key.startsWith("data-") || key.startsWith("aria-") || key === "role") node.setAttribute(key, value);
     else node[key] = value;
   }
   for (const child of children) if (child) node.append(child);
@@ -1131,7 +1131,9 @@ $("emoji-button").addEventListener("click", () => {
 document.addEventListener("click", (event) => {
   const panel = $("emoji-panel");
   if (panel.hidden) return;
-  if (panel.contains(event.target) || event.target.closest("#emoji-button, .tools .react")) return;
+  // composedPath: a tab re-rendered by this very click is no longer in the panel.
+  const path = event.composedPath();
+  if (path.includes(panel) || event.target.closest("#emoji-button, .tools .react")) return;
   closeEmojiPanel();
 });
 document.addEventListener("keydown", (event) => { if (event.key === "Escape") closeEmojiPanel(); });
