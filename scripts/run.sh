@@ -40,8 +40,9 @@ ensure_venv
 # apt this fails and the fallbacks below take over.
 # fonts-wqy-zenhei: the CJK font the seal images are drawn with; fonts-noto-color-emoji:
 # emoji glyphs for a browser on this machine (the pages name it in their font stack);
-# nginx-light: the front proxy of the served topology.
-if is_root; then apt_ensure postgresql redis-server nginx-light curl unzip fonts-wqy-zenhei fonts-noto-color-emoji || true; fi
+# nginx-light: the front proxy of the served topology; poppler-utils: chat attachment
+# previews (pdftoppm, pdfinfo).
+if is_root; then apt_ensure postgresql redis-server nginx-light curl unzip fonts-wqy-zenhei fonts-noto-color-emoji poppler-utils || true; fi
 
 # Each service in its own services.sh process, so one failure does not stop the others.
 fallbacks=()
