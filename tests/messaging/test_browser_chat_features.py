@@ -163,6 +163,7 @@ def _phone(browser: Any, base_url: str, username: str, size: dict[str, int]) -> 
     page.fill("#id_username", username)
     page.fill("#id_password", DEMO_PASSWORD)
     page.tap("button[type=submit]")
+    page.wait_for_url(lambda url: "/login/" not in url, timeout=15000)
     page.wait_for_load_state("networkidle")
     return page
 
@@ -184,7 +185,11 @@ def test_the_chat_page_on_a_phone(personas: Any, live_daphne: str, chromium: Any
     name = f"{size['width']}x{size['height']}"
     try:
         page.goto(f"{live_daphne}/messages/")
-        page.wait_for_selector("#conn-state.online", timeout=15000)
+        try:
+            page.wait_for_selector("#conn-state.online", timeout=15000)
+        except Exception:
+            page.screenshot(path=str(SCREENSHOTS / f"chat-failed-{name}.png"))
+            raise
         page.wait_for_selector(f"#conversation-list li[data-conversation='{group.pk}']")
         layout = page.evaluate(LAYOUT)
         page.screenshot(path=str(SCREENSHOTS / f"chat-list-{name}.png"))
