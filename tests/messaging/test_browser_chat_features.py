@@ -231,3 +231,68 @@ def test_the_chat_page_on_a_phone(personas: Any, live_daphne: str, chromium: Any
         assert layout["scrollWidth"] <= layout["innerWidth"], layout["wide"]
     finally:
         page.context.close()
+
+
+def test_announcement_on_entry_delete_for_me_and_state_missed_while_offline(
+    personas: Any, live_daphne: str, chromium: Any
+) -> None:
+    group = in_transaction(services.conversation_group_create)(
+        actor=personas.drafter, title="公告测试群", member_ids=[personas.drafter2.pk]
+    )
+    alice = browser_login(chromium, live_daphne, "wangfang")  # the owner
+    bob = browser_login(chromium, live_daphne, "lijun")
+    try:
+        _open(alice, live_daphne, group.pk)
+        alice.click("#announcement-button")
+        alice.wait_for_selector("#announcement-dialog[open] #announcement-editor:not([hidden])")
+        alice.fill("#announcement-input", "周五下午三点全体会议")
+        alice.click("#announcement-publish")
+        alice.wait_for_selector(f"{_message(1)}.announcement-line")
+        alice.wait_for_selector("#announcement-bar:has-text('周五下午三点全体会议')")
+        # Bob's first entry shows it; once seen, it is not shown again.
+        _open(bob, live_daphne, group.pk)
+        bob.wait_for_selector("#announcement-dialog[open]")
+        assert bob.inner_text("#announcement-text") == "周五下午三点全体会议"
+        assert bob.locator("#announcement-publish").is_hidden()  # a plain member cannot edit
+        bob.click("#announcement-ok")
+        alice.click("#announcement-bar")
+        alice.wait_for_selector("#announcement-readers:has-text('已读 1 人 / 未读 0 人')", timeout=10000)
+        alice.click("#announcement-close")
+        _open(bob, live_daphne, group.pk)
+        bob.wait_for_timeout(1000)
+        assert bob.locator("#announcement-dialog[open]").count() == 0
+        # Delete for me: gone for Bob (also after a reload), still there for Alice.
+        _say(alice, "这条李军会删掉")
+        bob.wait_for_selector(_message(2))
+        bob.on("dialog", lambda dialog: dialog.accept())
+        bob.click("#select-button")
+        bob.click(f"{_message(2)} .select-box")
+        bob.click("#select-delete")
+        bob.wait_for_selector(_message(2), state="detached", timeout=10000)
+        bob.reload()
+        bob.wait_for_selector(_message(1))
+        bob.wait_for_timeout(500)
+        assert bob.locator(_message(2)).count() == 0
+        assert alice.locator(_message(2)).count() == 1
+        # Bob goes offline; a reaction and a recall happen meanwhile; back online, his
+        # page re-reads them.
+        _say(alice, "有回应吗")
+        _say(alice, "稍后撤回")
+        bob.wait_for_selector(_message(4))
+        bob.evaluate("window.OfficeHubChat.disconnect()")
+        bob.wait_for_selector("#conn-state.offline")
+        alice.click(f"{_message(3)} .tools .react")
+        alice.click("#emoji-grid .emoji-cell[data-emoji='🎉']")
+        alice.wait_for_selector(f"{_message(3)} .reaction[data-emoji='🎉']")
+        alice.click(f"{_message(4)} .recall")
+        alice.wait_for_selector(f"{_message(4)}.recalled")
+        alice.click("#pin-button")  # Alice's own pin: not Bob's business
+        bob.evaluate("window.OfficeHubChat.reconnect()")
+        bob.wait_for_selector(f"{_message(4)}.recalled", timeout=15000)
+        bob.wait_for_selector(f"{_message(3)} .reaction[data-emoji='🎉'] .reaction-count:text-is('1')", timeout=15000)
+        _say(alice, "回来了吗")
+        bob.wait_for_selector(_message(5), timeout=15000)
+        assert bob.locator(f"#conversation-list li[data-conversation='{group.pk}'].pinned").count() == 0
+    finally:
+        alice.context.close()
+        bob.context.close()
