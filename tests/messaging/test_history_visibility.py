@@ -11,9 +11,9 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db import transaction
 
-from messaging.chat import services
+from messaging.chat import forwarding, services
 from messaging.chat.selectors import conversation_list
-from messaging.errors import InvalidInput, PermissionDeniedError
+from messaging.errors import InvalidInput, NotFound, PermissionDeniedError
 from officehub.audit.models import AuditEntry
 from officehub.transactions import in_transaction
 from tests.messaging.conftest import new_client_id, send
@@ -92,3 +92,28 @@ async def test_resume_from_zero_gives_a_later_member_only_what_came_after_joinin
     missed = await resume(staff, {group.pk: 0})
     assert [m["body"] for m in missed] == ["入群后"]
     await staff.disconnect()
+
+
+def test_a_later_member_cannot_forward_or_quote_what_came_before_joining(personas, group):
+    before = send(personas.drafter, group, "入群前的机密安排")
+    set_visible(personas.drafter, group, False)
+    add(personas.drafter, group, personas.staff)
+    after = send(personas.drafter, group, "入群后的消息")
+    with transaction.atomic():
+        own = services.conversation_direct_open(actor=personas.staff, peer_id=personas.head.pk)
+    with pytest.raises(NotFound) as hidden_source, transaction.atomic():
+        forwarding.messages_forward(actor=personas.staff, client_id=new_client_id(), message_ids=[before.pk],
+                                    conversation_ids=[own.pk])
+    assert hidden_source.value.code == "forward.source_unavailable"
+    with pytest.raises(NotFound) as hidden_quote, transaction.atomic():
+        services.message_send(actor=personas.staff, conversation_id=group.pk, client_id=new_client_id(),
+                              body="回复", reply_to=before.pk)
+    assert hidden_quote.value.code == "message.reply_unavailable"
+    # What came after joining is theirs to forward and quote; the founders keep the rest.
+    with transaction.atomic():
+        forwarding.messages_forward(actor=personas.staff, client_id=new_client_id(), message_ids=[after.pk],
+                                    conversation_ids=[own.pk])
+        services.message_send(actor=personas.staff, conversation_id=group.pk, client_id=new_client_id(),
+                              body="回复", reply_to=after.pk)
+        forwarding.messages_forward(actor=personas.drafter, client_id=new_client_id(), message_ids=[before.pk],
+                                    conversation_ids=[group.pk])
