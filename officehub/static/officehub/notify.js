@@ -302,9 +302,10 @@
       bumpBadge("todo-badge");
     }
     const title = frame.title || "";
-    toast(`【${label}】${title}`, frame.url, event === "ding" ? "ding" : "todo");
+    // A DING's title already says so ("DING：陈杰：……"): no second label.
+    toast(title.startsWith(label) ? title : `【${label}】${title}`, frame.url, event === "ding" ? "ding" : "todo");
     const tag = `officehub-${event}-${frame.todo_id || frame.ding_id || frame.meeting_id || ""}`;
-    desktop(`【${label}】`, title, frame.url, tag, event === "ding");
+    desktop(label, title, frame.url, tag, event === "ding");
   }
 
   function handle(frame) {
