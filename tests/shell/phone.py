@@ -78,7 +78,8 @@ LAYOUT = """(width) => {
     if (r.left < -1 || r.right > width + 1) offscreen.push(`${describe(el)} spans ${Math.round(r.left)}..${Math.round(r.right)}`);
   }
   const small = [];
-  const targets = "button, .button, select, textarea, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), .mainnav a";
+  const targets = "button, .button, select, textarea, .mainnav a, "
+    + "input:not([type=hidden]):not([type=checkbox]):not([type=radio])";
   for (const el of document.querySelectorAll(targets)) {
     if (!shown(el)) continue;
     const r = el.getBoundingClientRect();
@@ -93,7 +94,10 @@ LAYOUT = """(width) => {
       links: [...nav.querySelectorAll("a")].map((a) => {
         const box = a.getBoundingClientRect();
         const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
-        return { nav: a.dataset.nav, left: box.left, right: box.right, top: box.top, bottom: box.bottom, reachable: Boolean(hit && a.contains(hit)) };
+        return {
+          nav: a.dataset.nav, left: box.left, right: box.right, top: box.top, bottom: box.bottom,
+          reachable: Boolean(hit && a.contains(hit)),
+        };
       }),
     };
   }
@@ -142,10 +146,12 @@ def check_layout(page: Any, phone: Phone, name: str, *, shell: bool = True) -> l
         if bar is None:
             problems.append(f"{name}: no navigation")
         else:
-            if bar["position"] != "fixed" or abs(bar["bottom"] - phone.height) > 1 or bar["left"] != 0 or bar["right"] != phone.width:
+            at_bottom = abs(bar["bottom"] - phone.height) <= 1 and bar["left"] == 0 and bar["right"] == phone.width
+            if bar["position"] != "fixed" or not at_bottom:
                 problems.append(f"{name}: the navigation is not a bottom bar: {bar}")
             for link in bar["links"]:
-                if not link["reachable"] or link["left"] < 0 or link["right"] > phone.width or link["bottom"] > phone.height + 0.5:
+                on_screen = link["left"] >= 0 and link["right"] <= phone.width and link["bottom"] <= phone.height + 0.5
+                if not (link["reachable"] and on_screen):
                     problems.append(f"{name}: bottom bar item {link['nav']} not tappable: {link}")
     elif bar is not None:
         problems.append(f"{name}: navigation shown to an anonymous visitor")

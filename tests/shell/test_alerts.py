@@ -31,8 +31,9 @@ TODO_BADGE = "#todo-badge"
 # Makes the page believe it is hidden or visible again: window.__setHidden(true|false).
 VISIBILITY = """(() => {
   let hidden = false;
-  Object.defineProperty(Document.prototype, "visibilityState", { configurable: true, get() { return hidden ? "hidden" : "visible"; } });
-  Object.defineProperty(Document.prototype, "hidden", { configurable: true, get() { return hidden; } });
+  const define = (name, get) => Object.defineProperty(Document.prototype, name, { configurable: true, get });
+  define("visibilityState", () => (hidden ? "hidden" : "visible"));
+  define("hidden", () => hidden);
   window.__setHidden = (value) => { hidden = value; document.dispatchEvent(new Event("visibilitychange")); };
 })();"""
 
@@ -72,7 +73,9 @@ SPY_NOTIFICATIONS = """(() => {
   window.Notification = Spy;
 })();"""
 
-NOTES = "() => window.__notes.map((n) => ({ title: n.title, body: n.options.body, tag: n.options.tag, urgent: Boolean(n.options.requireInteraction) }))"
+NOTES = """() => window.__notes.map((n) => ({
+  title: n.title, body: n.options.body, tag: n.options.tag, urgent: Boolean(n.options.requireInteraction),
+}))"""
 
 _client_ids = itertools.count(1)
 
@@ -419,7 +422,8 @@ def test_the_real_notification_api_shows_a_hidden_tab_its_messages_on_the_chat_p
         assert note["title"] == "赵敏" and note["body"] == "聊天页在后台时的消息"
         page.evaluate("window.__setHidden(false)")
         _say(personas.reviewer, other, "聊天页在前台时的消息")
-        page.wait_for_selector(f"#conversation-list li[data-conversation='{other.pk}']:has-text('聊天页在前台时的消息')", timeout=10000)
+        preview = f"#conversation-list li[data-conversation='{other.pk}']:has-text('聊天页在前台时的消息')"
+        page.wait_for_selector(preview, timeout=10000)
         page.wait_for_timeout(500)
         assert len(page.evaluate(NOTES)) == 1
     finally:
