@@ -232,3 +232,27 @@ def test_meeting_room_toolbar_stays_on_screen(
     finally:
         page.context.close()
     assert not problems, "\n".join(problems)
+
+
+def test_wider_windows_keep_the_top_navigation_on_one_line(personas: Any, live_daphne: str, chromium: Any) -> None:
+    from tests.conftest import browser_login
+
+    page = browser_login(chromium, live_daphne, "wangfang")
+    try:
+        for width in (861, 1024, 1366):
+            page.set_viewport_size({"width": width, "height": 800})
+            page.goto(f"{live_daphne}/documents/")
+            found = page.evaluate(
+                """() => ({
+                  scrollWidth: document.documentElement.scrollWidth,
+                  position: getComputedStyle(document.querySelector('.mainnav')).position,
+                  header: document.querySelector('.topbar').getBoundingClientRect().height,
+                  heights: [...document.querySelectorAll('.mainnav a')].map((a) => a.getBoundingClientRect().height),
+                })"""
+            )
+            assert found["scrollWidth"] <= width, (width, found)
+            assert found["position"] == "static", (width, found)
+            # One line each: no label broken over two ("工作/台").
+            assert max(found["heights"]) <= found["header"], (width, found)
+    finally:
+        page.context.close()
