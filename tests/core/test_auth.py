@@ -14,7 +14,9 @@ pytestmark = pytest.mark.django_db
 
 # Endpoints an anonymous caller must reach: the way in.
 ANONYMOUS_API = {"api/auth/token/"}
-ANONYMOUS_PAGES = {"login/", "logout/"}
+# The web app manifest is public on purpose: the login page links it, and it names no user
+# (tests/core/test_web_app.py).
+ANONYMOUS_PAGES = {"login/", "logout/", "manifest.webmanifest"}
 
 
 def _concrete(pattern: str) -> str:
