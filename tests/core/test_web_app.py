@@ -34,6 +34,12 @@ def test_the_manifest_is_public_and_names_the_app(db: None) -> None:
     assert purposes == {("192x192", "any"), ("192x192", "maskable"), ("512x512", "any"), ("512x512", "maskable")}
 
 
+def test_the_manifest_is_the_same_for_everyone(personas: Any) -> None:
+    signed_in = Client()
+    signed_in.force_login(personas.drafter)
+    assert signed_in.get("/manifest.webmanifest").content == Client().get("/manifest.webmanifest").content
+
+
 def test_the_manifest_icons_exist_at_their_sizes(db: None) -> None:
     for icon in _manifest(Client())["icons"]:
         size = int(icon["sizes"].split("x")[0])
