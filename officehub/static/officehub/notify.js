@@ -142,11 +142,13 @@
     try {
       summary = await getJson("/api/messaging/unread/");
     } catch (e) {
-      return; // offline: the next frame, reconnect or page load corrects it
+      mutedKnown(); // offline: go on with what is known; the next read-back corrects it
+      return;
     }
     if (mine !== state.generation) return;
     const ids = Array.isArray(summary.muted_conversation_ids) ? summary.muted_conversation_ids : [];
     state.muted = new Set(ids.map(Number));
+    mutedKnown();
     if (managed) return; // the chat page shows its own counts
     let unread = Number(summary.unread) || 0;
     if (state.muted.size) {
@@ -166,8 +168,14 @@
     state.refreshTimer = setTimeout(loadUnread, delay);
   }
 
-  // Live frames wait for the first muted list, so nothing muted slips out at page load.
-  const mutedReady = loadUnread();
+  // Live frames wait for the first muted list, so nothing muted slips out at page load
+  // (at most 5 s: a stuck request must not hold every alert back).
+  let mutedKnown;
+  const mutedReady = new Promise((resolve) => {
+    mutedKnown = resolve;
+    setTimeout(resolve, 5000);
+  });
+  loadUnread();
 
   // ------------------------------------------------------------------ system notifications
 
