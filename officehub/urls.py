@@ -57,6 +57,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("manifest.webmanifest", views.web_app_manifest, name="web-app-manifest"),
     path("directory/", views.directory_page, name="directory"),
     path("api/", include(api_urlpatterns)),
     path("admin/", admin.site.urls),

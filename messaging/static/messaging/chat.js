@@ -161,7 +161,10 @@ function onHello() {
 function handleFrame(frame) {
   switch (frame.type) {
     case "hello": onHello(); break;
-    case "message": receiveMessage(frame.message); break;
+    case "message":
+      receiveMessage(frame.message);
+      if (window.OfficeHubNotify) window.OfficeHubNotify.handle(frame); // a system notification while hidden
+      break;
     case "resume.batch":
       for (const message of frame.messages) receiveMessage(message);
       if (frame.has_more) sendFrame({ type: "resume", conversations: { [frame.conversation_id]: state.seen.get(frame.conversation_id) || 0 } });
