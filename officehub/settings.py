@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "seals",
     "messaging",
     "search",
+    "oversight",
 ]
 
 MIDDLEWARE = [
@@ -248,6 +249,11 @@ WORKER_JOBS: list[tuple[str, float]] = [
     ("messaging.meetings.jobs.meeting_remind_upcoming", env_int("WORKER_MEETING_SECONDS", 30, minimum=1)),
     ("search.services.index_drain_backlog", env_int("WORKER_INDEX_SECONDS", 5, minimum=1)),
 ]
+
+# --- 督办 dashboard (oversight/) ----------------------------------------------------------
+# The 政务公开 portal's selector for 依申请公开 requests by state and deadline (dotted path;
+# the signature is in oversight/disclosure.py). Empty: the dashboard's panel says 未启用.
+OVERSIGHT_DISCLOSURE_SOURCE = ""
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "directory.User"

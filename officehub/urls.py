@@ -40,6 +40,7 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     path("seals/", include("seals.api_urls")),
     path("messaging/", include("messaging.api_urls")),
     path("archives/", include("search.api_urls")),
+    path("oversight/", include("oversight.api_urls")),
 ]
 
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -61,6 +62,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("seals/", include("seals.urls")),
     path("messages/", include("messaging.urls")),
     path("archives/", include("search.urls")),
+    path("oversight/", include("oversight.urls")),
 ]
 
 # Chinese error pages in the page shell; {code, message, extra} JSON under /api/.

@@ -39,6 +39,11 @@ class Role(models.TextChoices):
     ADMINISTRATOR = "administrator", _("系统管理员")
 
 
+# Who may open the 督办 dashboard (oversight/): leaders and 督查 staff for their
+# organisation, department heads for their own department.
+OVERSIGHT_ROLES = frozenset({Role.SIGNING_LEADER, Role.SUPERVISOR, Role.DEPARTMENT_HEAD})
+
+
 class Department(models.Model):
     """A node of the department tree, any depth (province → city → county → bureau → division).
 
