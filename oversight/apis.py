@@ -8,7 +8,9 @@ an organisation outside the viewer's scope. Nothing here writes.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+from django.http import HttpRequest, HttpResponseBase
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -132,6 +134,11 @@ def _rows(serializer: type[serializers.Serializer]) -> serializers.Serializer:
 
 
 class _DashboardApi(APIView):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        # the entry point's transaction: read-only, one snapshot (selectors.dashboard_reads)
+        with selectors.dashboard_reads():
+            return super().dispatch(request, *args, **kwargs)
+
     def scope_and_filters(self, request: Request) -> tuple[Scope, Filters, dt.datetime]:
         scope = dashboard_scope(request_user(request))
         filters = parse_filters(request.query_params)

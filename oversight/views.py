@@ -7,6 +7,8 @@ the 403 page; a bad filter shows the page with the defaults, the coded message a
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,6 +28,17 @@ from oversight.scope import Filters, Scope, dashboard_scope, default_filters, na
 from oversight.tables import Context, Table, dashboard_tables, overdue_items_table, table_for
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
+
+
+def _read_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The page's transaction: read-only, one snapshot for all its views."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        with selectors.dashboard_reads():
+            return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 class _Refused(Exception):
@@ -76,6 +89,7 @@ def _csv_name(title: str, filters: Filters) -> tuple[str, str]:
 
 @login_required
 @require_GET
+@_read_only
 def dashboard(request: HttpRequest) -> HttpResponse:
     try:
         full_scope, context, problem = _context(request, lenient=True)
@@ -88,6 +102,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@_read_only
 def export_csv(request: HttpRequest, key: str) -> HttpResponse:
     try:
         _scope, context, _problem = _context(request, lenient=False)
@@ -117,6 +132,7 @@ def _drill_down(request: HttpRequest, office_id: int) -> tuple[Scope, Context, T
 
 @login_required
 @require_GET
+@_read_only
 def overdue_drill_down(request: HttpRequest, office_id: int) -> HttpResponse:
     try:
         full_scope, context, table, problem = _drill_down(request, office_id)
@@ -131,6 +147,7 @@ def overdue_drill_down(request: HttpRequest, office_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@_read_only
 def overdue_drill_down_csv(request: HttpRequest, office_id: int) -> HttpResponse:
     try:
         _scope, context, table, _problem = _drill_down(request, office_id)
