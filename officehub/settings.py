@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "messaging",
     "search",
     "disclosure",
+    "oversight",
 ]
 
 MIDDLEWARE = [
@@ -292,6 +293,11 @@ WORKER_JOBS: list[tuple[str, float]] = [
 HOOKS: dict[str, list[str]] = {
     "document.distributed": ["disclosure.services.publication_on_distribute"],
 }
+
+# --- 督办 dashboard (oversight/) ----------------------------------------------------------
+# The 政务公开 portal's selector for 依申请公开 requests by state and deadline (dotted path;
+# the signature is in oversight/disclosure.py). Empty: the dashboard's panel says 未启用.
+OVERSIGHT_DISCLOSURE_SOURCE = "disclosure.selectors.disclosure_request_summary"
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "directory.User"

@@ -43,6 +43,7 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     path("disclosure/", include("disclosure.api_urls")),
     path("gk/", include("disclosure.public_api_urls")),
     path("search/", include("search.global_api_urls")),
+    path("oversight/", include("oversight.api_urls")),
 ]
 
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -69,6 +70,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # 政务公开: the public portal, no login.
     path("gk/", include("disclosure.portal_urls")),
     path("search/", include("search.global_urls")),
+    path("oversight/", include("oversight.urls")),
 ]
 
 # Chinese error pages in the page shell; {code, message, extra} JSON under /api/.
