@@ -158,7 +158,7 @@ def load(args: argparse.Namespace) -> None:
         documents.append((
             doc_id, "outgoing" if outgoing else "incoming", "notice", status, "", 1, "", "normal", issuer, "", None,
             None, f"关于第{doc_id}号事项的通知", "", "[]", "", "", "", drafter, drafting_department, True, source,
-            recipient, False, "", "", 1, start, start,
+            recipient, False, "", "", 1, start, start, "{}", "withheld",
         ))
         at = start
         for index, kind in enumerate(kinds):
@@ -187,6 +187,7 @@ def load(args: argparse.Namespace) -> None:
             "issuer_id", "doc_number", "doc_year", "doc_serial", "title", "body", "attachments", "signature_name", "note",
             "printing_office", "drafter_id", "drafting_department_id", "needs_seal", "source_document_id",
             "recipient_organisation_id", "is_cc", "return_reason", "reply", "version", "created_at", "updated_at",
+            "recipient_order", "disclosure",
         ], documents)
         copy_rows("documents_step", [
             "id", "document_id", "kind", "state", "round", "department_id", "role", "actor_id", "outcome", "opinion",
@@ -213,12 +214,13 @@ def load(args: argparse.Namespace) -> None:
         ])
         seal_of = {seal.owner_organisation_id: seal.pk for seal in seals}
         records = [
-            (seal_of[issuer], f"document:{doc_id}", "t", b"", "0" * 64, b"", created, fallback_user, created)
+            (seal_of[issuer], f"document:{doc_id}", "t", b"", "0" * 64, b"", created, fallback_user, created, "")
             for doc_id, issuer in outgoing_ids[:: 5]
             for created in [now - dt.timedelta(days=rng.uniform(0, 365))]
         ]
         copy_rows("seals_sealrecord", ["id", "seal_id", "document_ref", "title", "sealed_docx", "sha256", "signature",
-                                       "signing_time", "actor_id", "created_at"], [(i + 1, *r) for i, r in enumerate(records)])
+                                       "signing_time", "actor_id", "created_at", "pdf_sha256"],
+                  [(i + 1, *r) for i, r in enumerate(records)])
 
         # Messages: 500 group conversations, senders from the demo people.
         all_people = [pk for group in people.values() for pk, _ in group]
@@ -231,9 +233,9 @@ def load(args: argparse.Namespace) -> None:
             conversation = rng.choice(conversations).pk
             seqs[conversation] += 1
             messages.append((number + 1, conversation, seqs[conversation], rng.choice(all_people), f"b{number}", "text",
-                             "内容", False, now - dt.timedelta(days=rng.uniform(0, 365))))
+                             "内容", False, now - dt.timedelta(days=rng.uniform(0, 365)), ""))
         copy_rows("messaging_message", ["id", "conversation_id", "seq", "sender_id", "client_id", "kind", "body",
-                                        "mention_all", "created_at"], messages)
+                                        "mention_all", "created_at", "forwarded_from"], messages)
         Conversation.objects.bulk_update(
             [Conversation(pk=pk, last_seq=seq) for pk, seq in seqs.items()], ["last_seq"], batch_size=500
         )

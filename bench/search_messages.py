@@ -154,7 +154,8 @@ def setup(messages: int, conversations: int, seed: int = 11) -> tuple[float, int
     written = 0
     with connection.cursor() as cursor:
         with cursor.cursor.copy(
-            "COPY messaging_message (conversation_id, seq, sender_id, client_id, kind, body, mention_all, created_at) FROM STDIN"
+            "COPY messaging_message (conversation_id, seq, sender_id, client_id, kind, body, mention_all, created_at,"
+            " forwarded_from) FROM STDIN"
         ) as copy:
             for conversation, count in zip(conversation_rows, counts, strict=True):
                 people = members[conversation.pk]
@@ -164,7 +165,7 @@ def setup(messages: int, conversations: int, seed: int = 11) -> tuple[float, int
                     chars += len(body)
                     written += 1
                     copy.write_row((conversation.pk, seq, rng.choice(people), f"b{conversation.pk}-{seq}", "text", body,
-                                    False, start + step * seq))
+                                    False, start + step * seq, ""))
                     if written % 50_000 == 0:
                         print(f"\r  inserted {written}/{messages} messages", end="", flush=True)
         print(f"\r  inserted {written}/{messages} messages")
