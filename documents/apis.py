@@ -815,7 +815,7 @@ class SealVerificationApi(APIView):
 
 
 class AttachmentUploadInput(serializers.Serializer):
-    file = serializers.FileField()
+    file = serializers.FileField(allow_empty_file=True)  # the service says file.empty
     name = serializers.CharField(required=False, allow_blank=True, default="", max_length=100,
                                  help_text="附件名称；不填则用文件名（不含扩展名）")
 

@@ -132,7 +132,10 @@ def _check_image(data: bytes) -> None:
             image.verify()
     except UnsafeFile:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError:
+        # Pillow's own guard (twice its MAX_IMAGE_PIXELS) fires on opening.
+        raise UnsafeFile(_("图片尺寸过大，已拒绝。"), code="file.image_too_large", extra={"limit": MAX_IMAGE_PIXELS}) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise UnsafeFile(_("图片已损坏，无法打开。"), code="file.corrupt", extra={"detail": type(exc).__name__}) from None
 
 
