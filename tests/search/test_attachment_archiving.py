@@ -56,4 +56,4 @@ def test_the_archive_record_holds_each_attachment_with_its_fixity(personas: Any,
     with pytest.raises(ArchiveImmutable):
         ArchiveAttachment.objects.filter(pk=rows[0].pk).update(name="改")
     with pytest.raises(DatabaseError), transaction.atomic():
-        ArchiveAttachment.objects.filter(pk=rows[0].pk)._raw_delete(using="default")  # type: ignore[attr-defined]
+        ArchiveAttachment.objects.filter(pk=rows[0].pk)._raw_delete(using="default")
