@@ -54,7 +54,7 @@ class RefOutput(serializers.Serializer):
     name = serializers.CharField()
 
 
-class AttachmentOutput(serializers.Serializer):
+class DocumentAttachmentOutput(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.IntegerField(source="position", help_text="附件说明中的序号")
     name = serializers.CharField(help_text="附件名称（附件说明中显示）")
@@ -155,9 +155,9 @@ class DocumentDetailOutput(DocumentListOutput):
     def get_cc_recipients(self, document: Document) -> list[dict[str, Any]]:
         return list(RefOutput(selectors.recipients(document, "cc"), many=True).data)
 
-    @extend_schema_field(AttachmentOutput(many=True))
+    @extend_schema_field(DocumentAttachmentOutput(many=True))
     def get_attachments(self, document: Document) -> list[dict[str, Any]]:
-        return list(AttachmentOutput(selectors.current_attachments(document), many=True).data)
+        return list(DocumentAttachmentOutput(selectors.current_attachments(document), many=True).data)
 
     def get_current_holders(self, document: Document) -> list[str]:
         return [user.display_name for user in selectors.current_holders(document)]
@@ -661,9 +661,9 @@ class VersionOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     attachments = serializers.SerializerMethodField(help_text="该版本当时的附件（按附件说明顺序）")
 
-    @extend_schema_field(AttachmentOutput(many=True))
+    @extend_schema_field(DocumentAttachmentOutput(many=True))
     def get_attachments(self, version: DocumentVersion) -> list[dict[str, Any]]:
-        return list(AttachmentOutput(selectors.version_attachments(version), many=True).data)
+        return list(DocumentAttachmentOutput(selectors.version_attachments(version), many=True).data)
 
 
 class VersionsApi(APIView):
@@ -814,7 +814,7 @@ class SealVerificationApi(APIView):
 # --- 附件 ---------------------------------------------------------------------------------
 
 
-class AttachmentUploadInput(serializers.Serializer):
+class DocumentAttachmentUploadInput(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True)  # the service says file.empty
     name = serializers.CharField(required=False, allow_blank=True, default="", max_length=100,
                                  help_text="附件名称；不填则用文件名（不含扩展名）")
@@ -823,19 +823,19 @@ class AttachmentUploadInput(serializers.Serializer):
 class AttachmentsApi(APIView):
     parser_classes = [MultiPartParser]
 
-    @extend_schema(summary="附件列表（按附件说明顺序）", responses=AttachmentOutput(many=True))
+    @extend_schema(summary="附件列表（按附件说明顺序）", responses=DocumentAttachmentOutput(many=True))
     def get(self, request: Request, document_id: int) -> Response:
         document = selectors.access_document(request_user(request), document_id)
-        return Response(AttachmentOutput(selectors.current_attachments(document), many=True).data)
+        return Response(DocumentAttachmentOutput(selectors.current_attachments(document), many=True).data)
 
     @extend_schema(
         summary="上传附件（仅拟稿人在拟稿环节；PDF、DOCX、XLSX、OFD、PNG/JPEG，按内容识别类型）",
-        request={"multipart/form-data": AttachmentUploadInput}, responses={201: AttachmentOutput},
+        request={"multipart/form-data": DocumentAttachmentUploadInput}, responses={201: DocumentAttachmentOutput},
     )
     def post(self, request: Request, document_id: int) -> Response:
         actor = request_user(request)
         selectors.access_document(actor, document_id)  # outsiders: 404 before the file is read
-        data = AttachmentUploadInput(data=request.data)
+        data = DocumentAttachmentUploadInput(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
         content = read_attachment_upload(upload)
@@ -846,7 +846,7 @@ class AttachmentsApi(APIView):
                 document_id=document_id, actor=actor, file_name=upload.name or "", data=content,
                 name=data.validated_data["name"],
             )
-        return Response(AttachmentOutput(attachment).data, status=201)
+        return Response(DocumentAttachmentOutput(attachment).data, status=201)
 
 
 class AttachmentApi(APIView):
@@ -865,21 +865,21 @@ class AttachmentFileApi(APIView):
         return attachment_download(attachment)
 
 
-class AttachmentOrderInput(serializers.Serializer):
+class DocumentAttachmentOrderInput(serializers.Serializer):
     attachment_ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**62), max_length=100)
 
 
 class AttachmentOrderApi(APIView):
-    @extend_schema(summary="调整附件顺序（列出全部附件 id 各一次）", request=AttachmentOrderInput,
-                   responses=AttachmentOutput(many=True))
+    @extend_schema(summary="调整附件顺序（列出全部附件 id 各一次）", request=DocumentAttachmentOrderInput,
+                   responses=DocumentAttachmentOutput(many=True))
     def post(self, request: Request, document_id: int) -> Response:
-        data = AttachmentOrderInput(data=request.data)
+        data = DocumentAttachmentOrderInput(data=request.data)
         data.is_valid(raise_exception=True)
         with transaction.atomic(durable=True):
             document = services.attachment_reorder(
                 document_id=document_id, actor=request_user(request), attachment_ids=data.validated_data["attachment_ids"]
             )
-        return Response(AttachmentOutput(selectors.current_attachments(document), many=True).data)
+        return Response(DocumentAttachmentOutput(selectors.current_attachments(document), many=True).data)
 
 
 class ImportOutput(serializers.Serializer):

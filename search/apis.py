@@ -255,7 +255,7 @@ class ArchiveRecordApi(APIView):
         return Response(status=status.HTTP_409_CONFLICT)
 
 
-class AttachmentFixityOutput(serializers.Serializer):
+class ArchiveAttachmentFixityOutput(serializers.Serializer):
     number = serializers.IntegerField()
     name = serializers.CharField()
     ok = serializers.BooleanField()
@@ -267,7 +267,7 @@ class FixityOutput(serializers.Serializer):
     ok = serializers.BooleanField(help_text="归档文件及其全部附件的摘要均相符")
     sha256 = serializers.CharField()
     computed = serializers.CharField()
-    attachments = AttachmentFixityOutput(many=True)
+    attachments = ArchiveAttachmentFixityOutput(many=True)
 
 
 def fixity(record: ArchiveRecord) -> dict[str, Any]:
