@@ -284,6 +284,9 @@ def test_each_recipient_holds_the_same_bytes_and_the_signed_copies_prove_them(
 
     copy = incoming_copy(document, "浙江省大数据发展管理局")
     api_client.force_authenticate(receiver_of(copy))
+    # The app's own check (pyHanko) of the recipient's copy agrees: embedding came before signing.
+    verification = api_client.get(f"/api/documents/{copy.pk}/seal-verification/").json()
+    assert (verification["status"], verification["package_status"]) == ("valid", "valid")
     package = api_client.get(f"/api/documents/{copy.pk}/package/")
     assert package.status_code == 200
     with zipfile.ZipFile(io.BytesIO(package.content)) as archive:
