@@ -157,7 +157,7 @@ def load(args: argparse.Namespace) -> None:
             ["distributed", "archived"] if outgoing else ["concluded", "archived"])
         documents.append((
             doc_id, "outgoing" if outgoing else "incoming", "notice", status, "", 1, "", "normal", issuer, "", None,
-            None, f"关于第{doc_id}号事项的通知", "", "[]", "", "", "", drafter, drafting_department, True, source,
+            None, f"关于第{doc_id}号事项的通知", "", "", "", "", drafter, drafting_department, True, source,
             recipient, False, "", "", 1, start, start, "{}", "withheld",
         ))
         at = start
@@ -184,7 +184,7 @@ def load(args: argparse.Namespace) -> None:
     with transaction.atomic():
         copy_rows("documents_document", [
             "id", "direction", "doc_type", "status", "copy_number", "classification", "secrecy_period", "urgency",
-            "issuer_id", "doc_number", "doc_year", "doc_serial", "title", "body", "attachments", "signature_name", "note",
+            "issuer_id", "doc_number", "doc_year", "doc_serial", "title", "body", "signature_name", "note",
             "printing_office", "drafter_id", "drafting_department_id", "needs_seal", "source_document_id",
             "recipient_organisation_id", "is_cc", "return_reason", "reply", "version", "created_at", "updated_at",
             "recipient_order", "disclosure",

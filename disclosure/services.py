@@ -38,6 +38,7 @@ from disclosure.models import (
     RequestStatus,
 )
 from disclosure.workdays import EXTENSION_WORKING_DAYS, REPLY_WORKING_DAYS, calendar
+from documents import selectors as document_selectors
 from documents.models import Direction, Disclosure
 from officehub.audit.services import audit
 from officehub.directory.models import Clearance, Department, User
@@ -106,8 +107,8 @@ def publication_on_distribute(*, document: Document, actor: User) -> Publication
     now = timezone.now()
     issued_on = document.issued_on or timezone.localdate(now)
     text = document.body
-    for number, attachment in enumerate(document.attachments or [], start=1):
-        text += f"\n附件{number}：{attachment.get('title', '')}\n{attachment.get('body', '')}".rstrip()
+    for number, attachment in enumerate(document_selectors.current_attachments(document), start=1):
+        text += f"\n附件{number}：{attachment.name}\n{attachment.text}".rstrip()
     publication = Publication(
         document=document,
         state=PublicationState.PUBLISHED,

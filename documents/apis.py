@@ -24,13 +24,25 @@ from documents import selectors, services
 from documents.docx.importing import import_upload
 from documents.edges import (
     DOCX_CONTENT_TYPE,
+    attachment_download,
     docx_download,
     package_download,
     pdf_download,
+    read_attachment_upload,
     request_user,
 )
 from documents.errors import DocumentInvalidInput, DocumentNotSealed
-from documents.models import Disclosure, DocType, Document, DocumentStatus, SealRequest, Step, Urgency
+from documents.models import (
+    Attachment,
+    Disclosure,
+    DocType,
+    Document,
+    DocumentStatus,
+    DocumentVersion,
+    SealRequest,
+    Step,
+    Urgency,
+)
 from documents.parsing import has_nul, parse_id
 from officehub.directory.models import Clearance
 
@@ -40,6 +52,26 @@ from officehub.directory.models import Clearance
 class RefOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
+
+
+class DocumentAttachmentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.IntegerField(source="position", help_text="附件说明中的序号")
+    name = serializers.CharField(help_text="附件名称（附件说明中显示）")
+    kind = serializers.CharField(help_text="pdf/docx/xlsx/ofd/png/jpeg；text=随文附件（无文件，正文印在公文之后）")
+    kind_label = serializers.CharField(source="get_kind_display")
+    file_name = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    text = serializers.CharField()
+    download_url = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    def get_download_url(self, attachment: Attachment) -> str | None:
+        if not attachment.is_file:
+            return None
+        return f"/api/documents/{attachment.document_id}/attachments/{attachment.pk}/file/"
 
 
 class DocumentListOutput(serializers.Serializer):
@@ -88,7 +120,7 @@ class DocumentDetailOutput(DocumentListOutput):
     secrecy_period = serializers.CharField()
     signer = serializers.CharField(source="signer.display_name", allow_null=True, default=None)
     body = serializers.CharField()
-    attachments = serializers.ListField(child=serializers.DictField())
+    attachments = serializers.SerializerMethodField()
     signature_name = serializers.CharField()
     issued_on = serializers.DateField(allow_null=True)
     note = serializers.CharField()
@@ -122,6 +154,10 @@ class DocumentDetailOutput(DocumentListOutput):
     @extend_schema_field(RefOutput(many=True))
     def get_cc_recipients(self, document: Document) -> list[dict[str, Any]]:
         return list(RefOutput(selectors.recipients(document, "cc"), many=True).data)
+
+    @extend_schema_field(DocumentAttachmentOutput(many=True))
+    def get_attachments(self, document: Document) -> list[dict[str, Any]]:
+        return list(DocumentAttachmentOutput(selectors.current_attachments(document), many=True).data)
 
     def get_current_holders(self, document: Document) -> list[str]:
         return [user.display_name for user in selectors.current_holders(document)]
@@ -623,6 +659,11 @@ class VersionOutput(serializers.Serializer):
     author = serializers.CharField(source="author.display_name")
     step_kind = serializers.CharField()
     created_at = serializers.DateTimeField()
+    attachments = serializers.SerializerMethodField(help_text="该版本当时的附件（按附件说明顺序）")
+
+    @extend_schema_field(DocumentAttachmentOutput(many=True))
+    def get_attachments(self, version: DocumentVersion) -> list[dict[str, Any]]:
+        return list(DocumentAttachmentOutput(selectors.version_attachments(version), many=True).data)
 
 
 class VersionsApi(APIView):
@@ -768,6 +809,77 @@ class SealVerificationApi(APIView):
         if verification is None:
             raise DocumentNotSealed()
         return Response(SealVerificationOutput(verification).data)
+
+
+# --- 附件 ---------------------------------------------------------------------------------
+
+
+class DocumentAttachmentUploadInput(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True)  # the service says file.empty
+    name = serializers.CharField(required=False, allow_blank=True, default="", max_length=100,
+                                 help_text="附件名称；不填则用文件名（不含扩展名）")
+
+
+class AttachmentsApi(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(summary="附件列表（按附件说明顺序）", responses=DocumentAttachmentOutput(many=True))
+    def get(self, request: Request, document_id: int) -> Response:
+        document = selectors.access_document(request_user(request), document_id)
+        return Response(DocumentAttachmentOutput(selectors.current_attachments(document), many=True).data)
+
+    @extend_schema(
+        summary="上传附件（仅拟稿人在拟稿环节；PDF、DOCX、XLSX、OFD、PNG/JPEG，按内容识别类型）",
+        request={"multipart/form-data": DocumentAttachmentUploadInput}, responses={201: DocumentAttachmentOutput},
+    )
+    def post(self, request: Request, document_id: int) -> Response:
+        actor = request_user(request)
+        selectors.access_document(actor, document_id)  # outsiders: 404 before the file is read
+        data = DocumentAttachmentUploadInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        content = read_attachment_upload(upload)
+        if has_nul(data.validated_data["name"]):
+            raise DocumentInvalidInput("内容中含有不允许的字符（NUL）。", extra={"field": "name"})
+        with transaction.atomic(durable=True):
+            attachment = services.attachment_upload(
+                document_id=document_id, actor=actor, file_name=upload.name or "", data=content,
+                name=data.validated_data["name"],
+            )
+        return Response(DocumentAttachmentOutput(attachment).data, status=201)
+
+
+class AttachmentApi(APIView):
+    @extend_schema(summary="移除附件（仅拟稿人在拟稿环节；历史版本仍保留该附件）", responses={204: None})
+    def delete(self, request: Request, document_id: int, attachment_id: int) -> Response:
+        with transaction.atomic(durable=True):
+            services.attachment_remove(document_id=document_id, attachment_id=attachment_id, actor=request_user(request))
+        return Response(status=204)
+
+
+class AttachmentFileApi(APIView):
+    @extend_schema(summary="下载附件文件（与公文相同的查看权限；含历史版本的附件）",
+                   responses={(200, "application/octet-stream"): bytes})
+    def get(self, request: Request, document_id: int, attachment_id: int) -> HttpResponse:
+        _document, attachment = selectors.access_attachment(request_user(request), document_id, attachment_id)
+        return attachment_download(attachment)
+
+
+class DocumentAttachmentOrderInput(serializers.Serializer):
+    attachment_ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**62), max_length=100)
+
+
+class AttachmentOrderApi(APIView):
+    @extend_schema(summary="调整附件顺序（列出全部附件 id 各一次）", request=DocumentAttachmentOrderInput,
+                   responses=DocumentAttachmentOutput(many=True))
+    def post(self, request: Request, document_id: int) -> Response:
+        data = DocumentAttachmentOrderInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic(durable=True):
+            document = services.attachment_reorder(
+                document_id=document_id, actor=request_user(request), attachment_ids=data.validated_data["attachment_ids"]
+            )
+        return Response(DocumentAttachmentOutput(selectors.current_attachments(document), many=True).data)
 
 
 class ImportOutput(serializers.Serializer):

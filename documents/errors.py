@@ -69,3 +69,17 @@ class DocumentNotSealed(NotFound):
 
     def __init__(self) -> None:
         super().__init__(str(_("该公文尚未用印，没有签章版式文件。")), code="document.not_sealed")
+
+
+class AttachmentCorrupt(ConflictError):
+    """A stored attachment's bytes no longer match the digest taken at upload: it is
+    never handed out as the attachment (HTTP 409)."""
+
+    default_code = "document.attachment_corrupt"
+
+    def __init__(self) -> None:
+        super().__init__(str(_("附件文件校验失败（SHA-256 摘要不符），请联系管理员。")))
+
+
+class TooManyAttachments(InvalidInput):
+    default_code = "document.too_many_attachments"

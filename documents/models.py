@@ -141,7 +141,7 @@ class Document(models.Model):
         "directory.Department", verbose_name=_("主送机关"), blank=True, related_name="documents_primary"
     )
     body = models.TextField(_("正文"), blank=True)
-    attachments = models.JSONField(_("附件"), default=list, blank=True)
+    # 附件: ``Attachment`` rows (``document.attachments``), in the order of the 附件说明.
     signature_name = models.CharField(_("发文机关署名"), max_length=100, blank=True)
     issued_on = models.DateField(_("成文日期"), null=True, blank=True)
     note = models.CharField(_("附注"), max_length=300, blank=True)
@@ -337,6 +337,119 @@ class DocumentVersion(models.Model):
 
     def __str__(self) -> str:
         return f"第{self.number}版 {self.title}"
+
+
+class AttachmentKind(models.TextChoices):
+    """What a 附件 is: a file of one of the accepted formats, or a 随文附件 whose text is
+    printed on its own pages after the body (GB/T 9704 8, no file)."""
+
+    PDF = "pdf", "PDF"
+    DOCX = "docx", "Word（DOCX）"
+    XLSX = "xlsx", "Excel（XLSX）"
+    OFD = "ofd", "OFD"
+    PNG = "png", _("PNG 图片")
+    JPEG = "jpeg", _("JPEG 图片")
+    TEXT = "text", _("随文附件")
+
+
+class AttachmentContent(models.Model):
+    """The bytes of one attachment file, stored once by their SHA-256.
+
+    In the row, as the sealed DOCX and archived files are: they commit or roll back with
+    the upload, and no worker depends on a local disk. Content-addressed, so a document's
+    every version and every recipient's incoming copy refer to the very bytes uploaded
+    (the same digest, by construction) without storing them again. Never changed or deleted.
+    """
+
+    sha256 = models.CharField(_("SHA-256 摘要"), max_length=64, unique=True)
+    size = models.PositiveBigIntegerField(_("大小（字节）"))
+    data = models.BinaryField(_("文件"), editable=False)
+    created_at = models.DateTimeField(_("存储时间"))
+
+    class Meta:
+        verbose_name = _("附件文件")
+        verbose_name_plural = _("附件文件")
+        constraints = [
+            models.CheckConstraint(condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="attachment_content_sha256_hex"),
+            models.CheckConstraint(condition=Q(size__gte=1), name="attachment_content_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.sha256
+
+
+class Attachment(models.Model):
+    """One 附件 of one document copy, listed by ``position`` in the 附件说明 (GB/T 9704 7.3.4).
+
+    A file uploaded to the draft (``content``: its bytes, shared by digest), or a 随文附件
+    (kind ``text``: a name and the text printed after the body, no file). A row never
+    changes once stored, but for leaving the current list (``removed_at``) and its place
+    in it: every ``DocumentVersion`` lists the rows it had (``VersionAttachment``), so an
+    old version keeps its attachments. An incoming copy holds its own rows, copied from
+    the sender's (``source``) and pointing at the same content.
+    """
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="attachments")
+    position = models.PositiveSmallIntegerField(_("顺序"))
+    name = models.CharField(_("附件名称"), max_length=100)
+    kind = models.CharField(_("类型"), max_length=10, choices=AttachmentKind.choices)
+    file_name = models.CharField(_("文件名"), max_length=255, blank=True)
+    content_type = models.CharField(_("文件类型"), max_length=100, blank=True)
+    content = models.ForeignKey(
+        AttachmentContent, verbose_name=_("文件"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The content's digest and size, kept beside it so lists never read the bytes.
+    size = models.PositiveBigIntegerField(_("大小（字节）"), default=0)
+    sha256 = models.CharField(_("SHA-256 摘要"), max_length=64, blank=True)
+    text = models.TextField(_("附件正文"), blank=True)
+    source = models.ForeignKey(
+        "self", verbose_name=_("来文附件"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("上传人"), on_delete=models.PROTECT,
+                                    related_name="+")
+    created_at = models.DateTimeField(_("上传时间"))
+    removed_at = models.DateTimeField(_("移除时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("附件")
+        verbose_name_plural = _("附件")
+        ordering = ["document", "position", "pk"]
+        indexes = [
+            models.Index(fields=["document", "position"], condition=Q(removed_at__isnull=True), name="attachment_current"),
+        ]
+        constraints = [
+            # A file has its content, digest and size; a 随文附件 has none of them.
+            models.CheckConstraint(
+                condition=(Q(kind="text") & Q(content__isnull=True) & Q(sha256="") & Q(size=0))
+                | (~Q(kind="text") & Q(content__isnull=False) & Q(sha256__regex=r"^[0-9a-f]{64}$") & Q(size__gte=1)),
+                name="attachment_file_has_content",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_file(self) -> bool:
+        return self.kind != AttachmentKind.TEXT
+
+
+class VersionAttachment(models.Model):
+    """Which attachments a version had, in their 附件说明 order."""
+
+    version = models.ForeignKey("DocumentVersion", on_delete=models.CASCADE, related_name="attachment_links")
+    attachment = models.ForeignKey(Attachment, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField(_("顺序"))
+
+    class Meta:
+        ordering = ["version", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "attachment"], name="version_attachment_unique"),
+            models.UniqueConstraint(fields=["version", "position"], name="version_attachment_position_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version_id}/{self.position}: {self.attachment_id}"
 
 
 class DocumentComment(models.Model):

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from documents.docx import render
 from documents.models import (
+    Attachment,
     Direction,
     DocType,
     Document,
@@ -427,6 +428,48 @@ def version_diff(document: Document, from_number: int, to_number: int) -> Versio
         "title": diff_texts(old.title, new.title),
         "body": diff_texts(old.body, new.body),
     }
+
+
+# --- 附件 --------------------------------------------------------------------------------
+
+
+def current_attachments(document: Document) -> QuerySet[Attachment]:
+    """The document's attachments now, in 附件说明 order (the bytes are not read)."""
+    return Attachment.objects.filter(document_id=document.pk, removed_at__isnull=True).order_by("position", "pk")
+
+
+def version_attachments(version: DocumentVersion) -> list[Attachment]:
+    """The attachments ``version`` had, in their order then."""
+    links = version.attachment_links.select_related("attachment").order_by("position")
+    return [link.attachment for link in links]
+
+
+def access_attachment(user: User, document_id: int, attachment_id: int) -> tuple[Document, Attachment]:
+    """A file attachment of a document the user may see — the current ones and those an
+    earlier version had alike; the same ``NotFound`` for a missing or hidden document, an
+    attachment of another document, and a 随文附件 (it has no file)."""
+    document = access_document(user, document_id)
+    attachment = (
+        Attachment.objects.filter(pk=attachment_id, document_id=document.pk, content__isnull=False)
+        .select_related("content")
+        .first()
+    )
+    if attachment is None:
+        raise NotFound("该附件不存在。")
+    return document, attachment
+
+
+def attachment_bytes(attachment: Attachment) -> bytes:
+    """The file's bytes, checked against the digest recorded at upload (fixity): a file
+    whose bytes no longer match is never handed out as the attachment."""
+    from documents.errors import AttachmentCorrupt
+    from documents.files import sha256_hex
+
+    assert attachment.content is not None
+    data = bytes(attachment.content.data)
+    if sha256_hex(data) != attachment.sha256:
+        raise AttachmentCorrupt()
+    return data
 
 
 # --- DOCX -------------------------------------------------------------------------------

@@ -16,4 +16,9 @@ urlpatterns = [
     path("<int:document_id>/docx/", views.document_docx_download, name="documents-docx"),
     path("<int:document_id>/pdf/", views.document_pdf_download, name="documents-pdf"),
     path("<int:document_id>/package/", views.document_package_download, name="documents-package"),
+    path("<int:document_id>/attachments/", views.document_attachment_upload, name="documents-attachment-upload"),
+    path("<int:document_id>/attachments/<int:attachment_id>/", views.document_attachment_download,
+         name="documents-attachment"),
+    path("<int:document_id>/attachments/<int:attachment_id>/<str:op>/", views.document_attachment_change,
+         name="documents-attachment-change"),
 ]

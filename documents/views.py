@@ -22,7 +22,14 @@ from django.views.decorators.http import require_POST
 
 from documents import selectors, services
 from documents.docx.importing import import_upload
-from documents.edges import docx_download, package_download, pdf_download, request_user
+from documents.edges import (
+    attachment_download,
+    docx_download,
+    package_download,
+    pdf_download,
+    read_attachment_upload,
+    request_user,
+)
 from documents.errors import DocumentNotSealed
 from documents.models import Disclosure, DocType, Document, DocumentStatus, Urgency
 from documents.parsing import has_nul, parse_id
@@ -185,11 +192,13 @@ def document_edit(request: HttpRequest, document_id: int) -> HttpResponse:
     if "edit" not in selectors.available_actions(request_user(request), document):
         messages.error(request, "当前环节您不能修改该公文。")
         return redirect("documents-detail", document_id=document.pk)
+    attachments = list(selectors.current_attachments(document))
     values: dict[str, Any] = {
         "doc_type": document.doc_type, "title": document.title, "body": document.body,
         "urgency": document.urgency, "classification": document.classification,
         "secrecy_period": document.secrecy_period, "copy_number": document.copy_number, "note": document.note,
-        "attachments": document.attachments, "disclosure": document.disclosure,
+        "attachments": [{"title": a.name, "body": a.text} for a in attachments if not a.is_file],
+        "disclosure": document.disclosure,
         "primary_recipient_ids": [d.pk for d in selectors.recipients(document, "primary")],
         "cc_recipient_ids": [d.pk for d in selectors.recipients(document, "cc")],
         "countersign_department_ids": [d.pk for d in document.countersign_departments.all()],
@@ -198,6 +207,9 @@ def document_edit(request: HttpRequest, document_id: int) -> HttpResponse:
     if request.method == "POST":
         try:
             posted = _fields_from_post(request)
+            # The form edits 随文附件 by name; one whose name is kept keeps its text.
+            texts = {a.name: a.text for a in attachments if not a.is_file}
+            posted["attachments"] = [{**item, "body": texts.get(item["title"], "")} for item in posted["attachments"]]
             if document.status != "draft":
                 posted.pop("countersign_department_ids")
             values.update(posted)
@@ -213,7 +225,76 @@ def document_edit(request: HttpRequest, document_id: int) -> HttpResponse:
             error = "提交的数据有误。"
     return render(request, "documents/form.html", {
         "values": values, "error": error, "document": document, "creating": False, **_form_choices(request_user(request)),
+        "attachment_files": attachments, "attachments_editable": _attachments_editable(request, document),
+        "attachment_max_mb": settings.DOCUMENT_ATTACHMENT_MAX_BYTES // (1024 * 1024),
     }, status=400 if error else 200)
+
+
+def _attachments_editable(request: HttpRequest, document: Document) -> bool:
+    """Files are added and removed by the drafter holding the 拟稿 step (the services decide;
+    this only chooses whether the page offers it)."""
+    user = request_user(request)
+    return document.status == DocumentStatus.DRAFT and selectors.open_step_for(document, user, "draft") is not None
+
+
+@login_required
+@require_POST
+@refuse_nul
+def document_attachment_upload(request: HttpRequest, document_id: int) -> HttpResponse:
+    """上传附件 from the edit page; back to it with the result as a message."""
+    document = _access(request, document_id)
+    upload = request.FILES.get("file")
+    try:
+        if upload is None:
+            raise ApplicationError("请选择要上传的文件。", code="file.missing", extra={"field": "file"})
+        data = read_attachment_upload(upload)
+        with transaction.atomic(durable=True):
+            attachment = services.attachment_upload(
+                document_id=document.pk, actor=request_user(request), file_name=upload.name or "", data=data,
+                name=request.POST.get("name", ""),
+            )
+        messages.success(request, f"已上传附件“{attachment.name}”。")
+    except ApplicationError as exc:
+        flash_error(request, exc)
+    return redirect("documents-edit", document_id=document.pk)
+
+
+@login_required
+@require_POST
+@refuse_nul
+def document_attachment_change(request: HttpRequest, document_id: int, attachment_id: int, op: str) -> HttpResponse:
+    """移除 / 上移 / 下移 an attachment from the edit page."""
+    document = _access(request, document_id)
+    actor = request_user(request)
+    try:
+        with transaction.atomic(durable=True):
+            if op == "remove":
+                services.attachment_remove(document_id=document.pk, attachment_id=attachment_id, actor=actor)
+                messages.success(request, "已移除附件（历史版本仍保留）。")
+            elif op in ("up", "down"):
+                order = list(selectors.current_attachments(document).values_list("pk", flat=True))
+                if attachment_id not in order:
+                    raise NotFound("该附件不存在。")
+                index = order.index(attachment_id)
+                other = index - 1 if op == "up" else index + 1
+                if 0 <= other < len(order):
+                    order[index], order[other] = order[other], order[index]
+                services.attachment_reorder(document_id=document.pk, actor=actor, attachment_ids=order)
+            else:
+                raise Http404()
+    except ApplicationError as exc:
+        flash_error(request, exc)
+    return redirect("documents-edit", document_id=document.pk)
+
+
+@login_required
+def document_attachment_download(request: HttpRequest, document_id: int, attachment_id: int) -> HttpResponse:
+    """One attachment file, for whoever may read the document (and any version's file)."""
+    try:
+        _document, attachment = selectors.access_attachment(request_user(request), document_id, attachment_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    return attachment_download(attachment)
 
 
 @login_required
@@ -221,7 +302,9 @@ def document_edit(request: HttpRequest, document_id: int) -> HttpResponse:
 def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
     document = _access(request, document_id)
     actions = selectors.available_actions(request_user(request), document)
-    versions = list(selectors.document_versions(document).prefetch_related("comments__author"))
+    versions = list(
+        selectors.document_versions(document).prefetch_related("comments__author", "attachment_links__attachment")
+    )
     organisation = document.recipient_organisation if document.direction == "incoming" else None
     context: dict[str, Any] = {
         "document": document,
@@ -237,6 +320,7 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
         "countersign_departments": document.countersign_departments.all(),
         "now": timezone.now(),
         "seal_verification": selectors.document_seal_verification(document),
+        "attachment_files": list(selectors.current_attachments(document)),
     }
     if "instruct" in actions and organisation is not None:
         context["org_departments"] = [

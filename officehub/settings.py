@@ -227,6 +227,9 @@ DEFAULT_EXCEPTION_REPORTER = "officehub.error_pages.PlainExceptionReporter"
 # 条例 第三条: classified documents only on an approved secret network.
 CLASSIFIED_NETWORK = env_bool("CLASSIFIED_NETWORK", False)
 DOCX_IMPORT_MAX_BYTES = env_int("DOCX_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+# 公文附件 (PDF, DOCX, XLSX, OFD, PNG/JPEG): per file, and how many a document may carry.
+DOCUMENT_ATTACHMENT_MAX_BYTES = env_int("DOCUMENT_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+DOCUMENT_ATTACHMENT_MAX_COUNT = env_int("DOCUMENT_ATTACHMENT_MAX_COUNT", 20, minimum=1, maximum=100)
 # DOCX -> PDF (LibreOffice, officehub/office/): one conversion may take at most this long.
 PDF_TIMEOUT_SECONDS = env_int("PDF_TIMEOUT_SECONDS", 60, minimum=5)
 # 催办: an overdue step is reminded again at most once per this many seconds.

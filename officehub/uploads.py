@@ -26,8 +26,8 @@ RATIO_MIN_SIZE: Final = 64 * 1024
 ZIP_MAGIC: Final = b"PK\x03\x04"
 OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .doc/.xls, or encrypted OOXML
 
-# The part without which a zip is not a file of that kind.
-REQUIRED_PART: Final = {"docx": "word/document.xml", "xlsx": "xl/workbook.xml"}
+# The part without which a zip is not a file of that kind (OFD: GB/T 33190's entry file).
+REQUIRED_PART: Final = {"docx": "word/document.xml", "xlsx": "xl/workbook.xml", "ofd": "OFD.xml"}
 
 
 class UnsafeFile(InvalidInput):
@@ -65,7 +65,7 @@ def check_office_zip(
     max_entries: int = MAX_ENTRIES,
     max_ratio: float = MAX_RATIO,
 ) -> None:
-    """Refuse ``data`` unless it is a plausible, bounded ``kind`` (docx/xlsx) zip. Reads
+    """Refuse ``data`` unless it is a plausible, bounded ``kind`` (docx/xlsx/ofd) zip. Reads
     the central directory only, never an entry."""
     label = kind.upper()
     if data.startswith(OLE_MAGIC):

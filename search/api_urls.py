@@ -12,4 +12,6 @@ urlpatterns = [
     path("records/<int:record_id>/file/", apis.ArchiveFileApi.as_view(), name="api-archive-file"),
     path("documents/<int:document_id>/archive/", apis.ArchiveDocumentApi.as_view(), name="api-archive-document"),
     path("records/<int:record_id>/fixity/", apis.ArchiveFixityApi.as_view(), name="api-archive-fixity"),
+    path("records/<int:record_id>/attachments/<int:number>/file/", apis.ArchiveAttachmentFileApi.as_view(),
+         name="api-archive-attachment-file"),
 ]

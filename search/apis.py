@@ -24,9 +24,16 @@ from search import services
 from search.exports import catalogue_csv
 from search.files import sha256_hex
 from search.global_search import PAGE_SIZE, QUERY_MAX_CHARS, TAB_LABELS, TABS, global_search
-from search.models import DOC_TYPES, ArchiveRecord, Retention
+from search.models import DOC_TYPES, ArchiveAttachment, ArchiveRecord, Retention
 from search.query import SearchParams
-from search.selectors import SearchHit, access_archive_record, archive_export_rows, archive_search
+from search.selectors import (
+    SearchHit,
+    access_archive_attachment,
+    access_archive_record,
+    archive_export_rows,
+    archive_search,
+    record_attachments,
+)
 
 SORTS = [("relevance", "相关度"), ("date", "日期（新→旧）"), ("date_asc", "日期（旧→新）")]
 
@@ -249,18 +256,56 @@ class ArchiveRecordApi(APIView):
         return Response(status=status.HTTP_409_CONFLICT)
 
 
-class FixityOutput(serializers.Serializer):
+class ArchiveAttachmentFixityOutput(serializers.Serializer):
+    number = serializers.IntegerField()
+    name = serializers.CharField()
     ok = serializers.BooleanField()
     sha256 = serializers.CharField()
     computed = serializers.CharField()
 
 
+class FixityOutput(serializers.Serializer):
+    ok = serializers.BooleanField(help_text="归档文件及其全部附件的摘要均相符")
+    sha256 = serializers.CharField()
+    computed = serializers.CharField()
+    attachments = ArchiveAttachmentFixityOutput(many=True)
+
+
+def fixity(record: ArchiveRecord) -> dict[str, Any]:
+    """The record's file and each archived 附件, re-hashed now against their digests."""
+    computed = sha256_hex(bytes(record.file_bytes))
+    attachments = []
+    for attachment in record_attachments(record, with_files=True):
+        digest = sha256_hex(bytes(attachment.file_bytes))
+        attachments.append({"number": attachment.position, "name": attachment.name, "ok": digest == attachment.sha256,
+                            "sha256": attachment.sha256, "computed": digest})
+    ok = computed == record.sha256 and all(item["ok"] for item in attachments)
+    return {"ok": ok, "sha256": record.sha256, "computed": computed, "attachments": attachments}
+
+
 class ArchiveFixityApi(APIView):
-    @extend_schema(responses=FixityOutput, summary="校验档案文件摘要（SHA-256）")
+    @extend_schema(responses=FixityOutput, summary="校验档案文件及附件摘要（SHA-256）")
     def get(self, request: Request, record_id: int) -> Response:
-        record = access_archive_record(request.user, record_id, with_file=True)
-        computed = sha256_hex(bytes(record.file_bytes))
-        return Response({"ok": computed == record.sha256, "sha256": record.sha256, "computed": computed})
+        return Response(fixity(access_archive_record(request.user, record_id, with_file=True)))
+
+
+class ArchiveAttachmentFileApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("record_id", int, OpenApiParameter.PATH), OpenApiParameter("number", int, OpenApiParameter.PATH),
+        ],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        summary="下载档案附件（第 number 个，与档案相同的查阅权限）",
+    )
+    def get(self, request: Request, record_id: int, number: int) -> HttpResponse:
+        return attachment_response(access_archive_attachment(request.user, record_id, number))
+
+
+def attachment_response(attachment: ArchiveAttachment) -> HttpResponse:
+    response = download(bytes(attachment.file_bytes), attachment.file_name, attachment.content_type,
+                        ascii_filename=f"attachment-{attachment.position}")
+    response["X-Content-SHA256"] = attachment.sha256
+    return response
 
 
 class ArchiveFileApi(APIView):

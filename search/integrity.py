@@ -1,7 +1,7 @@
 """Re-check every archived record (DA/T 70 四性: authenticity, integrity, usability).
 
 Metadata valid, item numbers gapless in each class, the file opens, the SHA-256 digest
-matches. Each problem is one line naming the record's archive code.
+matches — the record's and each archived 附件's. Each problem is one line naming the record's archive code.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 
 from search import files
 from search.errors import ArchiveFileInvalid
-from search.models import ArchiveRecord, ArchiveSequence
+from search.models import ArchiveAttachment, ArchiveRecord, ArchiveSequence
 
 
 def archive_problems() -> Iterator[str]:
@@ -48,6 +48,10 @@ def archive_problems() -> Iterator[str]:
                 ).rows()
                 if files.read_stamp(data) != stamp:
                     yield f"{code}: 归档章缺失或与元数据不符"
+    for attachment in ArchiveAttachment.objects.select_related("record").order_by("pk").iterator(chunk_size=200):
+        if files.sha256_hex(bytes(attachment.file_bytes)) != attachment.sha256:
+            yield (f"{attachment.record.archive_code}: 附件{attachment.position}（{attachment.name}）文件摘要不符"
+                   "（SHA-256 校验失败，文件可能被篡改）")
     sequences = {
         (s.fonds_code, s.category, s.year, s.retention, s.unit_code): s.last_item for s in ArchiveSequence.objects.all()
     }

@@ -18,13 +18,13 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any, NamedTuple, TypedDict
+from typing import NamedTuple, TypedDict
 
 import orjson
 from django.db.models import F
 from elasticsearch import Elasticsearch
 
-from documents.models import Direction, Document, Step
+from documents.models import Attachment, Direction, Document, Step
 from documents.selectors import FINISHED_STATUSES
 from messaging.models import Message, MessageKind
 from officehub.indexing.models import IndexKind
@@ -119,17 +119,18 @@ def message_actions(versions: dict[int, int]) -> list[Action]:
     return [Action(IndexKind.MESSAGE, pk, versions[pk], found.get(pk)) for pk in sorted(versions)]
 
 
-def _document_text(body: str, attachments: Any) -> str:
+def _document_text(body: str, attachments: list[tuple[str, str]]) -> str:
+    """The body, then each 附件's name and (for a 随文附件) its text."""
     parts = [body]
-    for item in attachments if isinstance(attachments, list) else ():
-        if isinstance(item, dict):
-            parts += [str(item.get("title", "")), str(item.get("body", ""))]
+    for name, text in attachments:
+        parts += [name, text]
     return "\n".join(part for part in parts if part)
 
 
 def document_actions(versions: dict[int, int]) -> list[Action]:
-    """Four queries for the chunk: the documents, their steps, their steps' holders and
-    their explicit shares — the inputs of documents.selectors' visibility rule."""
+    """Five queries for the chunk: the documents, their steps, their steps' holders and
+    their explicit shares — the inputs of documents.selectors' visibility rule — and
+    their current 附件 (names, and the text of 随文附件)."""
     ids = list(versions)
     readers: dict[int, set[int]] = defaultdict(set)
     departments: dict[int, set[int]] = defaultdict(set)
@@ -146,13 +147,19 @@ def document_actions(versions: dict[int, int]) -> list[Action]:
     shares = Document.shared_with.through.objects.filter(IdIn(F("document_id"), ids))
     for document_id, user_id in shares.values_list("document_id", "user_id"):
         readers[document_id].add(user_id)
+    attachments: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    current = Attachment.objects.filter(IdIn(F("document_id"), ids), removed_at__isnull=True).order_by(
+        "document_id", "position", "pk"
+    )
+    for document_id, name, text in current.values_list("document_id", "name", "text"):
+        attachments[document_id].append((name, text))
     found: dict[int, bytes] = {}
     rows = Document.objects.filter(IdIn(F("pk"), ids)).values_list(
-        "id", "title", "body", "attachments", "doc_number", "doc_type", "direction", "status", "updated_at",
+        "id", "title", "body", "doc_number", "doc_type", "direction", "status", "updated_at",
         "classification", "drafter_id", "drafting_department_id", "issuer_id", "recipient_organisation_id",
     )
     for (
-        document_id, title, body, attachments, doc_number, doc_type, direction, status, updated_at, classification,
+        document_id, title, body, doc_number, doc_type, direction, status, updated_at, classification,
         drafter_id, drafting_department_id, issuer_id, recipient_id,
     ) in rows:
         document_readers = set(readers[document_id])
@@ -164,7 +171,7 @@ def document_actions(versions: dict[int, int]) -> list[Action]:
         if status in FINISHED_STATUSES:
             archive_org_id = issuer_id if direction == Direction.OUTGOING else recipient_id
         title_std = fold(title)
-        body_std = fold(_document_text(body, attachments))
+        body_std = fold(_document_text(body, attachments[document_id]))
         doc: DocumentDoc = {
             "document_id": document_id,
             "title_seg": segment(title_std),

@@ -180,6 +180,49 @@ class ArchiveRecord(models.Model):
         )
 
 
+class ArchiveAttachment(models.Model):
+    """One 附件 file archived with its record, in 附件说明 order: the 件 is the document
+    with its attachments. Written once with the record and never changed — the same three
+    guards (services, ``save``/``delete`` and the queryset, a PostgreSQL trigger from
+    migration 0008) — and each file carries its own SHA-256 fixity digest, checked by
+    ``search.integrity`` and the fixity API like the record's."""
+
+    record = models.ForeignKey(ArchiveRecord, verbose_name=_("档案"), on_delete=models.PROTECT, related_name="attachments")
+    position = models.PositiveSmallIntegerField(_("附件序号"))
+    name = models.CharField(_("附件名称"), max_length=100)
+    file_name = models.CharField(_("文件名"), max_length=255)
+    content_type = models.CharField(_("文件类型"), max_length=100)
+    file_bytes = models.BinaryField(_("附件文件"), editable=False)
+    size = models.PositiveBigIntegerField(_("大小（字节）"))
+    sha256 = models.CharField(_("SHA-256 摘要"), max_length=64, validators=[RegexValidator(r"^[0-9a-f]{64}$")])
+
+    objects = ImmutableQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("档案附件")
+        verbose_name_plural = _("档案附件")
+        ordering = ["record", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["record", "position"], name="archive_attachment_position_unique"),
+            models.CheckConstraint(condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="archive_attachment_sha256_hex"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_id} 附件{self.position} {self.name}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            from search.errors import ArchiveImmutable
+
+            raise ArchiveImmutable()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        from search.errors import ArchiveImmutable
+
+        raise ArchiveImmutable()
+
+
 class ArchiveSequence(models.Model):
     """The last item number of one class (全宗, 门类, 年度, 保管期限, 机构). Locked while a number
     is taken, so numbers are gapless: a rolled-back archive returns its number."""

@@ -19,7 +19,7 @@ from elasticsearch import ApiError, TransportError
 from officehub.directory.models import Clearance, Role, User
 from officehub.errors import NotFound
 from search import es
-from search.models import DOC_TYPES, ArchiveRecord, Retention
+from search.models import DOC_TYPES, ArchiveAttachment, ArchiveRecord, Retention
 from search.query import (
     FACET_FIELDS,
     MAX_RESULT_WINDOW,
@@ -82,6 +82,21 @@ def access_archive_record(user: User | AnonymousUser, record_id: int, *, with_fi
     if record is None:
         raise NotFound()
     return record
+
+
+def record_attachments(record: ArchiveRecord, *, with_files: bool = False) -> list[ArchiveAttachment]:
+    """The 附件 archived with ``record``, in 附件说明 order."""
+    rows = ArchiveAttachment.objects.filter(record_id=record.pk).order_by("position")
+    return list(rows if with_files else rows.defer("file_bytes"))
+
+
+def access_archive_attachment(user: User | AnonymousUser, record_id: int, position: int) -> ArchiveAttachment:
+    """One archived 附件 with its bytes, for whoever may see its record; NotFound otherwise."""
+    record = access_archive_record(user, record_id)
+    attachment = ArchiveAttachment.objects.filter(record_id=record.pk, position=position).first()
+    if attachment is None:
+        raise NotFound()
+    return attachment
 
 
 # ---------------------------------------------------------------------------- search

@@ -45,6 +45,7 @@ from search.errors import (
 from search.indexer import BulkResult, IdIn, analysed_text, build_docs, bulk_body, send_bulk
 from search.models import (
     DOC_TYPES,
+    ArchiveAttachment,
     ArchiveRecord,
     ArchiveSequence,
     ArchiveSource,
@@ -90,6 +91,16 @@ def _allocate_item_number(*, fonds_code: str, category: str, year: int, retentio
 
 
 @dataclass(frozen=True)
+class AttachmentInput:
+    """One 附件 file to archive with the record; its digest was checked when it was read."""
+
+    name: str
+    file_name: str
+    content_type: str
+    file_bytes: bytes
+
+
+@dataclass(frozen=True)
 class ArchiveInput:
     """What every archive needs, from a document or from an upload."""
 
@@ -106,6 +117,10 @@ class ArchiveInput:
     file_bytes: bytes
     content_text: str | None  # None: extract from the file
     page_count: int | None  # None: count from the file
+    # 附件 files archived with the record, in 附件说明 order (an archived document's).
+    attachments: tuple[AttachmentInput, ...] = ()
+
+
 
 
 def _validate(organisation: Department, data: ArchiveInput) -> None:
@@ -216,6 +231,14 @@ def _archive_create(
     except ValidationError as exc:
         raise ArchiveInvalid("；".join(exc.messages), extra={"fields": exc.message_dict}) from None
     record.save(force_insert=True)
+    attachments = ArchiveAttachment.objects.bulk_create([
+        ArchiveAttachment(
+            record=record, position=position, name=item.name[:100], file_name=item.file_name[:255],
+            content_type=item.content_type, file_bytes=item.file_bytes, size=len(item.file_bytes),
+            sha256=files.sha256_hex(item.file_bytes),
+        )
+        for position, item in enumerate(data.attachments, start=1)
+    ])
     # The record's part of its index document, built once: the record never changes.
     analysed_text(record, title_seg=title_seg, body_seg=body_seg).save(force_insert=True)
     record.scope_departments.set(scope_departments)
@@ -225,7 +248,10 @@ def _archive_create(
         actor=actor,
         action="archive.created",
         target=record,
-        data={"archive_code": record.archive_code, "source": source, "sha256": record.sha256},
+        data={
+            "archive_code": record.archive_code, "source": source, "sha256": record.sha256,
+            **({"attachments": [{"name": a.name, "sha256": a.sha256} for a in attachments]} if attachments else {}),
+        },
     )
     outbox_id = outbox.pk
     transaction.on_commit(lambda: index_kick(outbox_ids=[outbox_id]))
@@ -314,6 +340,7 @@ def archive_document(
     """
     from documents import selectors as document_selectors
     from documents import services as document_services
+    from documents.docx.issue import attached_files
     from documents.docx.render import docx_to_text
 
     require_transaction()
@@ -331,6 +358,11 @@ def archive_document(
     # the open transaction holds no row while it runs.
     docx = document_selectors.document_docx(document)
     text = docx_to_text(docx)
+    # The 附件 files of this copy, their bytes checked against the digests taken at upload.
+    attachments = tuple(
+        AttachmentInput(name=file.name, file_name=file.file_name, content_type=file.content_type, file_bytes=file.data)
+        for file in attached_files(document)
+    )
     readers = list(document.shared_with.filter(is_active=True))
     # Lock order (officehub/audit/services.py): the document row, then the archive
     # sequence row, and the audit head last. So the record (which takes the sequence
@@ -362,6 +394,7 @@ def archive_document(
             file_bytes=docx,
             content_text="\n".join([document.title, text]) if document.title not in text else text,
             page_count=None,
+            attachments=attachments,
         ),
         scope_departments=[organisation],
         readers=readers,

@@ -11,4 +11,5 @@ urlpatterns = [
     path("pending/", views.archive_pending_page, name="search-pending"),
     path("records/<int:record_id>/", views.archive_record_page, name="search-record"),
     path("records/<int:record_id>/file/", views.archive_file_page, name="search-record-file"),
+    path("records/<int:record_id>/attachments/<int:number>/", views.archive_attachment_page, name="search-record-attachment"),
 ]

@@ -21,21 +21,24 @@ from search import services
 from search.apis import (
     SORTS,
     LegacyUploadInput,
+    attachment_response,
     catalogue_response,
     file_response,
     parse_global_search,
     parse_search,
     read_archive_upload,
 )
-from search.files import sha256_hex
+from search.apis import fixity as record_fixity
 from search.global_search import TAB_LABELS, TABS, global_search
 from search.models import DOC_TYPES, Retention
 from search.selectors import (
     FacetBucket,
+    access_archive_attachment,
     access_archive_record,
     archivable_documents,
     archive_export_rows,
     archive_search,
+    record_attachments,
 )
 
 FACET_TITLES = {
@@ -148,9 +151,23 @@ def archive_record_page(request: HttpRequest, record_id: int) -> HttpResponse:
     except NotFound as exc:
         return render(request, "search/not_found.html", {"message": exc.message}, status=404)
     fixity = None
+    attachments: list[Any] = record_attachments(record)
     if request.GET.get("check") == "1":
-        fixity = sha256_hex(bytes(record.file_bytes)) == record.sha256
-    return render(request, "search/record.html", {"record": record, "fixity": fixity})
+        checked = record_fixity(record)
+        fixity = checked["ok"]
+        attachments = [{"row": row, "ok": item["ok"]} for row, item in zip(attachments, checked["attachments"], strict=True)]
+    else:
+        attachments = [{"row": row, "ok": None} for row in attachments]
+    return render(request, "search/record.html", {"record": record, "fixity": fixity, "attachments": attachments})
+
+
+@login_required
+def archive_attachment_page(request: HttpRequest, record_id: int, number: int) -> HttpResponse:
+    try:
+        attachment = access_archive_attachment(request.user, record_id, number)
+    except NotFound as exc:
+        return render(request, "search/not_found.html", {"message": exc.message}, status=404)
+    return attachment_response(attachment)
 
 
 @login_required

@@ -20,6 +20,11 @@ refused like a failed conversion — never a half-made copy.
 
 The DOCX returned is exactly the bytes the PDF was made from, so the detached CMS
 signature over the DOCX and the PAdES signature in the PDF cover the same document.
+
+A document's 附件 files travel inside both signed copies: the DOCX carries their
+manifest (``documents/docx/manifest.py``: SHA-256 and name of each, in 附件说明 order) and
+the PDF embeds the files themselves (``seals.pades.embed_files``) before it is signed, so
+either signature proves which files were sent.
 Slow (a conversion or two): call it outside any row lock (STYLE.md §2).
 """
 
@@ -27,18 +32,59 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from django.utils.translation import gettext as _
 
 from documents import models as document_models
+from documents.docx.manifest import with_manifest
 from documents.docx.render import ColophonPlacement, RenderInput, render_docx, render_input_for
+from documents.files import ManifestEntry, manifest_text, package_name
 from officehub.office.client import MESSAGES, Layout, PdfConversionFailed, convert_docx
 
-__all__ = ["IssuedCopy", "issue_copy", "issue_rendered", "placement_for"]
+__all__ = ["AttachedFile", "IssuedCopy", "attached_files", "issue_copy", "issue_rendered", "placement_for"]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AttachedFile:
+    """One 附件 file as the issued copies carry it."""
+
+    number: int  # its place in the 附件说明, from 1
+    name: str  # the 附件名称
+    file_name: str  # as uploaded
+    content_type: str
+    sha256: str
+    data: bytes
+
+    @property
+    def stored_name(self) -> str:
+        """Its name inside the signed PDF, the manifest and the verification package."""
+        return package_name(self.number, self.file_name)
+
+    def manifest_entry(self) -> ManifestEntry:
+        return ManifestEntry(
+            number=self.number, name=self.name, file_name=self.stored_name, sha256=self.sha256, size=len(self.data)
+        )
+
+
+def attached_files(document: document_models.Document) -> list[AttachedFile]:
+    """The document's current 附件 files (not the 随文附件, which are printed in it), each
+    numbered by its place in the 附件说明, its bytes checked against their digest."""
+    from documents.selectors import attachment_bytes, current_attachments
+
+    rows = current_attachments(document).select_related("content")
+    return [
+        AttachedFile(
+            number=number, name=row.name, file_name=row.file_name, content_type=row.content_type,
+            sha256=row.sha256, data=attachment_bytes(row),
+        )
+        for number, row in enumerate(rows, start=1)
+        if row.is_file
+    ]
 
 
 @dataclass(frozen=True)
@@ -83,19 +129,28 @@ def issue_copy(
     pdf.conversion_failed, pdf.converter_unavailable); nothing is written anywhere.
     """
     inputs = render_input_for(document, seal_png=seal_png, printed_on=printed_on, modified=created)
-    return issue_rendered(inputs)
+    return issue_rendered(inputs, attachments=attached_files(document), when=created)
 
 
-def issue_rendered(inputs: RenderInput, *, timeout: float | None = None) -> IssuedCopy:
-    """``issue_copy`` for plain render input (tests, benchmarks)."""
+def issue_rendered(
+    inputs: RenderInput,
+    *,
+    timeout: float | None = None,
+    attachments: Sequence[AttachedFile] = (),
+    when: dt.datetime | None = None,
+) -> IssuedCopy:
+    """``issue_copy`` for plain render input (tests, benchmarks), with the 附件 files
+    ``attachments`` carried in the DOCX's manifest and embedded in the PDF (stamped
+    ``when``, default: the render input's ``modified``)."""
+    manifest = manifest_text([file.manifest_entry() for file in attachments])
     placement = ColophonPlacement.SAME_PAGE
-    docx = render_docx(inputs, colophon=placement)
+    docx = with_manifest(render_docx(inputs, colophon=placement), manifest)
     conversion = convert_docx(docx, pdfa=True, timeout=timeout)
     conversions = 1
     needed = placement_for(conversion.layout)
     if needed != ColophonPlacement.SAME_PAGE:
         placement = needed
-        docx = render_docx(inputs, colophon=placement)
+        docx = with_manifest(render_docx(inputs, colophon=placement), manifest)
         conversion = convert_docx(docx, pdfa=True, timeout=timeout)
         conversions = 2
     layout = conversion.layout
@@ -111,9 +166,19 @@ def issue_rendered(inputs: RenderInput, *, timeout: float | None = None) -> Issu
             seal_page, seal_box = find_seal_box(conversion.pdf)
         except LookupError:
             raise _refused("no_seal_picture", str(layout)) from None
+    pdf = conversion.pdf
+    if attachments:
+        from seals.pades import EmbeddedFile, embed_files
+
+        stamp = when or inputs.modified or dt.datetime.now(dt.UTC)
+        pdf = embed_files(pdf, [
+            EmbeddedFile(name=file.stored_name, data=file.data, mime_type=file.content_type,
+                         description=f"附件{file.number}：{file.name}（SHA-256 {file.sha256}）")
+            for file in attachments
+        ], when=stamp)
     return IssuedCopy(
         docx=docx,
-        pdf=conversion.pdf,
+        pdf=pdf,
         seal_page=seal_page,
         seal_box=seal_box,
         pages=layout.pages,

@@ -1149,7 +1149,11 @@ def render_input_for(
     signers: tuple[str, ...] = ()
     if document.doc_type in document_models.UPWARD_DOC_TYPES and document.signer is not None:
         signers = (document.signer.display_name,)
-    attachments = document.attachments or []
+    # 附件说明 (7.3.4): every attachment, files and 随文附件, in the drafter's order; only a
+    # 随文附件's text is printed after the body (a file travels beside the document).
+    from documents.selectors import current_attachments  # it imports this module
+
+    attachments = list(current_attachments(document).only("name", "kind", "text", "position"))
     return RenderInput(
         doc_type=document.doc_type,
         title=document.title,
@@ -1164,8 +1168,8 @@ def render_input_for(
         classification_label=classification_label,
         urgency_label=urgency_label,
         signers=signers,
-        attachments=[item["title"] for item in attachments],
-        attachment_bodies=[(item["title"], item["body"]) for item in attachments if item.get("body")],
+        attachments=[item.name for item in attachments],
+        attachment_bodies=[(item.name, item.text) for item in attachments if not item.is_file and item.text],
         note=document.note or None,
         printing_office=document.printing_office or None,
         printed_on=printed_on or document.printed_on,

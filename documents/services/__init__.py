@@ -3,6 +3,7 @@
 - ``flow``: the one table of allowed moves (``DOCUMENT_FLOW``), opening and closing steps
   and their 待办, the shared input checks, and 归档 (the end of both flows);
 - ``drafting``: 拟稿, edits at 拟稿/核稿/复核, sharing, 批注;
+- ``attachments``: 附件 files on a draft (upload, remove, reorder) and their copies;
 - ``outgoing``: 送审, 核稿, 会签, 签发, 复核, 编号, 分发;
 - ``sealing``: the 用印申请 step and its door into the seals app;
 - ``incoming``: 签收, 登记, 初审, 拟办, 批办, 承办, 传阅, 办结;
@@ -16,6 +17,7 @@ public names are re-exported here: ``from documents import services`` then
 
 from __future__ import annotations
 
+from documents.services.attachments import attachment_remove, attachment_reorder, attachment_upload
 from documents.services.drafting import (
     DraftFields,
     document_comment_add,
@@ -23,7 +25,7 @@ from documents.services.drafting import (
     document_share,
     document_update,
 )
-from documents.services.flow import DOCUMENT_FLOW, Attachment, document_mark_archived, document_url
+from documents.services.flow import DOCUMENT_FLOW, AttachmentText, document_mark_archived, document_url
 from documents.services.incoming import (
     document_conclude,
     document_handle,
@@ -50,8 +52,11 @@ from documents.services.sealing import SEAL_REQUEST_FLOW, seal_request_create, s
 __all__ = [
     "DOCUMENT_FLOW",
     "SEAL_REQUEST_FLOW",
-    "Attachment",
+    "AttachmentText",
     "DraftFields",
+    "attachment_remove",
+    "attachment_reorder",
+    "attachment_upload",
     "document_assign_number",
     "document_comment_add",
     "document_conclude",

@@ -22,9 +22,10 @@ from documents.models import (
     StepState,
     Urgency,
 )
+from documents.services.attachments import set_text_attachments
 from documents.services.flow import (
     DOCUMENT_FLOW,
-    Attachment,
+    AttachmentText,
     check_attachments,
     check_classification,
     check_disclosure,
@@ -58,7 +59,7 @@ class DraftFields:
     secrecy_period: str | None = None
     copy_number: str | None = None
     note: str | None = None
-    attachments: list[Attachment] | None = None
+    attachments: list[AttachmentText] | None = None  # 随文附件; files have their own services
     needs_seal: bool | None = None
     primary_recipient_ids: Sequence[int] | None = None
     cc_recipient_ids: Sequence[int] | None = None
@@ -78,7 +79,7 @@ def document_create_draft(
     secrecy_period: str = "",
     copy_number: str = "",
     note: str = "",
-    attachments: list[Attachment] | None = None,
+    attachments: list[AttachmentText] | None = None,
     needs_seal: bool | None = None,
     primary_recipient_ids: Sequence[int] = (),
     cc_recipient_ids: Sequence[int] = (),
@@ -116,7 +117,6 @@ def document_create_draft(
         copy_number=copy_number,
         note=note,
         disclosure=disclosure,
-        attachments=check_attachments(attachments or []),
         needs_seal=(doc_type != DocType.MINUTES) if needs_seal is None else needs_seal,
         issuer=issuer,
         signature_name=issuer.name,
@@ -130,6 +130,7 @@ def document_create_draft(
         raise DocumentInvalidInput(_("请填写标题。"), code="document.title_required", extra={"field": "title"})
     _validate_copy_number(document.copy_number)
     check_disclosure(document)
+    text_attachments = check_attachments(attachments or [])
     primary = organisations(primary_recipient_ids, field="primary_recipient_ids", issuer=issuer)
     cc = organisations(cc_recipient_ids, field="cc_recipient_ids", issuer=issuer)
     countersign = own_departments(countersign_department_ids, field="countersign_department_ids", organisation=issuer)
@@ -139,6 +140,7 @@ def document_create_draft(
     document.primary_recipients.set(primary)
     document.cc_recipients.set(cc)
     document.countersign_departments.set(countersign)
+    set_text_attachments(document, text_attachments, actor=actor, now=now)
     store_version(document, author=actor, now=now, step_kind=StepKind.DRAFT)
     document.save(update_fields=["version"])
     open_step(document, StepKind.DRAFT, [actor], now=now, round=1)
@@ -186,9 +188,7 @@ def document_update(*, document_id: int, actor: User, fields: DraftFields) -> Do
         check_classification(fields.classification, actor)
         document.classification = fields.classification
         changed.add("classification")
-    if fields.attachments is not None:
-        document.attachments = check_attachments(fields.attachments)
-        changed.add("attachments")
+    text_attachments = check_attachments(fields.attachments) if fields.attachments is not None else None
     if fields.disclosure is not None and fields.disclosure != document.disclosure:
         if document.status not in (S.DRAFT, S.REVIEW):
             raise DocumentInvalidTransition(
@@ -227,13 +227,17 @@ def document_update(*, document_id: int, actor: User, fields: DraftFields) -> Do
                 changed.add("recipient_order")
             changed.add(name)
             text_changed |= name == "primary_recipients"
+    if text_attachments is not None and set_text_attachments(document, text_attachments, actor=actor, now=now):
+        # A 随文附件 is printed with the document: a change is a change of its text.
+        changed.add("attachments")
+        text_changed = True
     if not changed:
         return document
     version = None
     if text_changed:
         version = store_version(document, author=actor, now=now, step_kind=step_kind)
         changed.add("version")
-    save(document, [name for name in changed if name not in relations])
+    save(document, [name for name in changed if name not in relations and name != "attachments"])
     data: dict[str, Any] = {"fields": sorted(changed), "version": version.number if version else None}
     if document.status == S.RECHECK and text_changed:
         # A substantive change after sign-off needs the signer's approval again.

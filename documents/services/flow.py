@@ -41,6 +41,7 @@ from documents.models import (
     StepKind,
     StepState,
     Urgency,
+    VersionAttachment,
 )
 from officehub.audit.services import audit
 from officehub.directory.models import Clearance, Department, Role, User
@@ -57,6 +58,8 @@ DOCUMENT_FLOW: Final = Transitions(
     "document",
     {
         "update": {S.DRAFT: S.DRAFT, S.REVIEW: S.REVIEW, S.RECHECK: (S.RECHECK, S.SIGN_OFF)},
+        # 附件 files: uploaded, removed and reordered by the drafter while the draft is editable.
+        "attach": {S.DRAFT: S.DRAFT},
         "submit": {S.DRAFT: S.REVIEW},
         "review.approve": {S.REVIEW: (S.COUNTERSIGN, S.SIGN_OFF)},
         "review.return": {S.REVIEW: S.DRAFT},
@@ -127,8 +130,9 @@ OUTCOME_LABELS: Final = {
 }
 
 
-class Attachment(TypedDict):
-    """One 附件 as stored in ``Document.attachments`` and sent by the API."""
+class AttachmentText(TypedDict):
+    """One 随文附件 as a page form or the API sends it: its name and the text printed after
+    the body (files are uploaded on their own: ``documents.services.attachment_upload``)."""
 
     title: str
     body: str
@@ -174,6 +178,11 @@ def store_version(document: Document, *, author: User, now: datetime, step_kind:
         document=document, number=number, title=document.title, body=document.body,
         author=author, step_kind=step_kind, created_at=now,
     )
+    # The version keeps the attachments the document has now, in their order.
+    VersionAttachment.objects.bulk_create([
+        VersionAttachment(version=version, attachment_id=pk, position=position)
+        for position, pk in enumerate(selectors.current_attachments(document).values_list("pk", flat=True), start=1)
+    ])
     document.version = number
     return version
 
@@ -357,11 +366,11 @@ def own_departments(ids: Iterable[int], *, field: str, organisation: Department 
     return [departments[pk] for pk in wanted]
 
 
-def check_attachments(attachments: Any) -> list[Attachment]:
-    """Untrusted 附件 (from a page form or the API) as at most 20 ``Attachment``s."""
+def check_attachments(attachments: Any) -> list[AttachmentText]:
+    """Untrusted 随文附件 (from a page form or the API) as at most 20 ``AttachmentText``s."""
     if not isinstance(attachments, list) or len(attachments) > 20:
         raise DocumentInvalidInput(_("附件格式不正确。"), extra={"field": "attachments"})
-    cleaned: list[Attachment] = []
+    cleaned: list[AttachmentText] = []
     for item in attachments:
         if not isinstance(item, dict) or not str(item.get("title", "")).strip():
             raise DocumentInvalidInput(_("每个附件都需要名称。"), extra={"field": "attachments"})

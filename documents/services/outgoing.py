@@ -25,6 +25,7 @@ from documents.models import (
     StepKind,
     StepState,
 )
+from documents.services.attachments import copy_attachments
 from documents.services.flow import (
     DOCUMENT_FK_FIELDS,
     DOCUMENT_FLOW,
@@ -326,7 +327,6 @@ def _create_incoming(source: Document, organisation: Department, *, is_cc: bool,
         signer=source.signer,
         title=source.title,
         body=source.body,
-        attachments=source.attachments,
         signature_name=source.signature_name,
         issued_on=source.issued_on,
         note=source.note,
@@ -347,6 +347,8 @@ def _create_incoming(source: Document, organisation: Department, *, is_cc: bool,
     incoming.primary_recipients.set(source.primary_recipients.all())
     incoming.cc_recipients.set(source.cc_recipients.all())
     incoming.save(update_fields=["recipient_order"])
+    # The files sent, as the recipient's own rows over the very same stored bytes.
+    copy_attachments(source, incoming, now=now)
     store_version(incoming, author=source.drafter, now=now, step_kind=StepKind.RECEIVE)
     incoming.save(update_fields=["version"])
     open_step(incoming, StepKind.RECEIVE, receivers(organisation), now=now, round=1)

@@ -61,3 +61,34 @@ def test_simultaneous_numbering_gives_distinct_consecutive_numbers(personas: Any
     numbers = set(Document.objects.filter(pk__in=[d.pk for d in documents]).values_list("doc_number", flat=True))
     assert len(numbers) == 6
     assert NumberSequence.objects.get().last_serial == 6
+
+
+def test_the_same_file_uploaded_to_two_drafts_at_once_is_stored_once_and_both_succeed(personas: Any) -> None:
+    from documents.models import Attachment, AttachmentContent
+    from tests.documents import attachment_files
+
+    one, two = flow.draft(personas), flow.draft(personas)
+    data = attachment_files.pdf("同一文件")
+    results = run_at_once([
+        lambda: services.attachment_upload(document_id=one.pk, actor=personas.drafter, file_name="清单.pdf", data=data),
+        lambda: services.attachment_upload(document_id=two.pk, actor=personas.drafter, file_name="清单.pdf", data=data),
+    ])
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert AttachmentContent.objects.count() == 1
+    assert Attachment.objects.filter(content__isnull=False).count() == 2
+
+
+def test_two_uploads_to_one_draft_at_once_take_places_one_and_two(personas: Any) -> None:
+    from documents.models import Attachment
+    from tests.documents import attachment_files
+
+    document = flow.draft(personas)
+    results = run_at_once([
+        lambda: services.attachment_upload(document_id=document.pk, actor=personas.drafter, file_name="一.pdf",
+                                           data=attachment_files.pdf("一")),
+        lambda: services.attachment_upload(document_id=document.pk, actor=personas.drafter, file_name="二.png",
+                                           data=attachment_files.png()),
+    ])
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert sorted(Attachment.objects.filter(document=document).values_list("position", flat=True)) == [1, 2]
+    assert Document.objects.get(pk=document.pk).version == 3
