@@ -290,8 +290,16 @@ def can_remind(user: User, document: Document) -> bool:
     )
 
 
-def pending_seal_request(document: Document) -> SealRequest | None:
-    return document.seal_requests.filter(status=SealRequestStatus.PENDING).first()
+def pending_seal_request(document: Document, user: User | None = None) -> SealRequest | None:
+    """The pending 用印申请; for a joint document (联合发文) the one of the organisation
+    whose approval step ``user`` holds."""
+    pending = document.seal_requests.filter(status=SealRequestStatus.PENDING)
+    if user is not None and document.joint_issuers.exists():
+        step = open_step_for(document, user, StepKind.SEAL, role="approve")
+        if step is None:
+            return None
+        pending = pending.filter(organisation_id=step.department_id or document.issuer_id)
+    return pending.order_by("pk").first()
 
 
 def distribution_feedback(document: Document) -> QuerySet[Document]:
@@ -526,19 +534,79 @@ def recipients(document: Document, kind: Literal["primary", "cc"]) -> list[Depar
     return [found[pk] for pk in order] + [found[pk] for pk in sorted(found) if pk not in order]
 
 
+class JointIssuerStatus(TypedDict):
+    """One organisation of a joint document (联合发文) and where it stands."""
+
+    id: int
+    name: str
+    signature_name: str
+    is_lead: bool
+    sign_off: Literal["pending", "open", "signed"]
+    signed_by: str | None
+    signed_at: datetime | None
+    seal: Literal["pending", "requested", "sealed", "rejected"]
+    sealed_at: datetime | None
+
+
+def joint_issuer_status(document: Document) -> list[JointIssuerStatus]:
+    """Every issuing organisation of a joint document, lead first, with its 签发 (its own
+    step in the latest round) and its 用印 (its latest request); [] for one issuer."""
+    rows = list(document.joint_issuers.select_related("organisation").order_by("position"))
+    if not rows:
+        return []
+    steps: dict[int, Step] = {}
+    for step in document.steps.filter(kind=StepKind.SIGN_OFF).exclude(state=StepState.CANCELLED).select_related(
+        "actor"
+    ).order_by("started_at", "pk"):
+        if step.department_id is not None:
+            steps[step.department_id] = step
+    requests: dict[int, SealRequest] = {}
+    for request in document.seal_requests.order_by("created_at", "pk"):
+        if request.organisation_id is not None:
+            requests[request.organisation_id] = request
+    out: list[JointIssuerStatus] = []
+    for row in rows:
+        step = steps.get(row.organisation_id)
+        request = requests.get(row.organisation_id)
+        sign_off: Literal["pending", "open", "signed"] = "pending"
+        if step is not None and step.state == StepState.OPEN:
+            sign_off = "open"
+        elif step is not None and step.state == StepState.DONE:
+            sign_off = "signed"
+        seal: Literal["pending", "requested", "sealed", "rejected"] = "pending"
+        if request is not None:
+            seal = {SealRequestStatus.PENDING: "requested", SealRequestStatus.APPROVED: "sealed"}.get(
+                SealRequestStatus(request.status), "rejected"
+            )
+        out.append(JointIssuerStatus(
+            id=row.organisation_id, name=row.organisation.name, signature_name=row.signature_name, is_lead=row.is_lead,
+            sign_off=sign_off,
+            signed_by=step.actor.display_name if sign_off == "signed" and step is not None and step.actor else None,
+            signed_at=step.finished_at if sign_off == "signed" and step is not None else None,
+            seal=seal, sealed_at=request.decided_at if request is not None and seal == "sealed" else None,
+        ))
+    return out
+
+
 class SealOption(TypedDict):
     id: int
     name: str
     kind: str
 
 
-def seal_options(document: Document) -> list[SealOption]:
-    """The issuing organisation's seals a 用印申请 may name now: usable, and kept by a
-    custodian who can approve it."""
+def seal_options(document: Document, user: User | None = None) -> list[SealOption]:
+    """The seals a 用印申请 may name now: usable, and kept by a custodian who can approve
+    it; the issuer's, or for a joint document the organisation whose request step
+    ``user`` holds (联合发文: each organisation requests its own seal)."""
     from seals.selectors import seal_custodian_ids, seals_for_organisation
 
+    organisation = document.issuer
+    if user is not None:
+        step = open_step_for(document, user, StepKind.SEAL, role="request")
+        if step is not None and step.department is not None:
+            organisation = step.department
     return [
         SealOption(id=seal.pk, name=seal.name, kind=seal.kind)
-        for seal in seals_for_organisation(document.issuer)
+        for seal in seals_for_organisation(organisation)
         if seal_custodian_ids(seal.pk)
     ]

@@ -54,6 +54,12 @@ def seals_for_organisation(org: Department) -> QuerySet[Seal]:
 # --------------------------------------------------------------------------- seals
 
 
+def seal_images(seal_ids: list[int]) -> dict[int, bytes]:
+    """The seal pictures (印模) of ``seal_ids``, for drawing several seals into one copy
+    (联合发文); the signing step checks each seal again before it is applied."""
+    return {pk: bytes(image) for pk, image in Seal.objects.filter(pk__in=seal_ids).values_list("pk", "image")}
+
+
 def seals_visible_to(user: User) -> QuerySet[Seal]:
     """Administrators see every seal; custodians the seals they keep; others none."""
     seals = Seal.objects.select_related("owner_organisation", "owner_person", "authority").defer(
