@@ -80,11 +80,14 @@ class JointIssuerOutput(serializers.Serializer):
     name = serializers.CharField()
     signature_name = serializers.CharField()
     is_lead = serializers.BooleanField()
-    sign_off = serializers.ChoiceField(choices=["pending", "open", "signed"], help_text="pending=未到签发，open=待签发，signed=已签发")
+    sign_off = serializers.ChoiceField(
+        choices=["pending", "open", "signed"], help_text="pending=未到签发，open=待签发，signed=已签发"
+    )
     signed_by = serializers.CharField(allow_null=True)
     signed_at = serializers.DateTimeField(allow_null=True)
     seal = serializers.ChoiceField(
-        choices=["pending", "requested", "sealed", "rejected"], help_text="pending=未申请，requested=待用印，sealed=已用印，rejected=已驳回"
+        choices=["pending", "requested", "sealed", "rejected"],
+        help_text="pending=未申请，requested=待用印，sealed=已用印，rejected=已驳回",
     )
     sealed_at = serializers.DateTimeField(allow_null=True)
 

@@ -555,15 +555,15 @@ def joint_issuer_status(document: Document) -> list[JointIssuerStatus]:
     if not rows:
         return []
     steps: dict[int, Step] = {}
-    for step in document.steps.filter(kind=StepKind.SIGN_OFF).exclude(state=StepState.CANCELLED).select_related(
+    for sign_off_step in document.steps.filter(kind=StepKind.SIGN_OFF).exclude(state=StepState.CANCELLED).select_related(
         "actor"
     ).order_by("started_at", "pk"):
-        if step.department_id is not None:
-            steps[step.department_id] = step
+        if sign_off_step.department_id is not None:
+            steps[sign_off_step.department_id] = sign_off_step
     requests: dict[int, SealRequest] = {}
-    for request in document.seal_requests.order_by("created_at", "pk"):
-        if request.organisation_id is not None:
-            requests[request.organisation_id] = request
+    for seal_request in document.seal_requests.order_by("created_at", "pk"):
+        if seal_request.organisation_id is not None:
+            requests[seal_request.organisation_id] = seal_request
     out: list[JointIssuerStatus] = []
     for row in rows:
         step = steps.get(row.organisation_id)
@@ -574,10 +574,12 @@ def joint_issuer_status(document: Document) -> list[JointIssuerStatus]:
         elif step is not None and step.state == StepState.DONE:
             sign_off = "signed"
         seal: Literal["pending", "requested", "sealed", "rejected"] = "pending"
-        if request is not None:
-            seal = {SealRequestStatus.PENDING: "requested", SealRequestStatus.APPROVED: "sealed"}.get(
-                SealRequestStatus(request.status), "rejected"
-            )
+        if request is not None and request.status == SealRequestStatus.PENDING:
+            seal = "requested"
+        elif request is not None and request.status == SealRequestStatus.APPROVED:
+            seal = "sealed"
+        elif request is not None:
+            seal = "rejected"
         out.append(JointIssuerStatus(
             id=row.organisation_id, name=row.organisation.name, signature_name=row.signature_name, is_lead=row.is_lead,
             sign_off=sign_off,

@@ -150,8 +150,10 @@ def document_create_draft(
     store_version(document, author=actor, now=now, step_kind=StepKind.DRAFT)
     document.save(update_fields=["version"])
     open_step(document, StepKind.DRAFT, [actor], now=now, round=1)
-    audit(actor=actor, action="document.drafted", target=document,
-          data={"doc_type": doc_type, "title": document.title, **({"co_issuers": [o.pk for o in co_issuers]} if co_issuers else {})})
+    data: dict[str, Any] = {"doc_type": doc_type, "title": document.title}
+    if co_issuers:
+        data["co_issuers"] = [o.pk for o in co_issuers]
+    audit(actor=actor, action="document.drafted", target=document, data=data)
     return document
 
 
@@ -225,16 +227,17 @@ def document_update(*, document_id: int, actor: User, fields: DraftFields) -> Do
             fields.countersign_department_ids, field="countersign_department_ids", organisation=document.issuer
         )
     if fields.co_issuer_ids is not None or relations.keys() & {"primary_recipients", "cc_recipients"}:
-        wanted = (
-            list(fields.co_issuer_ids) if fields.co_issuer_ids is not None
-            else list(document.joint_issuers.filter(position__gt=0).order_by("position").values_list("organisation_id", flat=True))
+        current = list(
+            document.joint_issuers.filter(position__gt=0).order_by("position").values_list("organisation_id", flat=True)
         )
+        wanted = list(fields.co_issuer_ids) if fields.co_issuer_ids is not None else current
         recipient_ids = [
             dept.pk for name in ("primary_recipients", "cc_recipients")
             for dept in (relations[name] if name in relations else getattr(document, name).all())
         ]
-        co_issuers = check_co_issuers(wanted, issuer=document.issuer, doc_type=document.doc_type, recipient_ids=recipient_ids)
-        current = list(document.joint_issuers.filter(position__gt=0).order_by("position").values_list("organisation_id", flat=True))
+        co_issuers = check_co_issuers(
+            wanted, issuer=document.issuer, doc_type=document.doc_type, recipient_ids=recipient_ids
+        )
         if [o.pk for o in co_issuers] != current:
             if document.status not in (S.DRAFT, S.REVIEW):
                 raise DocumentInvalidTransition(

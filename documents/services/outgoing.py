@@ -44,7 +44,7 @@ from documents.services.flow import (
 from documents.services.joint import check_signing_leaders, open_sign_off, seal_organisations
 from documents.services.sealing import seal_requesters
 from officehub.audit.services import audit
-from officehub.directory.models import Department, Role, User
+from officehub.directory.models import Department, User
 from officehub.hooks import DOCUMENT_DISTRIBUTED, run_hooks
 from officehub.transactions import require_transaction
 

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from documents import selectors
 from documents.docx.issue import issue_copy
-from documents.errors import DocumentInvalidInput, DocumentInvalidTransition, SealingConflict, SealingFailed
+from documents.errors import DocumentInvalidInput, DocumentInvalidTransition, DocumentNotHolder, SealingConflict, SealingFailed
 from documents.models import (
     Document,
     DocumentStatus,
@@ -32,7 +32,6 @@ from documents.models import (
     StepKind,
     StepState,
 )
-from documents.errors import DocumentNotHolder
 from documents.services.flow import (
     DOCUMENT_FLOW,
     close_step,
@@ -205,7 +204,9 @@ def _approve_step(document: Document, actor: User, request: SealRequest) -> Step
         steps = steps.filter(department_id=document.issuer_id)
     step = steps.order_by("pk").first()
     if step is None:
-        raise DocumentNotHolder(_("您不是“%(step)s”环节的办理人。") % {"step": StepKind.SEAL.label}, extra={"step": StepKind.SEAL})
+        raise DocumentNotHolder(
+            _("您不是“%(step)s”环节的办理人。") % {"step": StepKind.SEAL.label}, extra={"step": StepKind.SEAL}
+        )
     return step
 
 

@@ -371,3 +371,42 @@ def test_two_custodians_sealing_at_once_both_sign_one_pdf(personas: Any) -> None
     organisations = {LEAD if LEAD in (c.signer_subject or "") else BIG_DATA for c in result.signatures}
     assert organisations == {LEAD, BIG_DATA}
     assert Step.objects.filter(document=document, kind="distribute", state="open").count() == 1
+
+
+# --- pages ----------------------------------------------------------------------------------------
+
+
+def test_the_draft_page_chooses_co_issuers_in_order_and_the_detail_page_shows_each_organisation(
+    personas: Any, client: Any
+) -> None:
+    client.force_login(personas.drafter)
+    form = client.get("/documents/new/?doc_type=notice").content.decode()
+    assert "联合发文机关" in form and 'name="co_issuer_ids"' in form
+    response = client.post("/documents/new/", {
+        "doc_type": "notice", "title": "关于联合开展专项检查的通知", "body": "正文。", "urgency": "normal",
+        "classification": "1", "disclosure": "withheld", "primary_recipient_ids": [str(org(CITY).pk)],
+        "joint_form": "1", "co_issuer_ids": [str(org(FINANCE).pk), str(org(BIG_DATA).pk), ""],
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    document = Document.objects.latest("pk")
+    assert list(document.joint_issuers.values_list("organisation__name", flat=True)) == [LEAD, FINANCE, BIG_DATA]
+    refused = client.post("/documents/new/", {
+        "doc_type": "notice", "title": "重复", "body": "正文。", "urgency": "normal", "classification": "1",
+        "disclosure": "withheld", "primary_recipient_ids": [str(org(CITY).pk)],
+        "joint_form": "1", "co_issuer_ids": [str(org(FINANCE).pk), str(org(FINANCE).pk)],
+    })
+    assert refused.status_code == 400 and "联合发文机关重复" in refused.content.decode()
+
+    document = joint.to_seal(personas)
+    requests = joint.request_seals(personas, document)
+    act(services.seal_request_decide, seal_request_id=requests[BIG_DATA].pk, actor=user("fengxue"), approve=True)
+    client.force_login(personas.custodian)
+    page = client.get(f"/documents/{document.pk}/").content.decode()
+    assert 'id="joint-issuers"' in page and "（主办）" in page
+    assert f'data-organisation="{org(BIG_DATA).pk}" data-sign-off="signed" data-seal="sealed"' in page
+    assert f'data-organisation="{org(LEAD).pk}" data-sign-off="signed" data-seal="requested"' in page
+    # the approval form is for the custodian's own organisation's request
+    assert f'name="seal_request_id" value="{requests[LEAD].pk}"' in page
+    client.force_login(user("fengxue"))
+    page = client.get(f"/documents/{document.pk}/").content.decode()
+    assert 'name="seal_request_id"' not in page  # 大数据局 has sealed; nothing of the lead's for her
