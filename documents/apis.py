@@ -63,6 +63,7 @@ class DocumentListOutput(serializers.Serializer):
 class SealRequestOutput(serializers.Serializer):
     id = serializers.IntegerField()
     seal_id = serializers.IntegerField(allow_null=True)
+    organisation = RefOutput(allow_null=True, help_text="用印机关（联合发文时各机关分别申请）")
     status = serializers.CharField()
     reason = serializers.CharField()
     requested_by = serializers.CharField(source="requested_by.display_name")
@@ -748,7 +749,7 @@ class SealOptionOutput(serializers.Serializer):
 
 
 class SealOptionsApi(APIView):
-    @extend_schema(summary="用印申请可选的印章（发文机关当前可用、有印章管理员的印章）",
+    @extend_schema(summary="用印申请可选的印章（发文机关当前可用、有印章管理员的印章；联合发文时为本人所在机关的）",
                    responses=SealOptionOutput(many=True))
     def get(self, request: Request, document_id: int) -> Response:
         document = selectors.access_document(request_user(request), document_id)

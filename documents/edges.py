@@ -32,4 +32,4 @@ def package_download(document: Document) -> HttpResponse:
     """The verification package of the sealing: signed PDF, DOCX + .p7s, ca.pem, crl.pem, README."""
     if not document.seal_record_id or document.seal_record is None:
         raise DocumentNotSealed()
-    return seal_package_download(document.seal_record)
+    return seal_package_download(document.seal_record, also=selectors.joint_seal_records(document))

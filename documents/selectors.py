@@ -12,7 +12,7 @@ import difflib
 import html
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, TypedDict
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -32,6 +32,9 @@ from documents.models import (
 )
 from officehub.directory.models import Department, Role, User
 from officehub.errors import NotFound
+
+if TYPE_CHECKING:
+    from seals.models import SealRecord
 
 FINISHED_STATUSES = (DocumentStatus.DISTRIBUTED, DocumentStatus.CONCLUDED, DocumentStatus.ARCHIVED)
 
@@ -464,6 +467,22 @@ def signed_pdf(document: Document) -> bytes | None:
     assert document.seal_record is not None
     data = document.seal_record.signed_pdf
     return bytes(data) if data is not None else None
+
+
+def joint_seal_records(document: Document) -> list[SealRecord]:
+    """联合发文: the other organisations' sealings of the same DOCX, in the order they
+    sealed (each holds that organisation's detached CMS over it); [] for one issuer.
+    For an incoming copy, those of the document it came from."""
+    from seals.models import SealRecord
+
+    record = document.seal_record if document.seal_record_id else None
+    if record is None:
+        return []
+    source = document.source_document_id or document.pk
+    return list(
+        SealRecord.objects.filter(document_ref=f"document:{source}", sha256=record.sha256)
+        .exclude(pk=record.pk).select_related("seal").order_by("pk")
+    )
 
 
 class SealCheck(TypedDict):

@@ -196,6 +196,37 @@ def test_the_number_is_the_leads_and_each_organisation_requests_its_own_seal(per
                    seal_id=flow.office_seal_id(BIG_DATA)) == "document.unknown_seal"
 
 
+def test_each_requester_is_offered_their_own_organisations_seals(personas: Any, client: Any) -> None:
+    document = joint.to_seal(personas)
+    seals = {name: flow.office_seal_id(name) for name in (LEAD, BIG_DATA)}
+    for reader, name in ((personas.drafter, LEAD), (user("fengxue"), BIG_DATA)):
+        client.force_login(reader)
+        response = client.get(f"/api/documents/{document.pk}/seal-options/")
+        assert response.status_code == 200
+        assert [option["id"] for option in response.json()] == [seals[name]]
+    request = act(services.seal_request_create, document_id=document.pk, actor=user("fengxue"),
+                  seal_id=flow.office_seal_id(BIG_DATA))
+    client.force_login(user("fengxue"))
+    shown = client.get(f"/api/documents/{document.pk}/").json()["seal_requests"]
+    assert [(r["id"], r["organisation"]["name"]) for r in shown] == [(request.pk, BIG_DATA)]
+
+
+def test_three_organisations_seal_one_pdf_with_three_valid_signatures(personas: Any) -> None:
+    document = joint.to_distribute(personas, (BIG_DATA, FINANCE))
+    assert document.status == "distribute"
+    pdf = selectors.signed_pdf(document)
+    assert pdf is not None
+    result = seal_verify_pdf(pdf=pdf)
+    assert [c.status for c in result.signatures] == ["valid"] * 3
+    assert [selectors._organisation_of(c.signer_subject) for c in result.signatures] == [LEAD, BIG_DATA, FINANCE]
+    verification = selectors.document_seal_verification(document)
+    assert verification is not None and verification["valid"] and len(verification["seals"]) == 3
+    status = selectors.joint_issuer_status(document)
+    assert [(s["name"], s["sign_off"], s["seal"]) for s in status] == [
+        (LEAD, "signed", "sealed"), (BIG_DATA, "signed", "sealed"), (FINANCE, "signed", "sealed")
+    ]
+
+
 def test_no_seal_is_applied_until_every_organisation_has_requested(personas: Any) -> None:
     document = joint.to_seal(personas)
     request = act(services.seal_request_create, document_id=document.pk, actor=personas.drafter,
@@ -329,6 +360,37 @@ def test_both_seals_verify_in_pdfsig_and_openssl(personas: Any, tmp_path: Path) 
         capture_output=True, text=True, timeout=30, check=False,
     )
     assert failed.returncode != 0
+
+
+def test_the_verification_package_carries_every_organisations_docx_signature(
+    personas: Any, client: Any, tmp_path: Path
+) -> None:
+    import zipfile
+
+    document = joint.to_distribute(personas)
+    act(services.document_distribute, document_id=document.pk, actor=personas.reviewer)
+    openssl = shutil.which("openssl")
+    assert openssl is not None
+    # the lead's office and a recipient organisation get the same package
+    incoming = flow.refresh(document).incoming_copies.get()
+    for reader, copy in ((personas.reviewer, document), (personas.city_reviewer, incoming)):
+        client.force_login(reader)
+        response = client.get(f"/documents/{copy.pk}/package/")
+        assert response.status_code == 200
+        folder = tmp_path / str(copy.pk)
+        with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+            archive.extractall(folder)
+        signatures = sorted(folder.glob("*.p7s"))
+        docx = next(folder.glob("*.docx"))
+        assert len(signatures) == 2
+        assert "联合发文" in (folder / "README.txt").read_text()
+        for p7s in signatures:
+            checked = subprocess.run(
+                [openssl, "cms", "-verify", "-binary", "-inform", "DER", "-in", str(p7s), "-content", str(docx),
+                 "-CAfile", str(folder / "ca.pem"), "-out", "/dev/null"],
+                capture_output=True, text=True, timeout=30, check=False,
+            )
+            assert checked.returncode == 0, checked.stderr
 
 
 # --- concurrency ---------------------------------------------------------------------------------

@@ -45,6 +45,10 @@ def printed() -> Iterator[dict[int, Printed]]:
     issued = {
         2: issue_rendered(dataclasses.replace(NOTICE, co_issuers=[co_issuer(FINANCE)])),
         3: issue_rendered(dataclasses.replace(NOTICE, co_issuers=[co_issuer(FINANCE), co_issuer(BIG_DATA)])),
+        # unsealed (7.3.5.2): no seal pictures at all
+        0: issue_rendered(dataclasses.replace(
+            NOTICE, seal_png=None, co_issuers=[CoIssuer(mark=FINANCE, name=FINANCE), CoIssuer(mark=BIG_DATA, name=BIG_DATA)]
+        )),
     }
     opened = {n: pdfplumber.open(io.BytesIO(copy.pdf)) for n, copy in issued.items()}
     try:
@@ -189,3 +193,20 @@ def test_three_issuers_put_two_seals_a_row_and_the_last_over_the_date(printed):
     date = line_with(lines, DATE)
     assert third[2] < date.top and date.baseline < third[3]
     assert date.baseline > line_with(lines, BIG_DATA).baseline
+
+
+def test_unsealed_joint_signatures_stack_the_lead_first_two_characters_in(printed):
+    doc = printed[0]
+    assert doc.copy.seal_boxes == () and doc.copy.seal_page is None
+    assert not any(im for page in doc.pages for im in page.images if (im["x1"] - im["x0"]) / MM > 30)
+    lines = [line for page in doc.pages for line in lines_of(page, BODY_PT)]
+    lead, finance, big_data, date = (line_with(lines, text) for text in (LEAD, FINANCE, BIG_DATA, DATE))
+    # 7.3.5.2 联合行文: the lead's 署名 first, the others below it in order, 右空二字
+    assert lead.baseline < finance.baseline < big_data.baseline < date.baseline
+    assert finance.baseline - lead.baseline == pytest.approx(28.95 / MM, abs=0.3)
+    for line in (lead, finance, big_data):
+        assert line.x1 == pytest.approx(RIGHT_MM - 2 * 15.75 / MM, abs=1.0)
+    assert date.x1 <= RIGHT_MM - 2 * 15.75 / MM + 1.0
+    # the head is the joint one all the same
+    names = [line[0] for line in mark_lines(doc.pages[0])]
+    assert names[:1] == [LEAD] and names.count("文件") == 1
