@@ -1331,6 +1331,17 @@ def render_input_for(
     signers: tuple[str, ...] = ()
     if document.doc_type in document_models.UPWARD_DOC_TYPES and document.signer is not None:
         signers = (document.signer.display_name,)
+    if document.doc_type in document_models.UPWARD_DOC_TYPES and joint:
+        # 7.2.6: every joint issuer's 签发人, in issuer order (each one's latest sign-off).
+        signed = {
+            step.department_id: step.actor.display_name
+            for step in document.steps.filter(
+                kind=document_models.StepKind.SIGN_OFF, state=document_models.StepState.DONE, actor__isnull=False
+            ).select_related("actor").order_by("finished_at", "pk")
+            if step.actor is not None
+        }
+        names = tuple(signed[row.organisation_id] for row in joint if row.organisation_id in signed)
+        signers = names or signers
     attachments = document.attachments or []
     return RenderInput(
         doc_type=document.doc_type,

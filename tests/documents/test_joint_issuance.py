@@ -133,6 +133,17 @@ def test_every_organisation_signs_off_in_parallel_and_the_document_waits_for_all
     assert Step.objects.filter(document=document, kind="recheck", state="open").count() == 1
 
 
+def test_an_upward_joint_document_prints_every_organisations_signer_and_the_leads_number(personas: Any) -> None:
+    from documents.docx.render import docx_to_text
+
+    document = joint.to_seal(personas, (BIG_DATA,), doc_type="request", title="关于联合申请政务数据共享试点的请示")
+    text = docx_to_text(selectors.document_docx(document))
+    # 7.2.6: 签发人 of each organisation, in issuer order, beside the lead's 发文字号
+    assert "签发人：" in text and "刘洋" in text and "卫东" in text
+    assert text.index("刘洋") < text.index("卫东")
+    assert document.doc_number in text and "浙数局发" not in text
+
+
 def test_a_co_issuers_leader_signs_only_for_their_own_organisation(personas: Any) -> None:
     document = joint.to_sign_off(personas, (BIG_DATA, FINANCE))
     act(services.document_sign_off, document_id=document.pk, actor=user("weidong"), approve=True)
