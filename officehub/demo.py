@@ -61,6 +61,7 @@ POSITIONS = [
 
 D, R, H, S = (Role.DRAFTER, Role.REVIEWER, Role.DEPARTMENT_HEAD, Role.SIGNING_LEADER)
 C, A, M = (Role.SEAL_CUSTODIAN, Role.ARCHIVIST, Role.ADMINISTRATOR)
+V = Role.SUPERVISOR
 GOV_OFFICE = "浙江省人民政府/浙江省人民政府办公厅"
 BIG_DATA = "浙江省人民政府/浙江省大数据发展管理局"
 FINANCE = "浙江省人民政府/浙江省财政厅"
@@ -98,6 +99,7 @@ PEOPLE: list[tuple[str, str, str, str, tuple[str, ...], int]] = [
     ("shiyan", "施燕", f"{HZ_OFFICE}/综合处", "主任科员", (C,), Clearance.INTERNAL),
     ("zhangqing", "张青", f"{HZ_OFFICE}/综合处", "档案管理员", (A,), Clearance.INTERNAL),
     ("kongming", "孔明", "杭州市人民政府/西湖区人民政府", "科员", (D,), Clearance.INTERNAL),
+    ("tangning", "唐宁", f"{GOV_OFFICE}/督查处", "主任科员", (V,), Clearance.INTERNAL),
 ]
 
 

@@ -69,11 +69,13 @@ INSTALLED_APPS = [
     "officehub.accounts",
     "officehub.audit",
     "officehub.workbench",
+    "officehub.indexing",
     "documents",
     "seals",
     "messaging",
     "search",
     "disclosure",
+    "oversight",
 ]
 
 MIDDLEWARE = [
@@ -282,6 +284,8 @@ WORKER_JOBS: list[tuple[str, float]] = [
     ("search.services.index_drain_backlog", env_int("WORKER_INDEX_SECONDS", 5, minimum=1)),
     ("disclosure.jobs.portal_drain_backlog", env_int("WORKER_INDEX_SECONDS", 5, minimum=1)),
     ("disclosure.jobs.remind_requests", env_int("WORKER_REMIND_SECONDS", 60, minimum=1)),
+    # 全局搜索: messages and 公文 (officehub.indexing outbox) — often, so a sent message is found within seconds.
+    ("search.services.change_drain_backlog", env_int("WORKER_CHANGE_INDEX_SECONDS", 2, minimum=1)),
 ]
 
 # --- Hooks (officehub/hooks.py): event -> followers by dotted path, run in the transaction
@@ -289,6 +293,11 @@ WORKER_JOBS: list[tuple[str, float]] = [
 HOOKS: dict[str, list[str]] = {
     "document.distributed": ["disclosure.services.publication_on_distribute"],
 }
+
+# --- 督办 dashboard (oversight/) ----------------------------------------------------------
+# The 政务公开 portal's selector for 依申请公开 requests by state and deadline (dotted path;
+# the signature is in oversight/disclosure.py). Empty: the dashboard's panel says 未启用.
+OVERSIGHT_DISCLOSURE_SOURCE = "disclosure.selectors.disclosure_request_summary"
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "directory.User"

@@ -42,6 +42,8 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     path("archives/", include("search.api_urls")),
     path("disclosure/", include("disclosure.api_urls")),
     path("gk/", include("disclosure.public_api_urls")),
+    path("search/", include("search.global_api_urls")),
+    path("oversight/", include("oversight.api_urls")),
 ]
 
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -56,6 +58,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("manifest.webmanifest", views.web_app_manifest, name="web-app-manifest"),
     path("directory/", views.directory_page, name="directory"),
     path("api/", include(api_urlpatterns)),
     path("admin/", admin.site.urls),
@@ -66,6 +69,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("disclosure/", include("disclosure.urls")),
     # 政务公开: the public portal, no login.
     path("gk/", include("disclosure.portal_urls")),
+    path("search/", include("search.global_urls")),
+    path("oversight/", include("oversight.urls")),
 ]
 
 # Chinese error pages in the page shell; {code, message, extra} JSON under /api/.

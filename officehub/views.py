@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from typing import TypedDict
+
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -43,6 +47,67 @@ def directory_page(request: HttpRequest) -> HttpResponse:
         "officehub/directory.html",
         {"tree": directory_selectors.department_tree(), "members": members, "query": query, "selected": selected},
     )
+
+
+class ManifestIcon(TypedDict):
+    src: str
+    sizes: str
+    type: str
+    purpose: str
+
+
+class WebAppManifest(TypedDict):
+    id: str
+    name: str
+    short_name: str
+    description: str
+    lang: str
+    dir: str
+    start_url: str
+    scope: str
+    display: str
+    orientation: str
+    theme_color: str
+    background_color: str
+    icons: list[ManifestIcon]
+
+
+APP_NAME = "OfficeHub 协同办公"  # the shell's own name (base.html's title and brand)
+THEME_COLOR = "#c8102e"  # --red in app.css; base.html's theme-color meta says the same
+
+
+@require_safe
+def web_app_manifest(request: HttpRequest) -> JsonResponse:
+    """The web app manifest that makes OfficeHub installable on a phone's home screen.
+
+    Public (the login page links it too) and the same for everyone: it names no user. A
+    view rather than a static file so the icons carry their hashed static URLs. Each
+    icon serves as ``any`` and as ``maskable``: it is drawn full-bleed with its picture
+    inside the safe zone (``manage.py make_app_icons``).
+    """
+    icons: list[ManifestIcon] = [
+        {"src": static(f"officehub/icons/icon-{size}.png"), "sizes": f"{size}x{size}", "type": "image/png", "purpose": purpose}
+        for size in (192, 512)
+        for purpose in ("any", "maskable")
+    ]
+    manifest: WebAppManifest = {
+        "id": "/",
+        "name": APP_NAME,
+        "short_name": "OfficeHub",
+        "description": "公文流转 · 电子印章 · 即时消息 · 视频会议 · 档案检索",
+        "lang": "zh-CN",
+        "dir": "ltr",
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "any",
+        "theme_color": THEME_COLOR,
+        "background_color": "#f5f6f8",
+        "icons": icons,
+    }
+    response = JsonResponse(manifest, content_type="application/manifest+json", json_dumps_params={"ensure_ascii": False})
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 class TodoOutput(serializers.Serializer):

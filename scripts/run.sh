@@ -40,7 +40,8 @@ ensure_venv
 # apt this fails and the fallbacks below take over.
 # fonts-wqy-zenhei: the CJK font the seal images are drawn with; fonts-noto-color-emoji:
 # emoji glyphs for a browser on this machine (the pages name it in their font stack);
-# nginx-light: the front proxy of the served topology.
+# nginx-light: the front proxy of the served topology; poppler-utils (in OFFICE_PACKAGES):
+# chat attachment previews (pdftoppm, pdfinfo).
 if is_root; then
     apt_ensure postgresql redis-server nginx-light curl unzip fonts-wqy-zenhei fonts-noto-color-emoji \
         "${OFFICE_PACKAGES[@]}" || true

@@ -16,6 +16,7 @@ cd "$ROOT"
 started=$SECONDS
 
 # chromium + fonts: end-to-end tests and seal images (CJK), emoji in chat (colour emoji);
+# poppler-utils: chat attachment previews (pdftoppm, pdfinfo);
 # openssl: cross-checks CMS signatures; nginx-light: the served topology (tests/scale).
 apt_ensure postgresql redis-server nginx-light chromium fonts-wqy-zenhei fonts-noto-color-emoji openssl unzip curl \
     "${OFFICE_PACKAGES[@]}" || die "could not install the Debian packages the tests need"

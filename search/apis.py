@@ -23,6 +23,7 @@ from officehub.uploads import read_upload
 from search import services
 from search.exports import catalogue_csv
 from search.files import sha256_hex
+from search.global_search import PAGE_SIZE, QUERY_MAX_CHARS, TAB_LABELS, TABS, global_search
 from search.models import DOC_TYPES, ArchiveRecord, Retention
 from search.query import SearchParams
 from search.selectors import SearchHit, access_archive_record, archive_export_rows, archive_search
@@ -283,3 +284,85 @@ def file_response(record: ArchiveRecord) -> HttpResponse:
     )
     response["X-Content-SHA256"] = record.sha256
     return response
+
+
+# ---------------------------------------------------------------------------- 全局搜索
+
+
+class GlobalSearchInput(serializers.Serializer):
+    q = serializers.CharField(max_length=QUERY_MAX_CHARS, help_text="搜索内容（姓名、群名称、消息、公文标题/正文/文号、档案）")
+    tab = serializers.ChoiceField(
+        choices=[(tab, TAB_LABELS[tab]) for tab in TABS], required=False, default="messages", help_text="结果分类"
+    )
+    page = serializers.IntegerField(required=False, min_value=1, max_value=500, default=1)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=50, default=PAGE_SIZE)
+
+
+class GlobalHitOutput(serializers.Serializer):
+    """One result; which fields it has depends on ``type`` (person, group, message,
+    document, archive). ``*_html`` fields are escaped text where only <em> marks a match."""
+
+    type = serializers.ChoiceField(choices=["person", "group", "message", "document", "archive"])
+    id = serializers.IntegerField()
+    url = serializers.CharField(help_text="打开：发起单聊、会话、定位到该消息的会话、公文或档案页面")
+    name = serializers.CharField(required=False)
+    username = serializers.CharField(required=False)
+    department = serializers.CharField(required=False, allow_blank=True)
+    position = serializers.CharField(required=False, allow_blank=True)
+    phone = serializers.CharField(required=False, allow_blank=True)
+    title = serializers.CharField(required=False, allow_blank=True)
+    title_html = serializers.CharField(required=False, allow_blank=True)
+    kind = serializers.CharField(required=False)
+    member_count = serializers.IntegerField(required=False)
+    conversation_id = serializers.IntegerField(required=False)
+    conversation_title = serializers.CharField(required=False, allow_blank=True)
+    conversation_kind = serializers.CharField(required=False)
+    seq = serializers.IntegerField(required=False)
+    sender_name = serializers.CharField(required=False)
+    created_at = serializers.CharField(required=False)
+    time_label = serializers.CharField(required=False)
+    snippet_html = serializers.CharField(required=False, allow_blank=True)
+    snippets_html = serializers.ListField(child=serializers.CharField(), required=False)
+    doc_number = serializers.CharField(required=False, allow_blank=True)
+    doc_type_label = serializers.CharField(required=False, allow_blank=True)
+    direction_label = serializers.CharField(required=False)
+    status_label = serializers.CharField(required=False)
+    updated_at = serializers.CharField(required=False)
+    archive_code = serializers.CharField(required=False)
+    record_date = serializers.CharField(required=False)
+
+
+class GlobalCountsOutput(serializers.Serializer):
+    people = serializers.IntegerField()
+    groups = serializers.IntegerField()
+    messages = serializers.IntegerField()
+    documents = serializers.IntegerField()
+    archives = serializers.IntegerField()
+
+
+class GlobalSearchOutput(serializers.Serializer):
+    q = serializers.CharField()
+    tab = serializers.CharField()
+    page = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    counts = GlobalCountsOutput(help_text="每个分类的结果数（均已按权限过滤）")
+    total = serializers.IntegerField(help_text="当前分类的结果数")
+    results = GlobalHitOutput(many=True)
+    degraded = serializers.BooleanField(help_text="全文检索不可用，结果来自数据库简易检索")
+    notice = serializers.CharField(allow_blank=True)
+
+
+def parse_global_search(query: Any) -> dict[str, Any]:
+    serializer = GlobalSearchInput(data=query)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class GlobalSearchApi(APIView):
+    @extend_schema(
+        parameters=[GlobalSearchInput], responses=GlobalSearchOutput, summary="全局搜索（联系人/群聊/聊天记录/公文/档案）"
+    )
+    def get(self, request: Request) -> Response:
+        data = parse_global_search(request.query_params)
+        # A GlobalSearchResult of plain JSON values (GlobalSearchOutput documents it).
+        return Response(global_search(user=request_user(request), **data))

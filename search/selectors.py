@@ -314,6 +314,12 @@ def _search_db(user: User, viewer: Viewer, params: SearchParams, *, facets: bool
     }
 
 
+def archive_count_db(*, user: User, params: SearchParams) -> int:
+    """How many records the database search finds (全局搜索's 档案 count while
+    Elasticsearch is down; same rule and matching as the degraded search)."""
+    return _db_queryset(user, viewer_of(user), params).count()
+
+
 def archive_export_rows(*, user: User, params: SearchParams, limit: int = 5000) -> tuple[list[SearchHit], bool]:
     """Every hit of the current search (up to ``limit``), in result order, for the
     归档文件目录 export; the second value tells whether the result was degraded."""

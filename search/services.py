@@ -17,7 +17,7 @@ import time
 from collections import defaultdict, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -26,11 +26,14 @@ from django.db.models import F, Max
 from django.utils import timezone
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
+from documents.models import Document
+from messaging.models import Message
 from officehub.audit.services import audit
 from officehub.directory.models import Clearance, Department, Role, User
 from officehub.directory.selectors import organisation_of
+from officehub.indexing.models import IndexChange, IndexKind
 from officehub.transactions import in_transaction, require_transaction
-from search import es, files
+from search import es, files, live_indexer
 from search.errors import (
     AlreadyArchived,
     ArchiveClassifiedRefused,
@@ -52,9 +55,6 @@ from search.models import (
 )
 from search.selectors import access_archive_record
 from search.text import fold, segment
-
-if TYPE_CHECKING:
-    from documents.models import Document
 
 logger = logging.getLogger(__name__)
 
@@ -551,3 +551,128 @@ def index_backlog() -> int:
 def reindex_base_version() -> int:
     """A version no older than any write handed out so far (see IndexOutbox)."""
     return max(1, IndexOutbox.objects.aggregate(m=Max("id"))["m"] or 0)
+
+
+# ---------------------------------------------------------------------------- 全局搜索 indexing
+#
+# Messages and 公文 in circulation reach Elasticsearch through the core's outbox
+# (officehub.indexing: ``IndexChange`` rows written by messaging and documents in the
+# transaction of the change). The drain below is the archive drain's twin: claim with
+# SKIP LOCKED, build from the database as it is now, ``_bulk`` with external versions,
+# and delete a row only once Elasticsearch has taken its object; rows it did not take
+# stay with attempts, the error and a backoff.
+
+CHANGE_CHUNK = 1000
+
+
+class _Change(NamedTuple):
+    id: int
+    kind: str
+    object_id: int
+    attempts: int
+
+
+def _claim_changes(*, now: dt.datetime, limit: int, change_ids: list[int] | None) -> list[_Change]:
+    """Lock up to ``limit`` due rows, skipping rows another drain holds (SKIP LOCKED)."""
+    due = IndexChange.objects.filter(available_at__lte=now)
+    if change_ids is not None:
+        due = due.filter(pk__in=change_ids)
+    claimed = due.select_for_update(skip_locked=True).order_by("available_at", "id")[:limit]
+    return [_Change._make(values) for values in claimed.values_list("id", "kind", "object_id", "attempts")]
+
+
+def _defer_changes(rows: list[_Change], errors: dict[tuple[str, int], str], now: dt.datetime) -> None:
+    """Pending again with attempts + 1, the error and an exponential backoff (≤ 1 minute);
+    one UPDATE per (attempts, error) group."""
+    groups: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for row in rows:
+        groups[(row.attempts, errors.get((row.kind, row.object_id), "not indexed")[:2000])].append(row.id)
+    for (attempts, error), ids in groups.items():
+        IndexChange.objects.filter(IdIn(F("pk"), ids)).update(
+            attempts=attempts + 1,
+            last_error=error,
+            available_at=now + dt.timedelta(seconds=min(MAX_BACKOFF_SECONDS, 2 ** min(attempts + 1, 10))),
+        )
+
+
+@in_transaction
+def change_drain(*, limit: int = DRAIN_BATCH, change_ids: list[int] | None = None, refresh: bool = False) -> int:
+    """Index (or remove) the messages and documents of due ``IndexChange`` rows; returns how
+    many rows were done (and deleted).
+
+    A worker job with its own transaction, like ``index_drain``: the rows of one object
+    collapse into one write carrying the newest row id as external version; a version
+    conflict or the delete of an absent document counts as done. The row locks are held
+    during the ``_bulk`` calls (only outbox rows; nobody waits on them). Elasticsearch
+    down or an item refused: the rows stay, with attempts and a backoff.
+    """
+    now = timezone.now()
+    rows = _claim_changes(now=now, limit=limit, change_ids=change_ids)
+    if not rows:
+        return 0
+    versions: dict[str, dict[int, int]] = defaultdict(dict)
+    for row in rows:
+        of_kind = versions[row.kind]
+        of_kind[row.object_id] = max(of_kind.get(row.object_id, 0), row.id)
+    try:
+        client = es.client(timeout=30.0)
+        for kind in versions:
+            es.ensure_index(client, live_indexer.INDEX_OF_KIND[kind])
+    except (es.SearchUnavailable, TransportError, ApiError) as exc:
+        logger.warning("change drain: Elasticsearch unavailable (%s); %d rows wait", exc, len(rows))
+        error = f"{type(exc).__name__}: {exc}"
+        _defer_changes(rows, {(row.kind, row.object_id): error for row in rows}, now)
+        return 0
+    indexed: set[tuple[str, int]] = set()
+    failed: dict[tuple[str, int], str] = {}
+    for kind, of_kind in versions.items():
+        ids = sorted(of_kind)
+        for start in range(0, len(ids), CHANGE_CHUNK):
+            chunk = {object_id: of_kind[object_id] for object_id in ids[start : start + CHANGE_CHUNK]}
+            actions = live_indexer.build_actions(kind, chunk)
+            try:
+                outcome = live_indexer.send_bulk(client, actions, refresh=refresh)
+            except (TransportError, ApiError) as exc:
+                logger.warning("change drain: a bulk request failed (%s); %d objects wait", exc, len(actions))
+                failed.update({(kind, object_id): f"{type(exc).__name__}: {exc}" for object_id in chunk})
+                continue
+            indexed.update(outcome["ok"])
+            failed.update(outcome["failed"])
+    done = [row.id for row in rows if (row.kind, row.object_id) in indexed]
+    if done:
+        IndexChange.objects.filter(IdIn(F("pk"), done)).delete()
+    _defer_changes([row for row in rows if (row.kind, row.object_id) not in indexed], failed, now)
+    return len(done)
+
+
+def change_drain_backlog(*, batch: int = DRAIN_BATCH, budget_seconds: float = 10.0) -> int:
+    """The worker's job: drain claim after claim while full batches come back, for at most
+    about ``budget_seconds``. Returns how many rows were done."""
+    deadline = time.monotonic() + budget_seconds
+    total = 0
+    while True:
+        drained = change_drain(limit=batch)
+        total += drained
+        if drained < batch or time.monotonic() >= deadline:
+            return total
+
+
+def change_backlog() -> int:
+    return IndexChange.objects.count()
+
+
+@in_transaction
+def change_enqueue_all(*, kind: str) -> int:
+    """Queue every existing message or document for indexing (first deployment, or after
+    the index was lost): one INSERT … SELECT; the worker drains it like any change."""
+    from django.db import connection
+
+    kind = IndexKind(kind)
+    table = {IndexKind.MESSAGE: Message._meta.db_table, IndexKind.DOCUMENT: Document._meta.db_table}[kind]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {IndexChange._meta.db_table} (kind, object_id, created_at, available_at, attempts, last_error) "  # noqa: S608
+            f"SELECT %s, id, now(), now(), 0, '' FROM {table} ORDER BY id",
+            [kind.value],
+        )
+        return int(cursor.rowcount)

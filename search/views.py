@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -22,10 +23,12 @@ from search.apis import (
     LegacyUploadInput,
     catalogue_response,
     file_response,
+    parse_global_search,
     parse_search,
     read_archive_upload,
 )
 from search.files import sha256_hex
+from search.global_search import TAB_LABELS, TABS, global_search
 from search.models import DOC_TYPES, Retention
 from search.selectors import (
     FacetBucket,
@@ -231,3 +234,54 @@ def archive_pending_page(request: HttpRequest) -> HttpResponse:
             return redirect("search-record", record_id=record.pk)
     context["documents"] = archivable_documents(user)
     return render(request, "search/pending.html", context, status=status)
+
+
+# ---------------------------------------------------------------------------- 全局搜索
+
+
+@login_required
+def global_search_page(request: HttpRequest) -> HttpResponse:
+    """全局搜索: the shell's search box lands here. Without a chosen tab, the first tab
+    that has results is shown (counts first, then that tab's page)."""
+    q = request.GET.get("q", "").strip()
+    context: dict[str, Any] = {"q": q, "shell_search_q": q, "tab": request.GET.get("tab", "")}
+    if not q:
+        return render(request, "search/global.html", context)
+    user = request_user(request)
+    try:
+        data = parse_global_search(request.GET)
+        if "tab" not in request.GET:
+            first = global_search(user=user, **{**data, "tab": "people"})
+            data["tab"] = next((tab for tab in TABS if first["counts"][tab]), "people")
+            result = first if data["tab"] == "people" else global_search(user=user, **data)
+        else:
+            result = global_search(user=user, **data)
+    except DrfValidationError as exc:
+        context["error"] = f"搜索条件有误：{_first_error(exc.detail)}"
+        return render(request, "search/global.html", context, status=400)
+    except ApplicationError as exc:
+        context["error"] = exc.message
+        return render(request, "search/global.html", context, status=exc.status)
+    tab = result["tab"]
+    pages = max(1, -(-result["total"] // result["page_size"]))
+    page = result["page"]
+    context.update(
+        {
+            "result": result,
+            "tab": tab,
+            "tabs": [
+                {
+                    "name": name,
+                    "label": TAB_LABELS[name],
+                    "count": result["counts"][name],
+                    "url": "?" + urlencode({"q": q, "tab": name}),
+                    "active": name == tab,
+                }
+                for name in TABS
+            ],
+            "pages": pages,
+            "prev_url": "?" + urlencode({"q": q, "tab": tab, "page": page - 1}) if page > 1 else "",
+            "next_url": "?" + urlencode({"q": q, "tab": tab, "page": page + 1}) if page < pages else "",
+        }
+    )
+    return render(request, "search/global.html", context)

@@ -42,6 +42,7 @@ from documents.services.flow import (
 from documents.services.joint import check_co_issuers, open_sign_off, set_joint_issuers
 from officehub.audit.services import audit
 from officehub.directory.models import Clearance, Department, Role, User
+from officehub.indexing.services import mark_for_index
 from officehub.transactions import require_transaction
 
 S = DocumentStatus
@@ -295,6 +296,7 @@ def document_share(*, document_id: int, actor: User, user_ids: Sequence[int]) ->
         raise DocumentInvalidInput(_("共享对象的涉密等级不足。"), code="document.clearance_too_low",
                                    extra={"field": "user_ids", "ids": low})
     document.shared_with.add(*users)
+    mark_for_index("document", document.pk)  # new readers: the search index follows
     audit(actor=actor, action="document.shared", target=document, data={"users": wanted})
     return document
 

@@ -44,6 +44,7 @@ from documents.models import (
 )
 from officehub.audit.services import audit
 from officehub.directory.models import Clearance, Department, Role, User
+from officehub.indexing.services import mark_for_index
 from officehub.transactions import require_transaction
 from officehub.transitions import Transitions
 from officehub.workbench.models import TodoKind
@@ -160,6 +161,7 @@ def save(document: Document, fields: Iterable[str]) -> None:
     # Unique and check constraints are enforced by PostgreSQL in the same transaction.
     validate(document)
     document.save(update_fields=[*set(fields), "updated_at"])
+    mark_for_index("document", document.pk)  # state or text changed: the search index follows
 
 
 def document_url(document: Document) -> str:
@@ -221,6 +223,7 @@ def open_step(
     Step.holders.through.objects.bulk_create(
         [Step.holders.through(step_id=step.pk, user_id=holder.pk) for holder in holders]
     )
+    mark_for_index("document", document.pk)  # new holders and department may open it: reindex
     label = str(StepKind(kind).label)
     if department is not None:
         label = f"{label}（{department.name}）"

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from messaging.chat.payloads import IMAGE_TYPES
 from messaging.chat.selectors import access_conversation
 from messaging.chat.services import (
     CONTROL_CHARS,
@@ -26,6 +27,7 @@ from messaging.chat.services import (
     message_append,
     rate_limit_check,
 )
+from messaging.chat.thumbnails import make_thumbnail
 from messaging.errors import AttachmentRejected, InvalidInput
 from messaging.models import Attachment, MessageKind
 from officehub.directory.models import User
@@ -108,7 +110,10 @@ def attachment_send(*, actor: User, conversation_id: int, client_id: Any, name: 
     (settings.ATTACHMENT_MAX_BYTES) and the sniffed content type before anything is
     written; if the database part fails, the stored file is deleted again.
     Raises not_found, attachment.too_large (413), attachment.type_not_allowed (415),
-    attachment.empty, attachment.invalid_name, message.rate_limited.
+    attachment.empty, attachment.invalid_name, message.rate_limited, and for images
+    attachment.image_too_large (413: a decompression bomb, huge dimensions) and
+    attachment.image_invalid (415: not decodable). An image gets its thumbnail here,
+    before the transaction (``thumbnails.make_thumbnail``).
 
     The one chat write that opens its own transaction, on purpose: the file goes to
     storage first (slow, with no row locked) and must be deleted again when the database
@@ -133,12 +138,17 @@ def attachment_send(*, actor: User, conversation_id: int, client_id: Any, name: 
         raise InvalidInput(_("文件为空。"), code="attachment.empty")
     name = _clean_file_name(name)
     content_type = sniff_content_type(name, data)
+    thumbnail = make_thumbnail(data) if content_type in IMAGE_TYPES else None
     rate_limit_check(actor)
     now = timezone.now()
-    stored = default_storage.save(
-        f"chat/{now:%Y/%m}/{uuid.uuid4().hex}{PurePath(name).suffix.lower()}", ContentFile(data)
-    )
+    key = uuid.uuid4().hex
+    stored = default_storage.save(f"chat/{now:%Y/%m}/{key}{PurePath(name).suffix.lower()}", ContentFile(data))
+    written = [stored]
     try:
+        if thumbnail is not None:
+            written.append(
+                default_storage.save(f"chat/thumbs/{now:%Y/%m}/{key}{thumbnail.extension}", ContentFile(thumbnail.data))
+            )
         with transaction.atomic():
             attachment = Attachment.objects.create(
                 conversation_id=conversation_id,
@@ -148,6 +158,9 @@ def attachment_send(*, actor: User, conversation_id: int, client_id: Any, name: 
                 size=len(data),
                 content_type=content_type,
                 sha256=hashlib.sha256(data).hexdigest(),
+                thumbnail=written[1] if thumbnail is not None else "",
+                thumb_width=thumbnail.width if thumbnail is not None else None,
+                thumb_height=thumbnail.height if thumbnail is not None else None,
             )
             result = message_append(
                 actor=actor,
@@ -160,8 +173,10 @@ def attachment_send(*, actor: User, conversation_id: int, client_id: Any, name: 
             if not result.created:  # lost a race with the same client_id
                 transaction.set_rollback(True)
     except BaseException:
-        default_storage.delete(stored)
+        for name in written:
+            default_storage.delete(name)
         raise
     if not result.created:
-        default_storage.delete(stored)
+        for name in written:
+            default_storage.delete(name)
     return result

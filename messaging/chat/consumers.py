@@ -25,12 +25,16 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import ValidationError
 
-from messaging.chat import dings, presence, selectors, services
+from messaging.chat import announcements, dings, forwarding, presence, reactions, selectors, services
 from messaging.chat.payloads import (
     AckFrame,
+    AnnouncementReadEvent,
     ChatFrame,
+    ConversationSettingsEvent,
     DingUpdateEvent,
+    ForwardAckFrame,
     HelloFrame,
+    HiddenEvent,
     MembershipEvent,
     MembershipFrame,
     MessageEvent,
@@ -38,6 +42,7 @@ from messaging.chat.payloads import (
     PongFrame,
     PresenceEvent,
     PresenceFrame,
+    ReactionEvent,
     ReadEvent,
     ReadSelfEvent,
     RecalledEvent,
@@ -66,7 +71,7 @@ MAX_FRAME_BYTES = 64 * 1024
 MAX_RESUME_CONVERSATIONS = 1000
 MAX_PRESENCE_QUERY = 200
 TYPING_MIN_INTERVAL = 2.0
-ReplyFrame = AckFrame | ResumeBatchFrame | ResumeDoneFrame | PresenceFrame | PongFrame
+ReplyFrame = AckFrame | ForwardAckFrame | ResumeBatchFrame | ResumeDoneFrame | PresenceFrame | PongFrame
 # The fields of a client frame that an error frame repeats, so the client can tell which
 # of its frames failed.
 ECHOED_FIELDS = ("client_id", "conversation_id", "message_id", "ding_id")
@@ -115,8 +120,72 @@ def _send(user: User, content: dict[str, Any]) -> AckFrame:
         mentions=content.get("mentions"),
         mention_all=content.get("mention_all", False),
         document_id=content.get("document_id"),
+        reply_to=content.get("reply_to"),
     )
     return _ack(result)
+
+
+@db_call
+@in_transaction
+def _forward(user: User, content: dict[str, Any]) -> ForwardAckFrame:
+    result = forwarding.messages_forward(
+        actor=user,
+        client_id=content.get("client_id"),
+        message_ids=content.get("message_ids"),
+        conversation_ids=content.get("conversation_ids"),
+        user_ids=content.get("user_ids"),
+        mode=content.get("mode", "single"),
+    )
+    messages = selectors.messages_for_payload([m.pk for m in result.messages])
+    return {
+        "type": "forward.ack",
+        "client_id": str(content.get("client_id")),
+        "duplicate": not result.created,
+        "messages": [message_payload(m) for m in messages],
+    }
+
+
+@db_call
+@in_transaction
+def _react(user: User, content: dict[str, Any]) -> None:
+    reactions.reaction_toggle(actor=user, message_id=_int_field(content, "message_id"), emoji=content.get("emoji"))
+
+
+@db_call
+@in_transaction
+def _conversation_set(user: User, content: dict[str, Any]) -> None:
+    services.conversation_settings_set(
+        actor=user,
+        conversation_id=_int_field(content, "conversation_id"),
+        pinned=content.get("pinned"),
+        muted=content.get("muted"),
+    )
+
+
+@db_call
+@in_transaction
+def _hide(user: User, content: dict[str, Any]) -> None:
+    services.messages_hide(actor=user, message_ids=content.get("message_ids"))
+
+
+@db_call
+@in_transaction
+def _announcement_set(user: User, content: dict[str, Any]) -> AckFrame:
+    result = announcements.announcement_set(
+        actor=user,
+        conversation_id=_int_field(content, "conversation_id"),
+        client_id=content.get("client_id"),
+        body=content.get("body"),
+    )
+    return _ack(result)
+
+
+@db_call
+@in_transaction
+def _announcement_read(user: User, content: dict[str, Any]) -> None:
+    announcements.announcement_mark_read(
+        actor=user, conversation_id=_int_field(content, "conversation_id"), version=_int_field(content, "version")
+    )
 
 
 @db_call
@@ -162,17 +231,22 @@ def _ding_cancel(user: User, content: dict[str, Any]) -> None:
 def _resume(user: User, wanted: dict[int, int]) -> tuple[list[ResumeBatchFrame], list[int]]:
     """Batches of missed messages for the conversations the user belongs to, and the ids
     that are not theirs (answered as not_found, like a missing conversation)."""
-    allowed = set(
-        Membership.objects.filter(user_id=user.pk, conversation_id__in=list(wanted)).values_list("conversation_id", flat=True)
-    )
+    # conversation id -> history floor (a group hiding its history from new members).
+    allowed = {
+        conversation_id: 0 if history_visible else joined_seq
+        for conversation_id, joined_seq, history_visible in Membership.objects.filter(
+            user_id=user.pk, conversation_id__in=list(wanted)
+        ).values_list("conversation_id", "joined_seq", "conversation__history_visible")
+    }
     batches: list[ResumeBatchFrame] = []
     for conversation_id in sorted(allowed):
-        messages, has_more = selectors.resume_payloads(conversation_id=conversation_id, after_seq=wanted[conversation_id])
+        after_seq = max(wanted[conversation_id], allowed[conversation_id])
+        messages, has_more = selectors.resume_payloads(user=user, conversation_id=conversation_id, after_seq=after_seq)
         if messages or has_more:
             batches.append(
                 {"type": "resume.batch", "conversation_id": conversation_id, "messages": messages, "has_more": has_more}
             )
-    return batches, sorted(set(wanted) - allowed)
+    return batches, sorted(set(wanted) - set(allowed))
 
 
 @db_call
@@ -352,6 +426,24 @@ class UserSocketConsumer(SessionBoundMixin, AsyncJsonWebsocketConsumer):
     async def on_ding(self, user: User, content: dict[str, Any]) -> None:
         await self._reply(await _ding(user, content), content)
 
+    async def on_forward(self, user: User, content: dict[str, Any]) -> None:
+        await self._reply(await _forward(user, content), content)
+
+    async def on_react(self, user: User, content: dict[str, Any]) -> None:
+        await _react(user, content)
+
+    async def on_conversation_set(self, user: User, content: dict[str, Any]) -> None:
+        await _conversation_set(user, content)
+
+    async def on_hide(self, user: User, content: dict[str, Any]) -> None:
+        await _hide(user, content)
+
+    async def on_announcement_set(self, user: User, content: dict[str, Any]) -> None:
+        await self._reply(await _announcement_set(user, content), content)
+
+    async def on_announcement_read(self, user: User, content: dict[str, Any]) -> None:
+        await _announcement_read(user, content)
+
     async def on_read(self, user: User, content: dict[str, Any]) -> None:
         await _read(user, content)
 
@@ -431,6 +523,12 @@ class UserSocketConsumer(SessionBoundMixin, AsyncJsonWebsocketConsumer):
         "resume": on_resume,
         "presence": on_presence,
         "ping": on_ping,
+        "forward": on_forward,
+        "react": on_react,
+        "conversation.set": on_conversation_set,
+        "hide": on_hide,
+        "announcement.set": on_announcement_set,
+        "announcement.read": on_announcement_read,
     }
 
     # -- channel-layer events -----------------------------------------------------------
@@ -475,6 +573,45 @@ class UserSocketConsumer(SessionBoundMixin, AsyncJsonWebsocketConsumer):
                 "confirmed_ids": event["confirmed_ids"],
                 "total": event["total"],
                 "cancelled": event["cancelled"],
+            }
+        )
+
+    async def chat_reaction(self, event: ReactionEvent) -> None:
+        await self._frame(
+            {
+                "type": "reaction",
+                "conversation_id": event["conversation_id"],
+                "message_id": event["message_id"],
+                "seq": event["seq"],
+                "emoji": event["emoji"],
+                "user_id": event["user_id"],
+                "on": event["on"],
+                "count": event["count"],
+                "user_ids": event["user_ids"],
+            }
+        )
+
+    async def chat_settings(self, event: ConversationSettingsEvent) -> None:
+        await self._frame(
+            {
+                "type": "conversation.settings",
+                "conversation_id": event["conversation_id"],
+                "pinned": event["pinned"],
+                "pinned_at": event["pinned_at"],
+                "muted": event["muted"],
+            }
+        )
+
+    async def chat_hidden(self, event: HiddenEvent) -> None:
+        await self._frame({"type": "hidden", "conversation_id": event["conversation_id"], "message_ids": event["message_ids"]})
+
+    async def chat_announcement_read(self, event: AnnouncementReadEvent) -> None:
+        await self._frame(
+            {
+                "type": "announcement.read",
+                "conversation_id": event["conversation_id"],
+                "user_id": event["user_id"],
+                "version": event["version"],
             }
         )
 

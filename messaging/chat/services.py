@@ -18,7 +18,7 @@ would put every chat message in the platform behind a single lock.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -31,6 +31,8 @@ from django.utils.translation import gettext_lazy
 
 from messaging.chat import dings
 from messaging.chat.payloads import (
+    ConversationSettingsEvent,
+    HiddenEvent,
     MembershipEvent,
     MessagePayload,
     ReadEvent,
@@ -44,6 +46,7 @@ from messaging.chat.selectors import (
     access_message,
     document_for_card,
     membership_of,
+    readable_messages,
 )
 from messaging.errors import (
     AlreadyRecalled,
@@ -58,6 +61,7 @@ from messaging.models import (
     Conversation,
     ConversationKind,
     DingRecipient,
+    HiddenMessage,
     MemberRole,
     Membership,
     Mention,
@@ -67,6 +71,8 @@ from messaging.models import (
 from officehub import ratelimit
 from officehub.audit.services import audit
 from officehub.directory.models import User
+from officehub.indexing.models import IndexKind
+from officehub.indexing.services import mark_for_index
 from officehub.realtime import conversation_group, publish_on_commit, user_group
 from officehub.transactions import require_transaction
 from officehub.transitions import Transitions
@@ -109,7 +115,7 @@ def clean_client_id(client_id: Any) -> str:
     return client_id
 
 
-def _clean_body(body: Any, *, required: bool = True) -> str:
+def clean_body(body: Any, *, required: bool = True) -> str:
     if body is None:
         body = ""
     if not isinstance(body, str):
@@ -226,6 +232,9 @@ def message_append(
     attachment: Attachment | None = None,
     ding_recipients: Sequence[User] = (),
     membership: Membership | None = None,
+    reply_to: Message | None = None,
+    forwarded_from: str = "",
+    with_message: Callable[[Message], None] | None = None,
 ) -> SendResult:
     """Allocate the next seq under the conversation row lock and store the message (and
     its DING, if it has recipients), then announce it after commit.
@@ -255,20 +264,27 @@ def message_append(
         attachment=attachment,
         document_id=document_id,
         mention_all=mention_all,
+        reply_to=reply_to,
+        forwarded_from=forwarded_from[:100],
     )
     # Field validation only: the unique constraints are enforced by the database, and
     # checking them here would cost two queries on the hottest path.
-    message.full_clean(exclude=["conversation", "sender", "attachment"], validate_unique=False, validate_constraints=False)
+    message.full_clean(
+        exclude=["conversation", "sender", "attachment", "reply_to"], validate_unique=False, validate_constraints=False
+    )
     message.save()
+    mark_for_index(IndexKind.MESSAGE, message.pk)  # search indexes it after commit (outbox)
     Mention.objects.bulk_create(
         [Mention(message=message, conversation_id=conversation_id, seq=message.seq, user_id=uid) for uid in mention_ids]
     )
+    if with_message is not None:
+        with_message(message)  # rows that belong to the message (a bundle's items) before it is announced
     ding = dings.ding_open(message=message, sender=actor, recipients=ding_recipients, now=now) if ding_recipients else None
     # Sending means the sender has seen the conversation up to here.
     if membership is None:
         membership = Membership.objects.get(conversation_id=conversation_id, user_id=actor.pk)
     _advance_read(membership, message.seq, own_message=True)
-    payload = message_payload(message, mentions=list(mention_ids), ding=ding)
+    payload = message_payload(message, mentions=list(mention_ids), ding=ding, fresh=True)
     publish_on_commit(conversation_group(conversation_id), dict(message_event(payload)))
     return SendResult(message, True, payload)
 
@@ -301,14 +317,18 @@ def message_send(
     mentions: Any = None,
     mention_all: Any = False,
     document_id: Any = None,
+    reply_to: Any = None,
 ) -> SendResult:
     """Store a text message (or a 公文 card when ``document_id`` is given) and fan it out
-    on commit. Idempotent on (sender, client_id): a resend returns the stored message
-    with ``created=False`` and publishes nothing.
+    on commit; ``reply_to`` quotes a message of the same conversation (回复). Idempotent
+    on (sender, client_id): a resend returns the stored message with ``created=False``
+    and publishes nothing.
 
     Raises not_found (not a member / card document not viewable), message.invalid_client_id,
     message.empty, message.too_long, message.mention_not_member,
-    message.mention_all_forbidden, message.client_id_reused, message.rate_limited.
+    message.mention_all_forbidden, message.client_id_reused, message.rate_limited,
+    message.reply_unavailable (the quoted message is not in this conversation, or
+    missing), message.reply_recalled.
     """
     require_transaction()
     client_id = clean_client_id(client_id)
@@ -323,8 +343,9 @@ def message_send(
         if document_for_card(actor, document_id) is None:
             raise NotFound(_("公文不存在，或您无权查看，不能发送公文卡片。"), code="message.document_unavailable")
         kind = MessageKind.DOCUMENT
-    body = _clean_body(body, required=kind == MessageKind.TEXT)
+    body = clean_body(body, required=kind == MessageKind.TEXT)
     mention_ids, mention_all = _check_mentions(membership, actor, mentions, mention_all)
+    quoted = _quoted(actor, conversation_id, reply_to)
     rate_limit_check(actor)
     return message_append(
         actor=actor,
@@ -336,7 +357,23 @@ def message_send(
         mention_all=mention_all,
         document_id=document_id,
         membership=membership,
+        reply_to=quoted,
     )
+
+
+def _quoted(actor: User, conversation_id: int, reply_to: Any) -> Message | None:
+    """The message a reply quotes: of this very conversation (the caller is a member), not
+    recalled. Another conversation's message is answered like a missing one."""
+    if reply_to is None:
+        return None
+    if not isinstance(reply_to, int) or isinstance(reply_to, bool) or reply_to <= 0:
+        raise InvalidInput(_("reply_to 必须是消息编号。"), code="frame.invalid_field", extra={"field": "reply_to"})
+    quoted = readable_messages(actor).select_related("sender").filter(pk=reply_to, conversation_id=conversation_id).first()
+    if quoted is None:
+        raise NotFound(_("引用的消息不存在或不在本会话中。"), code="message.reply_unavailable")
+    if quoted.recalled_at is not None:
+        raise InvalidTransition(_("原消息已撤回，不能引用。"), code="message.reply_recalled")
+    return quoted
 
 
 def ding_send(*, actor: User, conversation_id: int, client_id: Any, body: Any, recipient_ids: Any) -> SendResult:
@@ -351,7 +388,7 @@ def ding_send(*, actor: User, conversation_id: int, client_id: Any, body: Any, r
     existing = existing_send(actor, client_id, conversation_id)
     if existing is not None:
         return SendResult(existing, False)
-    body = _clean_body(body)
+    body = clean_body(body)
     ids = [uid for uid in _int_ids(recipient_ids, field="recipient_ids") if uid != actor.pk]
     if not ids:
         raise InvalidInput(_("请至少选择一位接收人。"), code="ding.no_recipients")
@@ -406,6 +443,7 @@ def message_recall(*, actor: User, message_id: int) -> Message:
     message.recalled_at = now
     message.recalled_by = actor
     message.save(update_fields=["recalled_at", "recalled_by"])
+    mark_for_index(IndexKind.MESSAGE, message.pk)  # a recalled message leaves the search index
     Mention.objects.filter(message=message).delete()
     dings.ding_stop_for_recall(message=message, now=now)
     audit(
@@ -518,8 +556,10 @@ def conversation_members_add(*, actor: User, conversation_id: int, user_ids: Any
     new = [user for user in users if user.pk not in present]
     if len(present) + len(new) > GROUP_MAX_MEMBERS:
         raise InvalidInput(_("群成员最多 %(max)d 人。") % {"max": GROUP_MAX_MEMBERS}, code="conversation.too_many_members")
+    # joined_seq: the floor of what a new member may see if the group hides its history.
+    last = conversation.last_seq
     Membership.objects.bulk_create(
-        [Membership(conversation=conversation, user=user, last_read_seq=conversation.last_seq) for user in new]
+        [Membership(conversation=conversation, user=user, last_read_seq=last, joined_seq=last) for user in new]
     )
     if new:
         audit(actor=actor, action="conversation.members_added", target=conversation, data={"users": [u.pk for u in new]})
@@ -568,3 +608,93 @@ def conversation_member_set_role(*, actor: User, conversation_id: int, user_id: 
     target.save(update_fields=["role"])
     audit(actor=actor, action="conversation.role_changed", target=conversation, data={"user": user_id, "role": role})
     return target
+
+
+def conversation_set_history_visible(*, actor: User, conversation_id: int, visible: Any) -> Conversation:
+    """Owner or admin sets 新成员可查看历史消息 of a group. Off: members who joined later
+    see only what was sent after they joined (history, resume, search); the founders and
+    everyone already a member keep what they saw when it was added. Raises not_found,
+    conversation.not_manager, conversation.direct_fixed/managed_by_directory, invalid."""
+    require_transaction()
+    if not isinstance(visible, bool):
+        raise InvalidInput(_("history_visible 必须是 true 或 false。"), code="invalid")
+    conversation, membership = _lock_managed_group(actor, conversation_id)
+    if membership.role not in MANAGER_ROLES:
+        raise PermissionDeniedError(_("只有群主或管理员可以修改群设置。"), code="conversation.not_manager")
+    if conversation.history_visible != visible:
+        conversation.history_visible = visible
+        conversation.save(update_fields=["history_visible"])
+        audit(actor=actor, action="conversation.history_visibility_changed", target=conversation, data={"visible": visible})
+    return conversation
+
+
+# ------------------------------------------------------------------------------ per-member settings
+
+
+def _settings_event(membership: Membership) -> ConversationSettingsEvent:
+    return {
+        "type": "chat.settings",
+        "conversation_id": membership.conversation_id,
+        "pinned": membership.pinned_at is not None,
+        "pinned_at": membership.pinned_at.isoformat() if membership.pinned_at else None,
+        "muted": membership.muted,
+    }
+
+
+def conversation_settings_set(*, actor: User, conversation_id: int, pinned: Any = None, muted: Any = None) -> Membership:
+    """置顶 and 免打扰 for the actor alone (``None`` leaves a setting as it is). A muted
+    conversation counts in no unread badge and raises no alert; its read pointer and
+    receipts work as always. Every device of the actor gets ``conversation.settings``;
+    the conversation list and ``hello`` re-read them after a reconnect.
+    Raises not_found, frame.invalid_field."""
+    require_transaction()
+    for name, value in (("pinned", pinned), ("muted", muted)):
+        if value is not None and not isinstance(value, bool):
+            raise InvalidInput(
+                _("%(field)s 必须是 true 或 false。") % {"field": name}, code="frame.invalid_field", extra={"field": name}
+            )
+    membership = membership_of(actor, conversation_id, lock=True)
+    fields: list[str] = []
+    if pinned is not None and pinned != (membership.pinned_at is not None):
+        membership.pinned_at = timezone.now() if pinned else None
+        fields.append("pinned_at")
+    if muted is not None and muted != membership.muted:
+        membership.muted = muted
+        fields.append("muted")
+    if fields:
+        membership.save(update_fields=fields)
+        publish_on_commit(user_group(actor.pk), dict(_settings_event(membership)))
+    return membership
+
+
+HIDE_MAX = 100
+
+
+def messages_hide(*, actor: User, message_ids: Any) -> list[int]:
+    """删除 (for me): hide up to HIDE_MAX messages of conversations the actor belongs to,
+    for the actor only. The messages keep their seq for everyone (the actor's history and
+    resume return them as content-less ``hidden`` placeholders, so no gap appears) and
+    are untouched for the other members. Idempotent. Every device of the actor gets
+    ``hidden`` per conversation. Raises not_found (any id not readable: nothing is
+    hidden), frame.invalid_field."""
+    require_transaction()
+    ids = _int_ids(message_ids, field="message_ids")
+    if not ids or len(ids) > HIDE_MAX:
+        raise InvalidInput(
+            _("请选择 1–%(max)d 条消息。") % {"max": HIDE_MAX}, code="frame.invalid_field", extra={"field": "message_ids"}
+        )
+    mine = Membership.objects.filter(user_id=actor.pk).values("conversation_id")
+    messages = list(Message.objects.filter(pk__in=ids, conversation_id__in=mine).only("id", "conversation_id"))
+    if len(messages) != len(ids):
+        raise NotFound()
+    HiddenMessage.objects.bulk_create(
+        [HiddenMessage(user=actor, message_id=m.pk, conversation_id=m.conversation_id) for m in messages],
+        ignore_conflicts=True,
+    )
+    by_conversation: dict[int, list[int]] = {}
+    for message in messages:
+        by_conversation.setdefault(message.conversation_id, []).append(message.pk)
+    for conversation_id, hidden in sorted(by_conversation.items()):
+        event: HiddenEvent = {"type": "chat.hidden", "conversation_id": conversation_id, "message_ids": sorted(hidden)}
+        publish_on_commit(user_group(actor.pk), dict(event))
+    return ids

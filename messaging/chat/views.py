@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from messaging.chat.emoji import EMOJI_GROUPS
 from messaging.chat.services import BODY_MAX_CHARS
 from messaging.http import actor_of
 
@@ -20,5 +21,6 @@ def chat_page(request: HttpRequest) -> HttpResponse:
         "recallSeconds": settings.MESSAGE_RECALL_SECONDS,
         "maxBodyChars": BODY_MAX_CHARS,
         "maxAttachmentBytes": settings.ATTACHMENT_MAX_BYTES,
+        "emoji": EMOJI_GROUPS,
     }
     return render(request, "messaging/chat.html", {"chat_config": config})

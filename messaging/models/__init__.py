@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from messaging.models.chat import (
     Attachment,
+    AttachmentPreview,
+    BundleItem,
     Conversation,
     ConversationKind,
     Ding,
     DingRecipient,
+    HiddenMessage,
     MemberRole,
     Membership,
     Mention,
     Message,
     MessageKind,
+    Reaction,
 )
 from messaging.models.meetings import (
     Attendance,
@@ -26,11 +30,14 @@ from messaging.models.meetings import (
 
 __all__ = [
     "Attachment",
+    "AttachmentPreview",
     "Attendance",
+    "BundleItem",
     "Conversation",
     "ConversationKind",
     "Ding",
     "DingRecipient",
+    "HiddenMessage",
     "Invitation",
     "InvitationResponse",
     "InvitationRole",
@@ -42,4 +49,5 @@ __all__ = [
     "Message",
     "MessageKind",
     "Participant",
+    "Reaction",
 ]

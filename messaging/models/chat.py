@@ -6,7 +6,12 @@ Invariants the database holds even if code is wrong:
 - one membership per (conversation, user);
 - message ``seq`` unique and dense per conversation (allocated under the conversation
   row lock by ``messaging.chat.services.message_append``);
-- ``(sender, client_id)`` unique, which makes a client's resend idempotent.
+- ``(sender, client_id)`` unique, which makes a client's resend idempotent;
+- one reaction per (message, user, emoji), one hide per (user, message), one bundle item
+  per (bundle message, position).
+
+Per-user state that is not part of a conversation's seq stream (pin, 免打扰, the 群公告
+read pointer) lives on ``Membership``; clients re-read it on every (re)connect.
 """
 
 from __future__ import annotations
@@ -34,22 +39,33 @@ class MessageKind(models.TextChoices):
     FILE = "file", _("附件")
     DOCUMENT = "document", _("公文卡片")
     SYSTEM = "system", _("系统消息")
+    # A 合并转发 record: the forwarded messages are ``BundleItem`` rows of this message.
+    BUNDLE = "bundle", _("聊天记录")
+    # A 群公告 was set or cleared: the body is the new text (empty when cleared).
+    ANNOUNCEMENT = "announcement", _("群公告")
 
 
 class Conversation(models.Model):
     kind = models.CharField(_("类型"), max_length=20, choices=ConversationKind.choices)
     title = models.CharField(_("名称"), max_length=100, blank=True)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    department = models.ForeignKey(
-        "directory.Department", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    department = models.ForeignKey("directory.Department", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     direct_key = models.CharField(max_length=50, null=True, blank=True, editable=False)
     # The last allocated message sequence number; messages carry 1..last_seq.
     last_seq = models.BigIntegerField(default=0)
     last_message_at = models.DateTimeField(null=True, blank=True)
+    # 新成员可查看历史消息 (groups only; owner/admins set it). Off: a member sees only the
+    # messages after their ``Membership.joined_seq`` — in history, resume and search.
+    history_visible = models.BooleanField(_("新成员可查看历史消息"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # 群公告: the current text and a version that grows with every change (members keep a
+    # read pointer to it, ``Membership.announcement_read_version``).
+    announcement = models.TextField(_("群公告"), blank=True)
+    announcement_version = models.PositiveIntegerField(default=0)
+    announcement_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    announcement_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("会话")
@@ -85,7 +101,16 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_memberships")
     role = models.CharField(_("角色"), max_length=10, choices=MemberRole.choices, default=MemberRole.MEMBER)
     last_read_seq = models.BigIntegerField(default=0)
+    # The conversation's last seq when this member joined (0 for the founders): the
+    # history floor when the conversation hides history from new members.
+    joined_seq = models.BigIntegerField(default=0)
     joined_at = models.DateTimeField(auto_now_add=True)
+    # 置顶: set when pinned (the list shows pinned conversations first, newest pin first).
+    pinned_at = models.DateTimeField(null=True, blank=True)
+    # 免打扰: no unread count in badges, no alert; receipts are unchanged.
+    muted = models.BooleanField(default=False)
+    # The 群公告 version this member has seen (shown again on entry when it is behind).
+    announcement_read_version = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("会话成员")
@@ -112,6 +137,10 @@ class Attachment(models.Model):
     content_type = models.CharField(max_length=100)
     sha256 = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Images: a small re-encoded copy made on upload (no EXIF), shown inline.
+    thumbnail = models.FileField(upload_to="chat/thumbs/%Y/%m/", blank=True)
+    thumb_width = models.PositiveIntegerField(null=True, blank=True)
+    thumb_height = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("附件")
@@ -124,12 +153,12 @@ class Attachment(models.Model):
 class Message(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     seq = models.BigIntegerField()
-    sender = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     # Chosen by the sending client; a resend with the same id returns the stored message.
-    client_id = models.CharField(max_length=64)
-    kind = models.CharField(max_length=10, choices=MessageKind.choices, default=MessageKind.TEXT)
+    # (Up to 64 characters from the client; a forward derives one id per message it
+    # creates from the client's, hence the room.)
+    client_id = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=MessageKind.choices, default=MessageKind.TEXT)
     body = models.TextField(blank=True)
     attachment = models.ForeignKey(Attachment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # A 公文 card: the documents app's Document id (no FK: documents never depend on chat,
@@ -138,9 +167,12 @@ class Message(models.Model):
     mention_all = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     recalled_at = models.DateTimeField(null=True, blank=True)
-    recalled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    recalled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # 回复: the quoted message, always of the same conversation. Message bodies never
+    # change (a recall hides them), so the quote is read from it as it was.
+    reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # 转发 (one by one): the display name of the original sender.
+    forwarded_from = models.CharField(max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("消息")
@@ -209,10 +241,77 @@ class DingRecipient(models.Model):
             ),
         ]
         indexes = [
-            models.Index(
-                fields=["next_notify_at"], name="ding_due", condition=Q(next_notify_at__isnull=False)
-            ),
+            models.Index(fields=["next_notify_at"], name="ding_due", condition=Q(next_notify_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
         return f"DING {self.ding_id} → {self.user_id}"
+
+
+class Reaction(models.Model):
+    """One member's emoji on one message (a toggle)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    emoji = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "user", "emoji"], name="reaction_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.emoji} {self.user_id}@{self.message_id}"
+
+
+class HiddenMessage(models.Model):
+    """删除 (for me): the message stays for everyone else; this user no longer sees it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "message"], name="hidden_message_unique")]
+        indexes = [models.Index(fields=["user", "conversation"], name="hidden_message_user_conv")]
+
+    def __str__(self) -> str:
+        return f"hidden {self.message_id} for {self.user_id}"
+
+
+class BundleItem(models.Model):
+    """One forwarded message inside a 合并转发 record (a ``bundle`` message): a copy of
+    what it showed when forwarded. Its attachment is the original's (by reference): a
+    file is readable by the members of any conversation whose live message carries it,
+    directly or inside a bundle (``selectors.access_attachment``)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="bundle_items")
+    position = models.PositiveIntegerField()
+    source = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sender_name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=MessageKind.choices)
+    body = models.TextField(blank=True)
+    attachment = models.ForeignKey(Attachment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    document_id = models.BigIntegerField(null=True, blank=True)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "position"], name="bundle_item_unique")]
+        indexes = [models.Index(fields=["attachment"], name="bundle_item_attachment")]
+
+    def __str__(self) -> str:
+        return f"{self.message_id}[{self.position}]"
+
+
+class AttachmentPreview(models.Model):
+    """The rendered pages of a PDF/DOCX attachment (PNG images in storage under
+    ``directory``), made once on first preview and served to whoever may read the file."""
+
+    attachment = models.OneToOneField(Attachment, on_delete=models.CASCADE, related_name="preview")
+    directory = models.CharField(max_length=200)
+    pages = models.PositiveIntegerField()
+    total_pages = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"preview of {self.attachment_id}"

@@ -34,7 +34,14 @@ class Role(models.TextChoices):
     SIGNING_LEADER = "signing_leader", _("签发领导")
     SEAL_CUSTODIAN = "seal_custodian", _("印章管理员")
     ARCHIVIST = "archivist", _("档案员")
+    # 督查处 staff: read the 督办 dashboard of their organisation (oversight/).
+    SUPERVISOR = "supervisor", _("督查")
     ADMINISTRATOR = "administrator", _("系统管理员")
+
+
+# Who may open the 督办 dashboard (oversight/): leaders and 督查 staff for their
+# organisation, department heads for their own department.
+OVERSIGHT_ROLES = frozenset({Role.SIGNING_LEADER, Role.SUPERVISOR, Role.DEPARTMENT_HEAD})
 
 
 class Department(models.Model):

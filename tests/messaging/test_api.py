@@ -16,7 +16,17 @@ from tests.messaging.conftest import new_client_id, send
 pytestmark = pytest.mark.django_db
 
 API = "/api/messaging"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+PNG = _png()  # a real image: images are decoded for their thumbnail
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
@@ -100,10 +110,22 @@ def test_unread_summary_counts_every_conversation_for_the_shell_badge(personas: 
     send(personas.drafter, group, "二")
     direct = services.conversation_direct_open(actor=personas.drafter, peer_id=personas.head.pk)
     send(personas.drafter, direct, "三")
-    assert _client(api_client, personas.head).get(f"{API}/unread/").json() == {"unread": 3, "conversations": 2}
+    assert _client(api_client, personas.head).get(f"{API}/unread/").json() == {
+        "unread": 3,
+        "conversations": 2,
+        "muted_conversation_ids": [],
+    }
     services.conversation_mark_read(actor=personas.head, conversation_id=group.pk, seq=2)
-    assert _client(api_client, personas.head).get(f"{API}/unread/").json() == {"unread": 1, "conversations": 1}
-    assert _client(api_client, personas.drafter).get(f"{API}/unread/").json() == {"unread": 0, "conversations": 0}
+    assert _client(api_client, personas.head).get(f"{API}/unread/").json() == {
+        "unread": 1,
+        "conversations": 1,
+        "muted_conversation_ids": [],
+    }
+    assert _client(api_client, personas.drafter).get(f"{API}/unread/").json() == {
+        "unread": 0,
+        "conversations": 0,
+        "muted_conversation_ids": [],
+    }
     anonymous = APIClient().get(f"{API}/unread/")
     assert anonymous.status_code == 401 and anonymous.json()["code"]
 

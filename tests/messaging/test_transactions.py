@@ -12,11 +12,11 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from messaging.chat import attachments, department_groups, dings, jobs, services
+from messaging.chat import announcements, attachments, department_groups, dings, forwarding, jobs, reactions, services
 from messaging.meetings import jobs as meeting_jobs
 from messaging.meetings import minutes, room
 from messaging.meetings import services as meeting_services
-from messaging.models import Conversation, Ding, Meeting, Message
+from messaging.models import Conversation, Ding, HiddenMessage, Meeting, Membership, Message, Reaction
 from officehub.audit.models import AuditEntry
 from officehub.transactions import in_transaction
 from tests.messaging.conftest import new_client_id
@@ -25,10 +25,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _counts() -> tuple[int, ...]:
-    return tuple(model.objects.count() for model in (Conversation, Message, Ding, Meeting, AuditEntry))
+    return tuple(model.objects.count() for model in (Conversation, Message, Ding, Meeting, AuditEntry, Reaction, HiddenMessage))
 
 
-def _calls(p: Any, group: Conversation, meeting: Meeting) -> dict[str, Callable[[], Any]]:
+def _calls(p: Any, group: Conversation, meeting: Meeting, existing: Message) -> dict[str, Callable[[], Any]]:
     return {
         "message_send": lambda: services.message_send(
             actor=p.drafter, conversation_id=group.pk, client_id=new_client_id(), body="你好"
@@ -44,6 +44,18 @@ def _calls(p: Any, group: Conversation, meeting: Meeting) -> dict[str, Callable[
         "conversation_members_add": lambda: services.conversation_members_add(
             actor=p.drafter, conversation_id=group.pk, user_ids=[p.staff.pk]
         ),
+        "messages_forward": lambda: forwarding.messages_forward(
+            actor=p.drafter, client_id=new_client_id(), message_ids=[existing.pk], user_ids=[p.reviewer.pk]
+        ),
+        "reaction_toggle": lambda: reactions.reaction_toggle(actor=p.head, message_id=existing.pk, emoji="👍"),
+        "conversation_settings_set": lambda: services.conversation_settings_set(
+            actor=p.head, conversation_id=group.pk, pinned=True, muted=True
+        ),
+        "messages_hide": lambda: services.messages_hide(actor=p.head, message_ids=[existing.pk]),
+        "announcement_set": lambda: announcements.announcement_set(
+            actor=p.drafter, conversation_id=group.pk, client_id=new_client_id(), body="公告"
+        ),
+        "announcement_mark_read": lambda: announcements.announcement_mark_read(actor=p.head, conversation_id=group.pk, version=1),
         "ding_renotify_due": lambda: dings.ding_renotify_due(),
         "department_group_sync": lambda: department_groups.department_group_sync(department_id=p.drafter.department_id),
         "meeting_schedule": lambda: meeting_services.meeting_schedule(
@@ -66,13 +78,23 @@ def test_every_messaging_service_refuses_to_run_outside_a_transaction_and_writes
         end_at=now + timedelta(hours=1),
         user_ids=[p.drafter.pk],
     )
+    existing = in_transaction(services.message_send)(
+        actor=p.drafter, conversation_id=group.pk, client_id=new_client_id(), body="已有的消息"
+    ).message
+    in_transaction(announcements.announcement_set)(
+        actor=p.drafter, conversation_id=group.pk, client_id=new_client_id(), body="旧公告"
+    )
     before = _counts()
-    for name, call in _calls(p, group, meeting).items():
+    settings_before = list(Membership.objects.order_by("pk").values_list("pinned_at", "muted", "announcement_read_version"))
+    for name, call in _calls(p, group, meeting, existing).items():
         with pytest.raises(transaction.TransactionManagementError):
             call()
         assert _counts() == before, name
     meeting.refresh_from_db()
     assert meeting.status == "scheduled"
+    assert list(Membership.objects.order_by("pk").values_list("pinned_at", "muted", "announcement_read_version")) == (
+        settings_before
+    )
 
 
 def test_inside_the_entry_points_transaction_the_same_calls_work(personas: Any, group: Any) -> None:

@@ -84,6 +84,32 @@ def clean_index(settings: Any) -> Iterator[None]:
     drop_indices()
 
 
+def drop_live_indices() -> None:
+    """No message or document index (全局搜索) for this run's prefix."""
+    from search import es
+
+    client = es.client()
+    names = [
+        name
+        for kind in (es.MESSAGES, es.DOCUMENTS)
+        for name in client.indices.get(index=f"{es.alias_name(kind)}-v*", allow_no_indices=True, expand_wildcards="all")
+    ]
+    if names:
+        client.indices.delete(index=",".join(names), ignore_unavailable=True)
+
+
+@pytest.fixture
+def live_index(settings: Any) -> Iterator[None]:
+    """No message or document index for this test's prefix (the first drain creates them)."""
+    url = settings.ELASTICSEARCH_URL
+    assert url, "these tests need the real Elasticsearch (OFFICEHUB_ELASTICSEARCH_URL)"
+    wait_for_elasticsearch()
+    drop_live_indices()
+    yield
+    settings.ELASTICSEARCH_URL = url
+    drop_live_indices()
+
+
 def bulk_records(organisation: Any, archivist: Any, rows: list[dict[str, Any]], *, retention: str = "D30") -> list[Any]:
     """Insert many records at once, bypassing the archiving service (whose own tests cover
     it), with an outbox row each: for search-quality tests that need a corpus, not archiving."""
@@ -150,4 +176,4 @@ def archive(personas: Any, django_capture_on_commit_callbacks: Any) -> Callable[
     return _archive
 
 
-__all__ = ["drop_indices", "make_docx", "refresh"]
+__all__ = ["drop_indices", "drop_live_indices", "make_docx", "refresh"]
