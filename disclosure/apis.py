@@ -137,7 +137,10 @@ class PublicationOutput(serializers.Serializer):
 
 
 class PortalDocumentApi(PublicApi):
-    @extend_schema(summary="政务公开：已公开公文的元数据与正文（无需登录）", responses=PublicationOutput, auth=[])
+    @extend_schema(
+        operation_id="gk_document_retrieve", summary="政务公开：已公开公文的元数据与正文（无需登录）",
+        responses=PublicationOutput, auth=[],
+    )
     def get(self, request: Request, document_id: int) -> Response:
         return Response(PublicationOutput(selectors.published(document_id)).data)
 

@@ -160,7 +160,10 @@ class HandlingTimesApi(_DashboardApi):
 
 
 class OverdueApi(_DashboardApi):
-    @extend_schema(parameters=[FiltersInput], responses=_rows(OverdueOfficeOutput), summary="督办：逾期未办（按部门）")
+    @extend_schema(
+        operation_id="oversight_overdue_list", parameters=[FiltersInput], responses=_rows(OverdueOfficeOutput),
+        summary="督办：逾期未办（按部门）",
+    )
     def get(self, request: Request) -> Response:
         scope, _filters, now = self.scope_and_filters(request)
         return Response({"rows": OverdueOfficeOutput(selectors.overdue_by_office(scope, now=now), many=True).data})

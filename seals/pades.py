@@ -24,11 +24,15 @@ and run ``pdfsig`` (the package README says how).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 import io
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, ParamSpec, TypeVar
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -71,10 +75,33 @@ MESSAGES_ZH: Final[dict[str, str]] = {
 COMPROMISE_REASONS: Final = frozenset({"key_compromise", "ca_compromise"})
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _off_the_running_loop(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """pyHanko's synchronous calls drive their async core with ``asyncio.run``, which
+    refuses to start inside a thread whose event loop is running (an async caller, a
+    sync Playwright session). There the call runs on a thread of its own; elsewhere (a
+    sync view, a worker) it runs in place."""
+
+    @functools.wraps(function)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return function(*args, **kwargs)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pades") as pool:
+            return pool.submit(function, *args, **kwargs).result()
+
+    return wrapper
+
+
 def _asn1_certificate(certificate: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(certificate.public_bytes(DER))
 
 
+@_off_the_running_loop
 def sign_pdf(
     pdf: bytes,
     *,
@@ -191,6 +218,7 @@ def _check(status: PdfStatus, field_name: str, signer: asn1_x509.Certificate | N
     )
 
 
+@_off_the_running_loop
 def verify_pdf(
     pdf: bytes,
     *,

@@ -863,7 +863,9 @@ class PreviewApi(APIView):
 
 
 class PreviewPageApi(APIView):
-    @extend_schema(responses={(200, "image/png"): bytes}, summary="预览的一页（PNG）")
+    @extend_schema(
+        operation_id="messaging_attachments_preview_page", responses={(200, "image/png"): bytes}, summary="预览的一页（PNG）"
+    )
     def get(self, request: Request, attachment_id: int, page: int) -> FileResponse:
         attachment = selectors.access_attachment(actor_of(request), attachment_id)
         preview = previews.attachment_preview(attachment=attachment)

@@ -153,6 +153,18 @@ def test_a_sealed_pdf_verifies_and_shows_the_seal_where_it_was_pressed(base_pdf:
     assert [round(float(v)) for v in field["/Rect"]] == [round(v) for v in BOX]
 
 
+def test_sealing_and_verifying_work_where_an_event_loop_runs(base_pdf: bytes, pki: dict[str, Any]) -> None:
+    # pyHanko's sync calls use asyncio.run: a caller whose thread runs an event loop (an
+    # async view or consumer, a sync Playwright session) must still seal and verify.
+    import asyncio
+
+    async def inside_a_loop() -> str:
+        signed = sign(base_pdf, pki)
+        return pades.verify_pdf(signed, trusted_ca=pki["ca"]).status
+
+    assert asyncio.run(inside_a_loop()) == "valid"
+
+
 def test_the_seal_picture_libreoffice_placed_is_found_on_its_page(pki: dict[str, Any]) -> None:
     from docx import Document
     from docx.shared import Mm

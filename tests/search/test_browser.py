@@ -28,8 +28,8 @@ def test_staff_searches_highlights_and_narrows_in_the_browser(
     page = browser_login(chromium, live_daphne, "heli")
     try:
         page.goto(f"{live_daphne}/archives/")
-        page.fill("input[name=q]", "一网通办")
-        page.click("form[role=search] button[type=submit]")
+        page.fill("form.archive-form input[name=q]", "一网通办")
+        page.click("form.archive-form button[type=submit]")
         page.wait_for_load_state("networkidle")
         assert page.locator("#result-total").inner_text() == "2"
         assert page.locator("article.hit h3 em").first.inner_text() == "一网通办"

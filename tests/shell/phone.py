@@ -91,7 +91,8 @@ LAYOUT = """(width) => {
     const r = nav.getBoundingClientRect();
     bar = {
       position: getComputedStyle(nav).position, top: r.top, bottom: r.bottom, left: r.left, right: r.right,
-      links: [...nav.querySelectorAll("a")].map((a) => {
+      // What the bar shows: the primary links and 更多 (the others sit in 更多's panel).
+      links: [...nav.querySelectorAll(":scope > a, :scope > details > summary")].filter(shown).map((a) => {
         const box = a.getBoundingClientRect();
         const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
         return {

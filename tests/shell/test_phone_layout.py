@@ -65,11 +65,35 @@ def test_shell_pages_fit_a_phone_and_the_bottom_bar_navigates(
             ("directory", "/directory/", "directory"),
             ("workbench", "/", "workbench-again"),
         ]
+        primary = {"workbench", "documents", "messages", "meetings"}
         for key, path, name in destinations:
-            page.tap(f".mainnav a[data-nav={key}]")
+            if key in primary:
+                page.tap(f".mainnav a[data-nav={key}]")
+            else:  # from 更多: its panel opens above the bar
+                page.tap(".mainnav summary[data-nav=more]")
+                _assert_reachable(page, f".nav-more-panel a[data-nav-more={key}]", scroll=False)
+                page.tap(f".nav-more-panel a[data-nav-more={key}]")
             page.wait_for_url(f"{live_daphne}{path}")
-            assert page.locator(f".mainnav a[data-nav={key}]").get_attribute("class") == "active"
+            if key in primary:
+                assert page.locator(f".mainnav a[data-nav={key}]").get_attribute("class") == "active"
+            else:
+                assert page.locator(".mainnav summary[data-nav=more]").get_attribute("class") == "active"
             problems += check_layout(page, phone, name)
+        # The bar shows four destinations and 更多, each a comfortable tap wide.
+        shown = page.eval_on_selector_all(
+            ".mainnav > a, .mainnav summary",
+            "els => els.filter(e => e.getBoundingClientRect().width > 0).map(e => e.dataset.nav)",
+        )
+        assert shown == ["workbench", "documents", "messages", "meetings", "more"]
+        # A tap outside closes 更多's panel.
+        page.tap(".mainnav summary[data-nav=more]")
+        page.wait_for_selector(".nav-more-panel", state="visible")
+        page.tap("main")
+        page.wait_for_selector(".nav-more-panel", state="hidden")
+        # The header's search becomes an icon that opens 全局搜索.
+        page.tap(".shell-search-link")
+        page.wait_for_url(f"{live_daphne}/search/")
+        problems += check_layout(page, phone, "global-search")
 
         for box in ("incoming", "overdue"):
             page.goto(f"{live_daphne}/documents/?box={box}")
@@ -135,9 +159,18 @@ def test_document_pages_read_and_act_on_a_phone(phone: Phone, personas: Any, liv
         drafter.goto(f"{live_daphne}/documents/{draft.pk}/edit/")
         problems += check_layout(drafter, phone, "document-edit")
         _assert_reachable(drafter, "#save-document")
-        # A short draft shows its actions at once: no shortcut to cover them.
+        # The 办理 shortcut shows only while the actions are out of view (how far down they
+        # are depends on the screen's height), and steps aside once they show.
         drafter.goto(f"{live_daphne}/documents/{draft.pk}/")
-        drafter.wait_for_selector("#jump-actions", state="hidden")
+        drafter.wait_for_load_state("load")
+        in_view = drafter.evaluate(
+            "() => { const r = document.querySelector('#actions-panel').getBoundingClientRect();"
+            " return r.top < innerHeight && r.bottom > 0; }"
+        )
+        drafter.wait_for_selector("#jump-actions", state="hidden" if in_view else "visible")
+        if not in_view:
+            drafter.tap("#jump-actions")
+            drafter.wait_for_selector("#jump-actions", state="hidden")
         _assert_reachable(drafter, "#submit-document")
         problems += check_layout(drafter, phone, "document-draft")
     finally:

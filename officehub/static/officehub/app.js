@@ -59,3 +59,9 @@
     });
   }
 })();
+
+// 更多 in the phone's bottom bar: a tap anywhere else closes its panel.
+document.addEventListener("click", function (event) {
+  var more = document.getElementById("nav-more");
+  if (more && more.open && !more.contains(event.target)) more.open = false;
+});
