@@ -239,11 +239,13 @@ def _seal_joint(
     7.3.5.1), which is why every organisation must have filed its request first. Each
     approval appends its organisation's PAdES signature over the latest sealed PDF, so the
     second signature covers the first; the append is quick (no conversion) and runs under
-    the document row lock, which serialises custodians sealing at the same moment. The
-    document moves to 分发 when every organisation has sealed; its ``seal_record`` is then
+    the document row lock, which serialises custodians sealing at the same moment. Once
+    sealing has begun the page is fixed, and an organisation seals whenever its own
+    request is approved. The document moves to 分发 when every organisation has sealed; its ``seal_record`` is then
     the last sealing, whose PDF carries all signatures."""
     layout = _layout_seal_ids(document, joint)
-    if any(seal_id is None for seal_id in layout):
+    started = _joint_base(document) is not None
+    if not started and any(seal_id is None for seal_id in layout):
         missing = [row.organisation.name for row, seal_id in zip(joint, layout, strict=True) if seal_id is None]
         raise DocumentInvalidTransition(
             _("联合发文须各机关都提出用印申请后才能用印，尚未申请：%(names)s。") % {"names": "、".join(missing)},
@@ -252,7 +254,7 @@ def _seal_joint(
     issue_fields(document, today=timezone.localdate())
     printed_on, printing_office = document.printed_on, document.printing_office
     rendered = None
-    if _joint_base(document) is None:
+    if not started:
         # The slow half (render + convert), holding nothing.
         images = seal_selectors.seal_images([seal_id for seal_id in layout if seal_id is not None])
         pngs = [images.get(seal_id or 0) for seal_id in layout]

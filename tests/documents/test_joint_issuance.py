@@ -247,6 +247,30 @@ def test_no_seal_is_applied_until_every_organisation_has_requested(personas: Any
     assert SealRecord.objects.count() == 0
 
 
+def test_once_sealing_has_begun_a_rejection_holds_up_only_its_own_organisation(personas: Any) -> None:
+    co = (BIG_DATA, FINANCE)
+    document = joint.to_seal(personas, co)
+    requests = joint.request_seals(personas, document, co)
+    act(services.seal_request_decide, seal_request_id=requests[LEAD].pk, actor=personas.custodian, approve=True)
+    act(services.seal_request_decide, seal_request_id=requests[BIG_DATA].pk, actor=user("fengxue"), approve=False,
+        reason="请核对")
+    # 财政厅 seals although 大数据局 has not asked again: the page was fixed by the first seal
+    act(services.seal_request_decide, seal_request_id=requests[FINANCE].pk, actor=user("qinyu"), approve=True)
+    assert flow.refresh(document).status == "seal"
+    status = {s["name"]: s["seal"] for s in selectors.joint_issuer_status(flow.refresh(document))}
+    assert status == {LEAD: "sealed", BIG_DATA: "rejected", FINANCE: "sealed"}
+    again = act(services.seal_request_create, document_id=document.pk, actor=user("fengxue"),
+                seal_id=flow.office_seal_id(BIG_DATA))
+    act(services.seal_request_decide, seal_request_id=again.pk, actor=user("fengxue"), approve=True)
+    document = flow.refresh(document)
+    assert document.status == "distribute"
+    pdf = selectors.signed_pdf(document)
+    assert pdf is not None
+    result = seal_verify_pdf(pdf=pdf)
+    assert [selectors._organisation_of(c.signer_subject) for c in result.signatures] == [LEAD, FINANCE, BIG_DATA]
+    assert all(c.status == "valid" for c in result.signatures)
+
+
 def test_a_custodian_cannot_seal_for_another_organisation(personas: Any) -> None:
     document = joint.to_seal(personas)
     requests = joint.request_seals(personas, document)
