@@ -95,6 +95,7 @@ class DocumentListOutput(serializers.Serializer):
 class SealRequestOutput(serializers.Serializer):
     id = serializers.IntegerField()
     seal_id = serializers.IntegerField(allow_null=True)
+    organisation = RefOutput(allow_null=True, help_text="用印机关（联合发文时各机关分别申请）")
     status = serializers.CharField()
     reason = serializers.CharField()
     requested_by = serializers.CharField(source="requested_by.display_name")
@@ -103,6 +104,25 @@ class SealRequestOutput(serializers.Serializer):
     seal_record_id = serializers.IntegerField(allow_null=True)
     created_at = serializers.DateTimeField()
     decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class JointIssuerOutput(serializers.Serializer):
+    """联合发文: one issuing organisation, lead first, with its 签发 and 用印 status."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    signature_name = serializers.CharField()
+    is_lead = serializers.BooleanField()
+    sign_off = serializers.ChoiceField(
+        choices=["pending", "open", "signed"], help_text="pending=未到签发，open=待签发，signed=已签发"
+    )
+    signed_by = serializers.CharField(allow_null=True)
+    signed_at = serializers.DateTimeField(allow_null=True)
+    seal = serializers.ChoiceField(
+        choices=["pending", "requested", "sealed", "rejected"],
+        help_text="pending=未申请，requested=待用印，sealed=已用印，rejected=已驳回",
+    )
+    sealed_at = serializers.DateTimeField(allow_null=True)
 
 
 class FeedbackOutput(serializers.Serializer):
@@ -146,6 +166,7 @@ class DocumentDetailOutput(DocumentListOutput):
     actions = serializers.SerializerMethodField()
     seal_requests = SealRequestOutput(many=True)
     feedback = serializers.SerializerMethodField()
+    joint_issuers = serializers.SerializerMethodField()
 
     @extend_schema_field(RefOutput(many=True))
     def get_primary_recipients(self, document: Document) -> list[dict[str, Any]]:
@@ -164,6 +185,10 @@ class DocumentDetailOutput(DocumentListOutput):
 
     def get_actions(self, document: Document) -> list[str]:
         return selectors.available_actions(self.context["user"], document)
+
+    @extend_schema_field(JointIssuerOutput(many=True))
+    def get_joint_issuers(self, document: Document) -> list[dict[str, Any]]:
+        return list(JointIssuerOutput(selectors.joint_issuer_status(document), many=True).data)
 
     @extend_schema_field(FeedbackOutput(many=True))
     def get_feedback(self, document: Document) -> list[dict[str, Any]]:
@@ -205,6 +230,10 @@ class DocumentFieldsInput(serializers.Serializer):
     primary_recipient_ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=200)
     cc_recipient_ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=200)
     countersign_department_ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=50)
+    co_issuer_ids = serializers.ListField(
+        child=serializers.IntegerField(), required=False, max_length=10,
+        help_text="联合发文机关（主办机关之后，按排列顺序）；空列表=单独发文；签发后不能修改",
+    )
 
 
 class DocumentCreateInput(DocumentFieldsInput):
@@ -761,11 +790,11 @@ class SealOptionOutput(serializers.Serializer):
 
 
 class SealOptionsApi(APIView):
-    @extend_schema(summary="用印申请可选的印章（发文机关当前可用、有印章管理员的印章）",
+    @extend_schema(summary="用印申请可选的印章（发文机关当前可用、有印章管理员的印章；联合发文时为本人所在机关的）",
                    responses=SealOptionOutput(many=True))
     def get(self, request: Request, document_id: int) -> Response:
         document = selectors.access_document(request_user(request), document_id)
-        return Response(SealOptionOutput(selectors.seal_options(document), many=True).data)
+        return Response(SealOptionOutput(selectors.seal_options(document, request_user(request)), many=True).data)
 
 
 class PdfApi(APIView):

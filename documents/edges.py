@@ -67,7 +67,7 @@ def package_download(document: Document) -> HttpResponse:
         raise DocumentNotSealed()
     refresh_crl(record.seal.authority_id)
     record.seal.authority.refresh_from_db(fields=["crl_pem", "crl_number", "crl_next_update"])
-    package = seal_selectors.seal_record_package(record)
+    package = seal_selectors.seal_record_package(record, also=selectors.joint_seal_records(document))
     files = attached_files(document)
     if files:
         stem = seal_selectors.record_basename(record)

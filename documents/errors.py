@@ -64,6 +64,15 @@ class SealingFailed(ConflictError):
     default_code = "document.seal_failed"
 
 
+class SealingConflict(ConflictError):
+    """联合发文: the requests changed while the joint copy was being made; try again (409)."""
+
+    default_code = "document.seal_conflict"
+
+    def __init__(self) -> None:
+        super().__init__(str(_("用印申请已变更，请重试。")))
+
+
 class DocumentNotSealed(NotFound):
     """Asked for the sealed copy of a document that has none (yet)."""
 

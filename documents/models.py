@@ -237,6 +237,11 @@ class Document(models.Model):
         return f"{self.doc_number} {self.title}".strip()
 
     @property
+    def is_joint(self) -> bool:
+        """联合发文: the document names co-issuers (JointIssuer rows beside the lead)."""
+        return self.joint_issuers.exists()
+
+    @property
     def is_upward(self) -> bool:
         return self.doc_type in UPWARD_DOC_TYPES
 
@@ -244,6 +249,48 @@ class Document(models.Model):
     def organisation_id(self) -> int | None:
         """The organisation that holds this copy: the issuer for 发文, the recipient for 收文."""
         return self.issuer_id if self.direction == Direction.OUTGOING else self.recipient_organisation_id
+
+
+# GB/T 9704 7.3.5.1: seals of joint issuers stand side by side, evenly spaced, two a row.
+MAX_JOINT_ISSUERS = 4
+
+
+class JointIssuer(models.Model):
+    """联合发文: one issuing organisation of a jointly issued outgoing document.
+
+    A joint document has one row per organisation: the lead (主办机关, position 0, the same
+    organisation as ``Document.issuer``, whose 发文字号 the document carries) and each
+    co-issuer (1, 2, …) in the order the 版头 and the 署名 list them (GB/T 9704 7.2.4,
+    7.3.5.1). A document with no rows has one issuer. Each organisation's 签发 is a
+    SIGN_OFF step with ``department`` = the organisation; its seal is a SealRequest with
+    ``organisation``. ``layout_seal_id`` is the seal drawn into the joint copy, fixed
+    when the first organisation seals (its picture is in the signed bytes from then on).
+    """
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="joint_issuers")
+    organisation = models.ForeignKey(
+        "directory.Department", verbose_name=_("发文机关"), on_delete=models.PROTECT, related_name="joint_issued_documents"
+    )
+    position = models.PositiveSmallIntegerField(_("排列顺序"))
+    signature_name = models.CharField(_("发文机关署名"), max_length=100)
+    layout_seal_id = models.BigIntegerField(_("版面印章"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("联合发文机关")
+        verbose_name_plural = _("联合发文机关")
+        ordering = ["document", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "organisation"], name="joint_issuer_unique_organisation"),
+            models.UniqueConstraint(fields=["document", "position"], name="joint_issuer_unique_position"),
+            models.CheckConstraint(condition=Q(position__lt=MAX_JOINT_ISSUERS), name="joint_issuer_position_range"),
+        ]
+
+    def __str__(self) -> str:
+        return self.signature_name
+
+    @property
+    def is_lead(self) -> bool:
+        return self.position == 0
 
 
 class Step(models.Model):
@@ -497,6 +544,11 @@ class SealRequest(models.Model):
     # A seals.Seal id; kept as a plain id so the document flow does not depend on the seal
     # registry's schema (DESIGN §1: seals knows no document workflow).
     seal_id = models.BigIntegerField(_("印章"), null=True, blank=True)
+    # Whose seal: the issuer, or one organisation of a joint document (联合发文).
+    organisation = models.ForeignKey(
+        "directory.Department", verbose_name=_("用印机关"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reason = models.CharField(_("用印事由"), max_length=300, blank=True)
     status = models.CharField(
@@ -515,8 +567,10 @@ class SealRequest(models.Model):
         verbose_name_plural = _("用印申请")
         ordering = ["-created_at"]
         constraints = [
+            # One pending request per organisation (a joint document has one per issuer).
             models.UniqueConstraint(
-                fields=["document"], condition=Q(status="pending"), name="seal_request_one_pending"
+                fields=["document", "organisation"], condition=Q(status="pending"),
+                name="seal_request_one_pending_per_organisation", nulls_distinct=False,
             )
         ]
 

@@ -12,7 +12,7 @@ import difflib
 import html
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, TypedDict
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -33,6 +33,9 @@ from documents.models import (
 )
 from officehub.directory.models import Department, Role, User
 from officehub.errors import NotFound
+
+if TYPE_CHECKING:
+    from seals.models import SealRecord
 
 FINISHED_STATUSES = (DocumentStatus.DISTRIBUTED, DocumentStatus.CONCLUDED, DocumentStatus.ARCHIVED)
 
@@ -291,8 +294,16 @@ def can_remind(user: User, document: Document) -> bool:
     )
 
 
-def pending_seal_request(document: Document) -> SealRequest | None:
-    return document.seal_requests.filter(status=SealRequestStatus.PENDING).first()
+def pending_seal_request(document: Document, user: User | None = None) -> SealRequest | None:
+    """The pending 用印申请; for a joint document (联合发文) the one of the organisation
+    whose approval step ``user`` holds."""
+    pending = document.seal_requests.filter(status=SealRequestStatus.PENDING)
+    if user is not None and document.joint_issuers.exists():
+        step = open_step_for(document, user, StepKind.SEAL, role="approve")
+        if step is None:
+            return None
+        pending = pending.filter(organisation_id=step.department_id or document.issuer_id)
+    return pending.order_by("pk").first()
 
 
 def distribution_feedback(document: Document) -> QuerySet[Document]:
@@ -501,6 +512,22 @@ def signed_pdf(document: Document) -> bytes | None:
     return bytes(data) if data is not None else None
 
 
+def joint_seal_records(document: Document) -> list[SealRecord]:
+    """联合发文: the other organisations' sealings of the same DOCX, in the order they
+    sealed (each holds that organisation's detached CMS over it); [] for one issuer.
+    For an incoming copy, those of the document it came from."""
+    from seals.models import SealRecord
+
+    record = document.seal_record if document.seal_record_id else None
+    if record is None:
+        return []
+    source = document.source_document_id or document.pk
+    return list(
+        SealRecord.objects.filter(document_ref=f"document:{source}", sha256=record.sha256)
+        .exclude(pk=record.pk).select_related("seal").order_by("pk")
+    )
+
+
 class SealCheck(TypedDict):
     """One seal inside the issued PDF, as its recipient checks it."""
 
@@ -569,19 +596,81 @@ def recipients(document: Document, kind: Literal["primary", "cc"]) -> list[Depar
     return [found[pk] for pk in order] + [found[pk] for pk in sorted(found) if pk not in order]
 
 
+class JointIssuerStatus(TypedDict):
+    """One organisation of a joint document (联合发文) and where it stands."""
+
+    id: int
+    name: str
+    signature_name: str
+    is_lead: bool
+    sign_off: Literal["pending", "open", "signed"]
+    signed_by: str | None
+    signed_at: datetime | None
+    seal: Literal["pending", "requested", "sealed", "rejected"]
+    sealed_at: datetime | None
+
+
+def joint_issuer_status(document: Document) -> list[JointIssuerStatus]:
+    """Every issuing organisation of a joint document, lead first, with its 签发 (its own
+    step in the latest round) and its 用印 (its latest request); [] for one issuer."""
+    rows = list(document.joint_issuers.select_related("organisation").order_by("position"))
+    if not rows:
+        return []
+    steps: dict[int, Step] = {}
+    for sign_off_step in document.steps.filter(kind=StepKind.SIGN_OFF).exclude(state=StepState.CANCELLED).select_related(
+        "actor"
+    ).order_by("started_at", "pk"):
+        if sign_off_step.department_id is not None:
+            steps[sign_off_step.department_id] = sign_off_step
+    requests: dict[int, SealRequest] = {}
+    for seal_request in document.seal_requests.order_by("created_at", "pk"):
+        if seal_request.organisation_id is not None:
+            requests[seal_request.organisation_id] = seal_request
+    out: list[JointIssuerStatus] = []
+    for row in rows:
+        step = steps.get(row.organisation_id)
+        request = requests.get(row.organisation_id)
+        sign_off: Literal["pending", "open", "signed"] = "pending"
+        if step is not None and step.state == StepState.OPEN:
+            sign_off = "open"
+        elif step is not None and step.state == StepState.DONE:
+            sign_off = "signed"
+        seal: Literal["pending", "requested", "sealed", "rejected"] = "pending"
+        if request is not None and request.status == SealRequestStatus.PENDING:
+            seal = "requested"
+        elif request is not None and request.status == SealRequestStatus.APPROVED:
+            seal = "sealed"
+        elif request is not None:
+            seal = "rejected"
+        out.append(JointIssuerStatus(
+            id=row.organisation_id, name=row.organisation.name, signature_name=row.signature_name, is_lead=row.is_lead,
+            sign_off=sign_off,
+            signed_by=step.actor.display_name if sign_off == "signed" and step is not None and step.actor else None,
+            signed_at=step.finished_at if sign_off == "signed" and step is not None else None,
+            seal=seal, sealed_at=request.decided_at if request is not None and seal == "sealed" else None,
+        ))
+    return out
+
+
 class SealOption(TypedDict):
     id: int
     name: str
     kind: str
 
 
-def seal_options(document: Document) -> list[SealOption]:
-    """The issuing organisation's seals a 用印申请 may name now: usable, and kept by a
-    custodian who can approve it."""
+def seal_options(document: Document, user: User | None = None) -> list[SealOption]:
+    """The seals a 用印申请 may name now: usable, and kept by a custodian who can approve
+    it; the issuer's, or for a joint document the organisation whose request step
+    ``user`` holds (联合发文: each organisation requests its own seal)."""
     from seals.selectors import seal_custodian_ids, seals_for_organisation
 
+    organisation = document.issuer
+    if user is not None:
+        step = open_step_for(document, user, StepKind.SEAL, role="request")
+        if step is not None and step.department is not None:
+            organisation = step.department
     return [
         SealOption(id=seal.pk, name=seal.name, kind=seal.kind)
-        for seal in seals_for_organisation(document.issuer)
+        for seal in seals_for_organisation(organisation)
         if seal_custodian_ids(seal.pk)
     ]

@@ -31,7 +31,7 @@ from documents.edges import (
     request_user,
 )
 from documents.errors import DocumentNotSealed
-from documents.models import Disclosure, DocType, Document, DocumentStatus, Urgency
+from documents.models import MAX_JOINT_ISSUERS, Disclosure, DocType, Document, DocumentStatus, Urgency
 from documents.parsing import has_nul, parse_id
 from documents.templates_catalog import DOC_TEMPLATES
 from officehub.directory.models import Clearance, Department, User
@@ -124,14 +124,19 @@ def _form_choices(user: User) -> dict[str, Any]:
         "classifications": classifications,
         "disclosures": Disclosure.choices,
         "organisation": organisation,
+        # 联合发文: a select per co-issuer place (the lead is the drafter's organisation)
+        "co_issuer_places": list(range(MAX_JOINT_ISSUERS - 1)),
     }
 
 
 def _fields_from_post(request: HttpRequest) -> dict[str, Any]:
     # The 公开属性 select is on the form only while it may change (before sign-off).
     disclosure = {"disclosure": request.POST["disclosure"]} if "disclosure" in request.POST else {}
+    # 联合发文机关: one select per place, in order; on the form only before sign-off.
+    joint = {"co_issuer_ids": _ids(request, "co_issuer_ids")} if "joint_form" in request.POST else {}
     return {
         **disclosure,
+        **joint,
         "title": request.POST.get("title", ""),
         "body": request.POST.get("body", "").replace("\r\n", "\n"),
         "urgency": request.POST.get("urgency", Urgency.NORMAL),
@@ -159,7 +164,8 @@ def document_new(request: HttpRequest) -> HttpResponse:
     values: dict[str, Any] = {"doc_type": doc_type, "title": template["title"], "body": template["body"],
                               "urgency": Urgency.NORMAL, "classification": Clearance.INTERNAL,
                               "disclosure": Disclosure.WITHHELD,
-                              "primary_recipient_ids": [], "cc_recipient_ids": [], "countersign_department_ids": []}
+                              "primary_recipient_ids": [], "cc_recipient_ids": [], "countersign_department_ids": [],
+                              "co_issuer_ids": []}
     error = None
     if request.method == "POST":
         try:
@@ -202,6 +208,9 @@ def document_edit(request: HttpRequest, document_id: int) -> HttpResponse:
         "primary_recipient_ids": [d.pk for d in selectors.recipients(document, "primary")],
         "cc_recipient_ids": [d.pk for d in selectors.recipients(document, "cc")],
         "countersign_department_ids": [d.pk for d in document.countersign_departments.all()],
+        "co_issuer_ids": list(
+            document.joint_issuers.filter(position__gt=0).order_by("position").values_list("organisation_id", flat=True)
+        ),
     }
     error = None
     if request.method == "POST":
@@ -312,8 +321,8 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
         "timeline": selectors.document_timeline(document),
         "holders": selectors.current_holders(document),
         "versions": versions,
-        "seal_requests": document.seal_requests.select_related("requested_by", "decided_by"),
-        "pending_seal_request": selectors.pending_seal_request(document),
+        "seal_requests": document.seal_requests.select_related("requested_by", "decided_by", "organisation"),
+        "pending_seal_request": selectors.pending_seal_request(document, request_user(request)),
         "feedback": selectors.distribution_feedback(document) if document.direction == "outgoing" else [],
         "primary_recipients": selectors.recipients(document, "primary"),
         "cc_recipients": selectors.recipients(document, "cc"),
@@ -321,6 +330,7 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
         "now": timezone.now(),
         "seal_verification": selectors.document_seal_verification(document),
         "attachment_files": list(selectors.current_attachments(document)),
+        "joint_issuers": selectors.joint_issuer_status(document),
     }
     if "instruct" in actions and organisation is not None:
         context["org_departments"] = [
@@ -331,7 +341,7 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
     if "review" in actions:
         context["departments"] = _form_choices(request_user(request))["departments"]
     if "seal_request" in actions:
-        context["seals"] = [(option["id"], option["name"]) for option in selectors.seal_options(document)]
+        context["seals"] = [(option["id"], option["name"]) for option in selectors.seal_options(document, request_user(request))]
     return render(request, "documents/detail.html", context)
 
 

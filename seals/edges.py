@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -51,11 +51,13 @@ def refresh_crl(ca_id: int) -> None:
         pass
 
 
-def package_download(record: SealRecord) -> HttpResponse:
-    """The record's package (DOCX, .p7s, CA certificate, a fresh CRL, README) as a zip."""
+def package_download(record: SealRecord, *, also: Sequence[SealRecord] = ()) -> HttpResponse:
+    """The record's package (DOCX, .p7s, CA certificate, a fresh CRL, README) as a zip;
+    ``also``: other seals' records over the same DOCX (联合发文), their .p7s added."""
     refresh_crl(record.seal.authority_id)
     record.seal.authority.refresh_from_db(fields=["crl_pem", "crl_number", "crl_next_update"])
-    return download(selectors.seal_record_package(record), f"{selectors.record_basename(record)}.zip", "application/zip")
+    package = selectors.seal_record_package(record, also=also)
+    return download(package, f"{selectors.record_basename(record)}.zip", "application/zip")
 
 
 def pem_download(text: str | None, filename: str) -> HttpResponse:

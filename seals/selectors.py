@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Sequence
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -52,6 +53,12 @@ def seals_for_organisation(org: Department) -> QuerySet[Seal]:
 
 
 # --------------------------------------------------------------------------- seals
+
+
+def seal_images(seal_ids: list[int]) -> dict[int, bytes]:
+    """The seal pictures (印模) of ``seal_ids``, for drawing several seals into one copy
+    (联合发文); the signing step checks each seal again before it is applied."""
+    return {pk: bytes(image) for pk, image in Seal.objects.filter(pk__in=seal_ids).values_list("pk", "image")}
 
 
 def seals_visible_to(user: User) -> QuerySet[Seal]:
@@ -180,9 +187,10 @@ valid"（CRL 签发于签章之后）。所以 OpenSSL 无法判断“用印时�
 """
 
 
-def seal_record_package(record: SealRecord) -> bytes:
+def seal_record_package(record: SealRecord, *, also: Sequence[SealRecord] = ()) -> bytes:
     """ZIP of the signed PDF, the sealed DOCX and its .p7s, the CA certificate, the CRL and
-    a README saying how to verify each with standard tools."""
+    a README saying how to verify each with standard tools. ``also``: other seals' records
+    over the very same DOCX (联合发文: one per organisation), whose .p7s files are added."""
     from seals.services import public_crl_url
 
     ca = record.seal.authority
@@ -199,12 +207,21 @@ def seal_record_package(record: SealRecord) -> bytes:
         pdf_sha256=record.pdf_sha256 or "—",
         crl_url=public_crl_url(),
     )
+    others = [other for other in also if other.pk != record.pk and other.sha256 == record.sha256]
+    if others:
+        listed = "\n".join(f"  {record_basename(other)}.p7s  {other.seal.name}" for other in others)
+        readme += (
+            "\n三、联合发文：其他发文机关对同一 DOCX 的签名\n" + listed
+            + f"\n每个都可按第二节的命令验证（-content {docx_name}）。签章 PDF 内含各机关的签名，pdfsig 逐一列出。\n"
+        )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         if record.signed_pdf is not None:
             archive.writestr(pdf_name, bytes(record.signed_pdf))
         archive.writestr(docx_name, bytes(record.sealed_docx))
         archive.writestr(p7s_name, bytes(record.signature))
+        for other in others:
+            archive.writestr(f"{record_basename(other)}.p7s", bytes(other.signature))
         archive.writestr("ca.pem", ca.certificate_pem)
         if ca.crl_pem:
             archive.writestr("crl.pem", ca.crl_pem)

@@ -100,6 +100,9 @@ class IssuedCopy:
     colophon_page: int | None  # 1-based; None when the document has no 版记
     placement: ColophonPlacement
     conversions: int  # 1, or 2 when the 版记 had to move
+    # 联合发文: every issuer's seal picture, (page, box) in issuer order (the lead's first,
+    # which is also ``seal_page``/``seal_box``); () for one issuer.
+    seal_boxes: tuple[tuple[int, tuple[float, float, float, float]], ...] = ()
 
 
 def placement_for(layout: Layout) -> ColophonPlacement:
@@ -118,6 +121,7 @@ def issue_copy(
     seal_png: bytes | None,
     printed_on: date,
     created: dt.datetime,
+    joint_seal_pngs: list[bytes] | None = None,
 ) -> IssuedCopy:
     """The issued DOCX and PDF of ``document``, with the seal image when ``seal_png`` is
     given (``None`` for unsealed documents such as 纪要) and the 印发日期 ``printed_on``
@@ -128,7 +132,9 @@ def issue_copy(
     Raises ``officehub.office.client.PdfConversionFailed`` (pdf.timeout,
     pdf.conversion_failed, pdf.converter_unavailable); nothing is written anywhere.
     """
-    inputs = render_input_for(document, seal_png=seal_png, printed_on=printed_on, modified=created)
+    inputs = render_input_for(
+        document, seal_png=seal_png, printed_on=printed_on, modified=created, joint_seal_pngs=joint_seal_pngs
+    )
     return issue_rendered(inputs, attachments=attached_files(document), when=created)
 
 
@@ -159,7 +165,16 @@ def issue_rendered(
 
     seal_page: int | None = None
     seal_box: tuple[float, float, float, float] | None = None
-    if inputs.seal_png is not None:
+    boxes: tuple[tuple[int, tuple[float, float, float, float]], ...] = ()
+    if inputs.seal_png is not None and inputs.co_issuers:
+        from seals.pades import seal_boxes
+
+        # 联合发文: one picture per issuer, all found, or the copy is refused.
+        boxes = tuple(seal_boxes(conversion.pdf))
+        if len(boxes) != 1 + len(inputs.co_issuers):
+            raise _refused("no_seal_picture", f"{len(boxes)} seals: {layout}")
+        seal_page, seal_box = boxes[0]
+    elif inputs.seal_png is not None:
         from seals.pades import seal_box as find_seal_box
 
         try:
@@ -185,6 +200,7 @@ def issue_rendered(
         colophon_page=layout.colophon_page,
         placement=placement,
         conversions=conversions,
+        seal_boxes=boxes,
     )
 
 

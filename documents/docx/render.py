@@ -68,6 +68,7 @@ __all__ = [
     "DOC_TYPES",
     "UPWARD_DOC_TYPES",
     "Attendance",
+    "CoIssuer",
     "ColophonPlacement",
     "RenderInput",
     "docx_filename",
@@ -169,6 +170,13 @@ UNSEALED_RIGHT_CHARS = 2.0  # 7.3.5.2 署名右空二字; 日期首字比署名�
 # seal's centre, in lines.
 SEAL_CENTRE_ABOVE_BLOCK_LINES = 0.3
 
+# 联合发文 (7.3.5.1): seals side by side, at most two a row, evenly spaced: each stands
+# centred in its half of the text block, so the right one is centred on a date 右空四字.
+JOINT_SEALS_PER_ROW = 2
+JOINT_SEAL_ROW_GAP_MM = 4.0  # rows of seals never touch (互不相交或相切)
+MAX_JOINT_ISSUERS = document_models.MAX_JOINT_ISSUERS
+JOINT_MARK_LINE_FACTOR = 1.2  # line height of the stacked names in the 版头, in font sizes
+
 # --- 版记 (7.4) ---------------------------------------------------------------------------
 COLOPHON_OUTER_RULE_SZ = 8  # 7.4.1 0.35 mm ≈ 1 pt = 8 eighths
 COLOPHON_INNER_RULE_SZ = 6  # 7.4.1 0.25 mm ≈ 0.75 pt = 6 eighths
@@ -200,6 +208,15 @@ class Attendance:
 
 
 @dataclass(frozen=True)
+class CoIssuer:
+    """联合发文: one co-issuing organisation after the lead (GB/T 9704 7.2.4, 7.3.5.1)."""
+
+    mark: str  # its name in the 发文机关标志, without 「文件」
+    name: str  # its 发文机关署名
+    seal_png: bytes | None = None  # its seal, when the lead's seal_png is given too
+
+
+@dataclass(frozen=True)
 class RenderInput:
     """Everything printed on a 公文. Names follow DESIGN.md §3."""
 
@@ -224,6 +241,9 @@ class RenderInput:
     seal_png: bytes | None = None  # when given, the seal is placed (7.3.5.1)
     seal_diameter_mm: float = 42.0  # government seals are 42–50 mm
     attendance: Attendance | None = None  # 纪要 only
+    # 联合发文: the co-issuers after the lead (issuer_mark/issuer_name/seal_png). The
+    # 版头 stacks the names with 「文件」 once; the seals stand side by side (7.3.5.1).
+    co_issuers: Sequence[CoIssuer] = ()
     # Core properties (docProps/core.xml). Aware datetimes; None: the time of rendering.
     # The sealing step passes its own time so the signed bytes are reproducible.
     created: dt.datetime | None = None  # when the document was drafted
@@ -243,6 +263,13 @@ class RenderInput:
             raise ValueError("seal_diameter_mm must be between 20 and 60")
         if self.doc_type == "minutes" and self.seal_png is not None:
             raise ValueError("纪要 are not sealed")
+        if self.co_issuers:
+            if self.doc_type in ("minutes", "letter"):
+                raise ValueError("纪要 and 信函 are not issued jointly here")
+            if len(self.co_issuers) + 1 > MAX_JOINT_ISSUERS:
+                raise ValueError(f"at most {MAX_JOINT_ISSUERS} joint issuers")
+            if any((c.seal_png is None) != (self.seal_png is None) for c in self.co_issuers):
+                raise ValueError("joint issuers are sealed all together or not at all")
         for name in ("created", "modified"):
             value = getattr(self, name)
             if value is not None and value.utcoffset() is None:
@@ -504,7 +531,10 @@ def _add_head(document: Document, doc: RenderInput) -> None:
     for text in head_lines:
         p = _paragraph(document)
         _add_run(p, text, font=FONT_HEITI)
-    _add_issuer_mark(document, _mark_text(doc), lines_above=len(head_lines))
+    if doc.co_issuers:
+        _add_joint_issuer_mark(document, doc, lines_above=len(head_lines))
+    else:
+        _add_issuer_mark(document, _mark_text(doc), lines_above=len(head_lines))
     _blank_lines(document, 2)  # 7.2.5 发文机关标志下空二行
     if doc.doc_type in UPWARD_DOC_TYPES:
         _add_number_with_signers(document, doc.doc_number, doc.signers)
@@ -542,6 +572,66 @@ def _add_issuer_mark(container: _Container, text: str, *, lines_above: int) -> P
     p.paragraph_format.space_before = Pt(max(_mm_pt(MARK_TOP_MM) - lines_above * LINE_PT, 0))
     _format_mark(p, text)
     return p
+
+
+def joint_mark_names(doc: RenderInput) -> list[str]:
+    """The organisations' names the joint 版头 stacks, lead first (7.2.4)."""
+    lead = doc.issuer_mark.removesuffix("文件") or doc.issuer_name
+    return [lead, *(c.mark.removesuffix("文件") or c.name for c in doc.co_issuers)]
+
+
+def _add_joint_issuer_mark(document: Document, doc: RenderInput, *, lines_above: int) -> None:
+    """7.2.4 联合行文: the issuers' names stacked, the lead first, each spread to the width of
+    the longest (分散对齐); 「文件」 once, to their right, centred on the stack's height.
+    A borderless two-cell table, centred, its top 35 mm below the text block's top."""
+    names = joint_mark_names(doc)
+    longest = max(_text_units(name) for name in names)
+    size, scale = _mark_font("国" * math.ceil(longest) + "文件")
+    name_width_pt = longest * size * scale / 100
+    word_width_pt = 2 * size * scale / 100
+    gap_pt = size / 2
+    spacer = _paragraph(document, snap_to_grid=False)
+    spacer.paragraph_format.line_spacing = Pt(max(_mm_pt(MARK_TOP_MM) - lines_above * LINE_PT, 1.0))
+    spacer.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    table = document.add_table(rows=1, cols=2)
+    widths = [round((name_width_pt + 1) * 20), round((word_width_pt + gap_pt + 1) * 20)]
+    tbl_pr = table._tbl.tblPr
+    for child in list(tbl_pr):
+        if child.tag in (qn("w:tblStyle"), qn("w:tblW"), qn("w:jc"), qn("w:tblLayout"), qn("w:tblBorders"), qn("w:tblCellMar")):
+            tbl_pr.remove(child)
+    tbl_pr.append(parse_xml(f'<w:tblW {nsdecls("w")} w:w="{sum(widths)}" w:type="dxa"/>'))
+    tbl_pr.append(parse_xml(f'<w:jc {nsdecls("w")} w:val="center"/>'))
+    borders = "".join(f'<w:{side} w:val="nil"/>' for side in ("top", "left", "bottom", "right", "insideH", "insideV"))
+    tbl_pr.append(parse_xml(f'<w:tblBorders {nsdecls("w")}>{borders}</w:tblBorders>'))
+    tbl_pr.append(parse_xml(f'<w:tblLayout {nsdecls("w")} w:type="fixed"/>'))
+    margins = "".join(f'<w:{side} w:w="0" w:type="dxa"/>' for side in ("top", "left", "bottom", "right"))
+    tbl_pr.append(parse_xml(f'<w:tblCellMar {nsdecls("w")}>{margins}</w:tblCellMar>'))
+    grid = table._tbl.tblGrid
+    for col, width in zip(grid.findall(qn("w:gridCol")), widths, strict=True):
+        col.set(qn("w:w"), str(width))
+    name_cell, word_cell = table.rows[0].cells
+    for cell, width in zip((name_cell, word_cell), widths, strict=True):
+        tc_pr = cell._tc.get_or_add_tcPr()
+        tc_pr.append(parse_xml(f'<w:tcW {nsdecls("w")} w:w="{width}" w:type="dxa"/>'))
+    word_cell._tc.get_or_add_tcPr().append(parse_xml(f'<w:vAlign {nsdecls("w")} w:val="center"/>'))
+    for i, name in enumerate(names):
+        p = name_cell.paragraphs[0] if i == 0 else name_cell.add_paragraph()
+        _format_joint_mark_line(p, name, size=size, scale=scale)
+        # 分散对齐: every name as wide as the longest
+        oxml.ppr_child(p, "w:jc").set(qn("w:val"), "distribute" if len(name) > 1 else "center")
+    word = word_cell.paragraphs[0]
+    _format_joint_mark_line(word, "文件", size=size, scale=scale)
+    word.paragraph_format.left_indent = Pt(gap_pt)
+
+
+def _format_joint_mark_line(p: Paragraph, text: str, *, size: float, scale: int) -> None:
+    pf = p.paragraph_format
+    pf.line_spacing = Pt(size * JOINT_MARK_LINE_FACTOR)
+    pf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    pf.space_before = Pt(0)
+    pf.space_after = Pt(0)
+    oxml.ppr_child(p, "w:snapToGrid").set(qn("w:val"), "0")
+    _add_run(p, text, font=FONT_XIAOBIAOSONG, size=size, color=RED, scale=scale)
 
 
 def _format_mark(p: Paragraph, text: str) -> None:
@@ -760,6 +850,12 @@ def _attachment_note_lines(attachments: Sequence[str]) -> list[str]:
 
 def _add_signature(document: Document, doc: RenderInput, *, keep_with: list[Paragraph]) -> None:
     """7.3.5 发文机关署名, 成文日期 and the seal."""
+    if doc.co_issuers:
+        if doc.seal_png is not None:
+            _add_joint_sealed_signature(document, doc, keep_with=keep_with)
+        else:
+            _add_joint_unsealed_signature(document, doc, keep_with=keep_with)
+        return
     if not doc.issuer_name and not doc.issued_on:
         return
     date_text = format_cn_date(doc.issued_on) if doc.issued_on else ""
@@ -795,6 +891,74 @@ def _add_signature(document: Document, doc: RenderInput, *, keep_with: list[Para
     if doc.seal_png is not None:
         centre_pt = TEXT_WIDTH_PT - (date_right + date_units / 2) * GRID_PITCH_PT
         _add_seal(name_p, doc.seal_png, doc.seal_diameter_mm, centre_x_pt=centre_pt)
+
+
+def joint_seal_columns(count: int) -> list[tuple[int, float]]:
+    """(row, centre in points from the text block's left edge) of each joint issuer's seal
+    and 署名, in order: two a row, each centred in its half of the block; a last row with
+    one seal uses the right half, where the date is (7.3.5.1: the last seal presses the
+    name and the date)."""
+    per_row = JOINT_SEALS_PER_ROW
+    column = TEXT_WIDTH_PT / per_row
+    out = []
+    for index in range(count):
+        row, col = divmod(index, per_row)
+        in_row = min(per_row, count - row * per_row)
+        col += per_row - in_row  # a short last row keeps to the right
+        out.append((row, column * (col + 0.5)))
+    return out
+
+
+def _add_joint_sealed_signature(document: Document, doc: RenderInput, *, keep_with: list[Paragraph]) -> None:
+    """7.3.5.1 联合行文: the 署名 in issuer order, each pressed by its own seal, the seals
+    side by side and evenly spaced, never touching, within the text block; the 成文日期
+    under the last, which its seal presses too."""
+    assert doc.seal_png is not None
+    names = [doc.issuer_name, *(c.name for c in doc.co_issuers)]
+    seals = [doc.seal_png, *(c.seal_png or b"" for c in doc.co_issuers)]
+    places = joint_seal_columns(len(names))
+    keep = list(keep_with)
+    rows = max(row for row, _ in places) + 1
+    row_pitch_lines = math.ceil((_mm_pt(doc.seal_diameter_mm + JOINT_SEAL_ROW_GAP_MM)) / LINE_PT)
+    for row in range(rows):
+        blank = _seal_blank_lines(doc.seal_diameter_mm) if row == 0 else row_pitch_lines - 1
+        keep += _blank_lines(document, blank)
+        name_p = _paragraph(document)
+        members = [(i, centre) for i, (r, centre) in enumerate(places) if r == row]
+        text = ""
+        for i, centre in members:
+            name_p.paragraph_format.tab_stops.add_tab_stop(Pt(centre), WD_TAB_ALIGNMENT.CENTER)
+            text += "\t" + names[i]
+        _add_run(name_p, text)
+        keep.append(name_p)
+        for i, centre in members:
+            _add_seal(name_p, seals[i], doc.seal_diameter_mm, centre_x_pt=centre)
+    if doc.issued_on:
+        date_p = _paragraph(document)
+        date_p.paragraph_format.tab_stops.add_tab_stop(Pt(places[-1][1]), WD_TAB_ALIGNMENT.CENTER)
+        _add_run(date_p, "\t" + format_cn_date(doc.issued_on))
+    for p in keep:
+        p.paragraph_format.keep_with_next = True
+
+
+def _add_joint_unsealed_signature(document: Document, doc: RenderInput, *, keep_with: list[Paragraph]) -> None:
+    """7.3.5.2 联合行文 without seals: the lead's 署名 first, the others below it in order,
+    each two characters in from the right; the date under them as for one issuer."""
+    names = [doc.issuer_name, *(c.name for c in doc.co_issuers)]
+    keep = keep_with + _blank_lines(document, 1)
+    for name in names:
+        p = _paragraph(document, align=WD_ALIGN_PARAGRAPH.RIGHT)
+        _indent(p, right=UNSEALED_RIGHT_CHARS)
+        _add_run(p, name)
+        keep.append(p)
+    if doc.issued_on:
+        date_text = format_cn_date(doc.issued_on)
+        longest = max(_text_units(name) for name in names)
+        date_p = _paragraph(document, align=WD_ALIGN_PARAGRAPH.RIGHT)
+        _indent(date_p, right=max(UNSEALED_RIGHT_CHARS, longest - _text_units(date_text)))
+        _add_run(date_p, date_text)
+    for p in keep:
+        p.paragraph_format.keep_with_next = True
 
 
 def _seal_blank_lines(diameter_mm: float) -> int:
@@ -1136,10 +1300,28 @@ def render_input_for(
     seal_png: bytes | None = None,
     printed_on: date | None = None,
     modified: dt.datetime | None = None,
+    joint_seal_pngs: Sequence[bytes] | None = None,
 ) -> RenderInput:
     """What ``document`` prints. ``printed_on`` overrides the stored 印发日期 (the issuing
     step fixes it before sealing, so every signed copy carries it); ``modified`` is the
-    file's time (default: now)."""
+    file's time (default: now). For a joint document (联合发文) ``joint_seal_pngs`` holds
+    every issuer's seal in issuer order, the lead's first (then ``seal_png`` is unused)."""
+    joint = list(document.joint_issuers.select_related("organisation").order_by("position"))
+    co_issuers: list[CoIssuer] = []
+    if joint:
+        pngs = list(joint_seal_pngs) if joint_seal_pngs is not None else []
+        if pngs and len(pngs) != len(joint):
+            raise ValueError("one seal per joint issuer")
+        seal_png = pngs[0] if pngs else None
+        co_issuers = [
+            CoIssuer(
+                mark=row.organisation.issuer_mark.removesuffix("文件") or row.organisation.name,
+                name=row.signature_name or row.organisation.name,
+                seal_png=pngs[index] if pngs else None,
+            )
+            for index, row in enumerate(joint)
+            if index > 0
+        ]
     classification_label = None
     if document.classification >= Clearance.SECRET:
         label = str(Clearance(document.classification).label)
@@ -1149,6 +1331,17 @@ def render_input_for(
     signers: tuple[str, ...] = ()
     if document.doc_type in document_models.UPWARD_DOC_TYPES and document.signer is not None:
         signers = (document.signer.display_name,)
+    if document.doc_type in document_models.UPWARD_DOC_TYPES and joint:
+        # 7.2.6: every joint issuer's 签发人, in issuer order (each one's latest sign-off).
+        signed = {
+            step.department_id: step.actor.display_name
+            for step in document.steps.filter(
+                kind=document_models.StepKind.SIGN_OFF, state=document_models.StepState.DONE, actor__isnull=False
+            ).select_related("actor").order_by("finished_at", "pk")
+            if step.actor is not None
+        }
+        names = tuple(signed[row.organisation_id] for row in joint if row.organisation_id in signed)
+        signers = names or signers
     # 附件说明 (7.3.4): every attachment, files and 随文附件, in the drafter's order; only a
     # 随文附件's text is printed after the body (a file travels beside the document).
     from documents.selectors import current_attachments  # it imports this module
@@ -1175,6 +1368,7 @@ def render_input_for(
         printed_on=printed_on or document.printed_on,
         seal_png=seal_png if document.doc_type != document_models.DocType.MINUTES else None,
         seal_diameter_mm=float(settings.SEAL_IMAGE_DIAMETER_MM),
+        co_issuers=co_issuers,
         created=document.created_at,
         modified=modified,
     )

@@ -40,6 +40,7 @@ from documents.services.flow import (
     store_version,
     validate,
 )
+from documents.services.joint import check_co_issuers, open_sign_off, set_joint_issuers
 from officehub.audit.services import audit
 from officehub.directory.models import Clearance, Department, Role, User
 from officehub.indexing.services import mark_for_index
@@ -66,6 +67,9 @@ class DraftFields:
     countersign_department_ids: Sequence[int] | None = None
     # 公开属性: changeable until sign-off (拟稿, 核稿), not at 复核.
     disclosure: str | None = None
+    # 联合发文: the co-issuing organisations after the lead, in order ([] = issued alone);
+    # changeable until sign-off (拟稿, 核稿).
+    co_issuer_ids: Sequence[int] | None = None
 
 
 def document_create_draft(
@@ -85,6 +89,7 @@ def document_create_draft(
     cc_recipient_ids: Sequence[int] = (),
     countersign_department_ids: Sequence[int] = (),
     disclosure: str = Disclosure.WITHHELD,
+    co_issuer_ids: Sequence[int] = (),
 ) -> Document:
     """Start an outgoing draft in the actor's organisation (the issuer).
 
@@ -93,7 +98,7 @@ def document_create_draft(
     an open 拟稿 step held by the actor, audit ``document.drafted``.
     Raises document.invalid, document.classified_refused, document.clearance_too_low,
     document.unknown_recipient, document.unknown_department, document.disclosure_not_public,
-    permission_denied.
+    permission_denied, and for co-issuers (联合发文) the codes of ``check_co_issuers``.
     """
     require_transaction()
     if doc_type not in DocType.values:
@@ -134,6 +139,9 @@ def document_create_draft(
     primary = organisations(primary_recipient_ids, field="primary_recipient_ids", issuer=issuer)
     cc = organisations(cc_recipient_ids, field="cc_recipient_ids", issuer=issuer)
     countersign = own_departments(countersign_department_ids, field="countersign_department_ids", organisation=issuer)
+    co_issuers = check_co_issuers(
+        co_issuer_ids, issuer=issuer, doc_type=doc_type, recipient_ids=[o.pk for o in [*primary, *cc]]
+    )
     document.recipient_order = {"primary": [o.pk for o in primary], "cc": [o.pk for o in cc]}
     validate(document, validate_unique=True)
     document.save()
@@ -141,10 +149,14 @@ def document_create_draft(
     document.cc_recipients.set(cc)
     document.countersign_departments.set(countersign)
     set_text_attachments(document, text_attachments, actor=actor, now=now)
+    set_joint_issuers(document, co_issuers)
     store_version(document, author=actor, now=now, step_kind=StepKind.DRAFT)
     document.save(update_fields=["version"])
     open_step(document, StepKind.DRAFT, [actor], now=now, round=1)
-    audit(actor=actor, action="document.drafted", target=document, data={"doc_type": doc_type, "title": document.title})
+    data: dict[str, Any] = {"doc_type": doc_type, "title": document.title}
+    if co_issuers:
+        data["co_issuers"] = [o.pk for o in co_issuers]
+    audit(actor=actor, action="document.drafted", target=document, data=data)
     return document
 
 
@@ -215,6 +227,25 @@ def document_update(*, document_id: int, actor: User, fields: DraftFields) -> Do
         relations["countersign_departments"] = own_departments(
             fields.countersign_department_ids, field="countersign_department_ids", organisation=document.issuer
         )
+    if fields.co_issuer_ids is not None or relations.keys() & {"primary_recipients", "cc_recipients"}:
+        current = list(
+            document.joint_issuers.filter(position__gt=0).order_by("position").values_list("organisation_id", flat=True)
+        )
+        wanted = list(fields.co_issuer_ids) if fields.co_issuer_ids is not None else current
+        recipient_ids = [
+            dept.pk for name in ("primary_recipients", "cc_recipients")
+            for dept in (relations[name] if name in relations else getattr(document, name).all())
+        ]
+        co_issuers = check_co_issuers(
+            wanted, issuer=document.issuer, doc_type=document.doc_type, recipient_ids=recipient_ids
+        )
+        if [o.pk for o in co_issuers] != current:
+            if document.status not in (S.DRAFT, S.REVIEW):
+                raise DocumentInvalidTransition(
+                    _("联合发文机关只能在签发前修改。"), status=document.status, action="update"
+                )
+            set_joint_issuers(document, co_issuers)
+            changed.add("co_issuers")
     order_keys = {"primary_recipients": "primary", "cc_recipients": "cc"}
     for name, values in relations.items():
         manager = getattr(document, name)
@@ -237,7 +268,7 @@ def document_update(*, document_id: int, actor: User, fields: DraftFields) -> Do
     if text_changed:
         version = store_version(document, author=actor, now=now, step_kind=step_kind)
         changed.add("version")
-    save(document, [name for name in changed if name not in relations and name != "attachments"])
+    save(document, [name for name in changed if name not in relations and name not in ("attachments", "co_issuers")])
     data: dict[str, Any] = {"fields": sorted(changed), "version": version.number if version else None}
     if document.status == S.RECHECK and text_changed:
         # A substantive change after sign-off needs the signer's approval again.
@@ -245,7 +276,8 @@ def document_update(*, document_id: int, actor: User, fields: DraftFields) -> Do
         close_step(step, actor=actor, now=now, outcome="resign", opinion=_("复核时作实质性修改"))
         signer = document.signer
         holders = [signer] if signer and signer.is_active else issuer_staff(document, Role.SIGNING_LEADER)
-        open_step(document, StepKind.SIGN_OFF, holders, now=now)
+        # 联合发文: every organisation signs off again.
+        open_sign_off(document, now=now, lead_holders=holders)
         save(document, ["status"])
         data["back_to_signer"] = True
     audit(actor=actor, action="document.updated", target=document, data=data)

@@ -42,9 +42,10 @@ from documents.services.flow import (
     set_round,
     store_version,
 )
+from documents.services.joint import check_signing_leaders, open_sign_off, seal_organisations
 from documents.services.sealing import seal_requesters
 from officehub.audit.services import audit
-from officehub.directory.models import Department, Role, User
+from officehub.directory.models import Department, User
 from officehub.hooks import DOCUMENT_DISTRIBUTED, run_hooks
 from officehub.transactions import require_transaction
 
@@ -65,6 +66,7 @@ def document_submit(*, document_id: int, actor: User) -> Document:
     _check_complete(document)
     for department in document.countersign_departments.all():
         _countersign_heads(department)
+    check_signing_leaders(document)
     now = timezone.now()
     close_step(step, actor=actor, now=now, outcome="submitted")
     DOCUMENT_FLOW.move(document, "submit")
@@ -164,7 +166,7 @@ def document_review(
             open_step(document, StepKind.COUNTERSIGN, heads[department.pk], now=now, department=department)
     else:
         DOCUMENT_FLOW.move(document, "review.approve", to=S.SIGN_OFF)
-        open_step(document, StepKind.SIGN_OFF, issuer_staff(document, Role.SIGNING_LEADER), now=now)
+        open_sign_off(document, now=now)
     save(document, ["status"])
     audit(
         actor=actor, action="document.reviewed", target=document,
@@ -193,7 +195,7 @@ def document_countersign(*, document_id: int, actor: User, approve: bool, opinio
     remaining = document.steps.filter(kind=StepKind.COUNTERSIGN, state=StepState.OPEN).count()
     if remaining == 0:
         DOCUMENT_FLOW.move(document, "countersign.concur", to=S.SIGN_OFF)
-        open_step(document, StepKind.SIGN_OFF, issuer_staff(document, Role.SIGNING_LEADER), now=now)
+        open_sign_off(document, now=now)
         save(document, ["status"])
     else:
         document.save(update_fields=["updated_at"])
@@ -203,24 +205,39 @@ def document_countersign(*, document_id: int, actor: User, approve: bool, opinio
 
 
 def document_sign_off(*, document_id: int, actor: User, approve: bool, opinion: str = "") -> Document:
-    """签发: the leader records opinion, name and full date (圈阅 counts as approval) → 复核."""
+    """签发: the leader records opinion, name and full date (圈阅 counts as approval) → 复核.
+
+    联合发文: each organisation's 签发领导 signs off its own step, in parallel; the document
+    moves to 复核 once every organisation has signed (the row lock serialises them), and
+    its 成文日期 is the day of the last sign-off (GB/T 9704 7.3.5.1). The 签发人 is the
+    lead's. Any one may return the document, which closes the others' open steps.
+    """
     require_transaction()
     document = selectors.access_document(actor, document_id, lock=True)
     DOCUMENT_FLOW.check(document, "sign_off.approve" if approve else "sign_off.return")
     step = holder_step(document, actor, StepKind.SIGN_OFF)
     now = timezone.now()
+    organisation = step.department.name if step.department else document.issuer.name
     if not approve:
-        return _return_step(document, step, stage="sign_off", actor=actor, opinion=opinion, now=now)
+        return _return_step(
+            document, step, stage="sign_off", actor=actor, opinion=opinion, now=now, extra={"organisation": organisation}
+        )
     opinion = opinion.strip() or _("圈阅")
     close_step(step, actor=actor, now=now, outcome="signed", opinion=opinion)
-    document.signer = actor
+    fields = ["status"]
+    if step.department_id in (None, document.issuer_id):
+        document.signer = actor  # the 签发人 is the lead's (7.2.6)
+        fields.append("signer")
+    remaining = document.steps.filter(kind=StepKind.SIGN_OFF, state=StepState.OPEN).count()
     issued_on = timezone.localdate(now)
-    document.issued_on = issued_on
-    DOCUMENT_FLOW.move(document, "sign_off.approve")
-    open_step(document, StepKind.RECHECK, issuer_staff(document), now=now)
-    save(document, ["status", "signer", "issued_on"])
+    if remaining == 0:
+        document.issued_on = issued_on
+        fields.append("issued_on")
+        DOCUMENT_FLOW.move(document, "sign_off.approve", to=S.RECHECK)
+        open_step(document, StepKind.RECHECK, issuer_staff(document), now=now)
+    save(document, fields)
     audit(actor=actor, action="document.signed_off", target=document,
-          data={"opinion": opinion, "issued_on": issued_on.isoformat()})
+          data={"opinion": opinion, "issued_on": issued_on.isoformat(), "organisation": organisation, "remaining": remaining})
     return document
 
 
@@ -274,7 +291,13 @@ def document_assign_number(*, document_id: int, actor: User) -> Document:
     close_step(step, actor=actor, now=now, outcome="numbered", opinion=document.doc_number)
     if document.needs_seal:
         DOCUMENT_FLOW.move(document, "assign_number", to=S.SEAL)
-        open_step(document, StepKind.SEAL, seal_requesters(document), now=now, role="request")
+        if document.is_joint:
+            # 联合发文: every organisation files its own 用印申请, in parallel.
+            for organisation in seal_organisations(document):
+                open_step(document, StepKind.SEAL, seal_requesters(document, organisation), now=now, role="request",
+                          department=organisation)
+        else:
+            open_step(document, StepKind.SEAL, seal_requesters(document), now=now, role="request")
     else:
         DOCUMENT_FLOW.move(document, "assign_number", to=S.DISTRIBUTE)
         open_step(document, StepKind.DISTRIBUTE, issuer_staff(document), now=now)
