@@ -195,6 +195,9 @@ class Clients:
         self.origin = served.url
         self.send_times: dict[str, float] = {}
         self.failed = 0
+        # client_id is idempotent per sender: a run that reuses a body must not reuse its id,
+        # or the server answers with the earlier message and fans nothing out.
+        self.run_tag = secrets.token_hex(4)
 
     async def open(self, url: str, cookie: str | None, *, chat: bool) -> Socket:
         from websockets.asyncio.client import connect
@@ -239,7 +242,7 @@ class Clients:
     async def chat_send(self, socket: Socket, conversation_id: int, body: str) -> None:
         self.send_times[body] = time.perf_counter()
         await socket.ws.send(json.dumps({"type": "send", "conversation_id": conversation_id,
-                                         "client_id": body, "body": body}))
+                                         "client_id": f"{self.run_tag}:{body}", "body": body}))
 
     async def echo_send(self, socket: Socket, body: str) -> None:
         self.send_times[body] = time.perf_counter()
