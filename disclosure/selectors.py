@@ -312,21 +312,14 @@ DOCX_TYPE: Final = "application/vnd.openxmlformats-officedocument.wordprocessing
 
 
 def published_file(publication: Publication) -> PublishedFile:
-    """The issued copy of a published document: the signed PDF from its sealing record.
-
-    TODO(issue 15): ``documents.selectors.signed_pdf`` (with ``SealRecord.signed_pdf``) comes
-    with the lead's PDF branch; until it is on main, the portal serves the sealed DOCX (or,
-    for an unsealed document such as a 纪要, its rendered DOCX). Once it is merged, the
-    PDF branch below is taken for every sealed document and the DOCX fallback only for
-    documents sealed before PDFs existed — then replace the ``getattr`` with the call.
-    """
+    """The issued copy of a published document: the signed PDF from its sealing record;
+    the rendered DOCX only for a document with no signed PDF (an unsealed one such as a
+    纪要, or one sealed before PDFs existed)."""
     document = Document.objects.select_related("seal_record", "issuer").get(pk=publication.document_id)
     stem = publication.doc_number or publication.title
-    signed_pdf = getattr(document_selectors, "signed_pdf", None)
-    if signed_pdf is not None:
-        pdf = signed_pdf(document)
-        if pdf:
-            return PublishedFile(bytes(pdf), f"{stem}.pdf", PDF_TYPE)
+    pdf = document_selectors.signed_pdf(document)
+    if pdf:
+        return PublishedFile(bytes(pdf), f"{stem}.pdf", PDF_TYPE)
     return PublishedFile(document_selectors.document_docx(document), f"{stem}.docx", DOCX_TYPE)
 
 

@@ -222,9 +222,7 @@ def test_the_issued_copy_is_downloaded_from_the_sealing_record(personas, portal_
     assert response.status_code == 200
     record = document.seal_record
     assert record is not None
-    signed_pdf = getattr(record, "signed_pdf", None)
-    if signed_pdf is not None:  # the PDF copy (lead's branch): served as it was signed
-        assert response["Content-Type"] == "application/pdf" and response.content == bytes(signed_pdf)
-    else:  # until then the sealed DOCX, byte for byte
-        assert response.content == bytes(record.sealed_docx)
+    # The signed PDF, byte for byte as it was sealed (its signature verifies for anyone).
+    assert record.signed_pdf is not None
+    assert response["Content-Type"] == "application/pdf" and response.content == bytes(record.signed_pdf)
     assert "attachment" in response["Content-Disposition"]

@@ -130,7 +130,7 @@ def _badge_is(page: Any, selector: str, text: str) -> None:
 
 
 def _mute_in_contract(page: Any, muted: list[int]) -> None:
-    """Answer GET /api/messaging/unread/ as chat14's contract does: the real figures plus
+    """Answer GET /api/messaging/unread/ as its contract says: the real figures plus
     ``muted_conversation_ids`` (read from ``muted`` at each request, so a test can change it)."""
 
     def answer(route: Any) -> None:
