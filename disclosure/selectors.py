@@ -149,6 +149,12 @@ def portal_search(params: PortalParams, *, facets: bool = True) -> PortalResult:
     try:
         return _search_es(params, facets=facets)
     except (es.SearchUnavailable, TransportError, ApiError) as exc:
+        if isinstance(exc, ApiError) and getattr(exc, "status_code", 500) == 404:
+            # No index yet: nothing has been published (the drain creates it with the
+            # first publication). The database answers; nothing is wrong with the service.
+            answer = _search_db(params, facets=facets)
+            answer["degraded"], answer["notice"] = False, ""
+            return answer
         if isinstance(exc, ApiError) and getattr(exc, "status_code", 500) == 400:
             logger.exception("portal search: Elasticsearch rejected the query")
         else:

@@ -226,3 +226,14 @@ def test_the_issued_copy_is_downloaded_from_the_sealing_record(personas, portal_
     assert record.signed_pdf is not None
     assert response["Content-Type"] == "application/pdf" and response.content == bytes(record.signed_pdf)
     assert "attachment" in response["Content-Disposition"]
+
+
+def test_before_anything_is_published_the_portal_answers_empty_and_not_degraded(personas, portal_index):
+    # A new deployment: no portal index exists until the first publication is drained.
+    # Search answers "nothing found", not "the search service is down".
+    response = Client().get("/api/gk/documents/", {"q": "政务公开"})
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["total"], body["degraded"], body["notice"]) == (0, False, "")
+    page = Client().get("/gk/", {"q": "政务公开"})
+    assert page.status_code == 200 and "暂时不可用" not in page.content.decode()
