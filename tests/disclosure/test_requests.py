@@ -239,7 +239,9 @@ def test_tracking_numbers_are_read_forgivingly_and_unknown_ones_are_404(demo, se
 def test_staff_without_the_office_role_get_403_on_lists_and_404_on_requests(personas, client, api_client):
     request = file_request()
     client.force_login(personas.staff)  # 综合处 drafter, not the office
-    assert client.get("/disclosure/").status_code == 403
+    refused = client.get("/disclosure/")
+    assert refused.status_code == 403
+    assert 'href="/gk/"' in refused.content.decode()  # the 政务公开 entry still leads somewhere: the portal
     assert client.get("/disclosure/overdue/").status_code == 403
     assert client.get(f"/disclosure/requests/{request.pk}/").status_code == 404
     assert client.post(f"/disclosure/requests/{request.pk}/register/").status_code == 404
