@@ -1,21 +1,17 @@
 """The 预览件: a document's PDF stamped on every page with the viewer's watermark (name,
 account, date — officehub/watermark.py), for reading and printing outside the app.
 
-The source is the issued 版式 copy when there is one (``documents.selectors.signed_pdf``,
-which sealing fills once the signed PDF is issued), otherwise the current DOCX converted
-by the office worker (``officehub.office.client.convert_docx``). Both are looked up when
-called, so this works before and after those land on a deployment; with neither, the
-preview is refused with ``document.preview_unavailable`` (503). The signed original is
+The source is the issued 版式 copy when there is one (``documents.selectors.signed_pdf``),
+otherwise the current DOCX converted by the office worker
+(``officehub.office.client.convert_docx``); when that conversion fails the preview is
+refused with ``document.preview_unavailable`` (503). The signed original is
 only read here: stamping builds a new file and the original keeps its bytes (and so its
 signature) for those allowed to download it.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from datetime import date
-from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -29,6 +25,7 @@ from officehub.directory.models import User
 from officehub.edges import download
 from officehub.error_pages import error_page
 from officehub.errors import ApplicationError, NotFound
+from officehub.office.client import PdfConversionFailed, convert_docx
 from officehub.watermark import stamp_pdf, watermark_label, watermark_lines
 
 
@@ -37,31 +34,16 @@ class PreviewUnavailable(ApplicationError):
     default_status = 503
 
 
-def _converter() -> Callable[..., Any] | None:
-    try:
-        client = importlib.import_module("officehub.office.client")
-    except ModuleNotFoundError:
-        return None
-    convert: Callable[..., Any] | None = getattr(client, "convert_docx", None)
-    return convert
-
-
 def preview_source_pdf(document: Document) -> bytes:
     """The PDF a preview starts from: the signed 版式 copy, else the converted DOCX.
-
-    Raises ``PreviewUnavailable`` when this deployment has neither, and the converter's
-    own coded errors (pdf.*) when converting fails.
-    """
-    signed_pdf: Callable[[Document], bytes | None] | None = getattr(selectors, "signed_pdf", None)
-    if signed_pdf is not None:
-        pdf = signed_pdf(document)
-        if pdf is not None:
-            return pdf
-    convert = _converter()
-    if convert is None:
-        raise PreviewUnavailable(str(_("本系统尚未启用PDF版式转换，暂时无法生成预览件。")))
-    conversion = convert(selectors.document_docx(document), pdfa=False)
-    return bytes(conversion.pdf if hasattr(conversion, "pdf") else conversion)
+    Raises ``PreviewUnavailable`` when the conversion fails."""
+    pdf = selectors.signed_pdf(document)
+    if pdf is not None:
+        return pdf
+    try:
+        return convert_docx(selectors.document_docx(document), pdfa=False).pdf
+    except PdfConversionFailed as exc:
+        raise PreviewUnavailable(str(_("版式转换暂时失败，无法生成预览件，请稍后再试。"))) from exc
 
 
 def document_preview_pdf(document: Document, viewer: User, *, today: date | None = None) -> bytes:

@@ -12,7 +12,6 @@ first to commit its ``AttachmentPreview`` row wins and the other's files are rem
 
 from __future__ import annotations
 
-import importlib
 import math
 import re
 import shutil
@@ -20,7 +19,6 @@ import subprocess
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -30,6 +28,7 @@ from django.utils.translation import gettext as _
 from messaging.chat.payloads import PREVIEWABLE_TYPES
 from messaging.errors import ApplicationError
 from messaging.models import Attachment, AttachmentPreview
+from officehub.office.client import PdfConversionFailed, convert_docx
 
 PREVIEW_MAX_PAGES = 20
 PREVIEW_TIMEOUT_SECONDS = 30
@@ -74,15 +73,9 @@ def _run(argv: list[str], *, cwd: Path) -> subprocess.CompletedProcess[bytes]:
 
 def _docx_to_pdf(data: bytes) -> bytes:
     try:
-        client: Any = importlib.import_module("officehub.office.client")
-    except ImportError:
-        raise _error("preview.unavailable", _("暂不支持在线预览 Word 文档，请下载后查看。"), 503) from None
-    try:
-        conversion = client.convert_docx(data, pdfa=False, timeout=PREVIEW_TIMEOUT_SECONDS)
-    except ApplicationError as exc:
+        return convert_docx(data, pdfa=False, timeout=PREVIEW_TIMEOUT_SECONDS).pdf
+    except PdfConversionFailed as exc:
         raise _error("preview.unavailable", _("Word 文档转换失败，请下载后查看。"), 503) from exc
-    pdf: bytes = conversion.pdf
-    return pdf
 
 
 def render_pages(pdf: bytes) -> tuple[list[bytes], int]:

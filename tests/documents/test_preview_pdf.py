@@ -11,6 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from documents import preview, selectors
+from officehub.office.client import PdfConversionFailed
 from tests.core.test_watermark import blank_pdf, needs_cjk_font, pdf_text
 from tests.factories import DocumentFactory
 
@@ -20,20 +21,20 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def signed(monkeypatch: Any) -> dict[str, bytes]:
     """Stands in for ``documents.selectors.signed_pdf`` (sealing's signed 版式 copy, which
-    the preview prefers when the deployment has it): one fixed PDF per document."""
+    the preview prefers): one fixed PDF per document."""
     originals: dict[str, bytes] = {}
 
     def signed_pdf(document: Any) -> bytes:
         return originals.setdefault(str(document.pk), blank_pdf(2))
 
-    monkeypatch.setattr(selectors, "signed_pdf", signed_pdf, raising=False)
+    monkeypatch.setattr(selectors, "signed_pdf", signed_pdf)
     return originals
 
 
 def test_the_preview_carries_the_viewers_watermark_and_the_original_is_unchanged(personas, signed):
     needs_cjk_font()
     document = DocumentFactory.create(at="review")
-    original = selectors.signed_pdf(document)  # type: ignore[attr-defined]
+    original = selectors.signed_pdf(document)
     digest = hashlib.sha256(original).hexdigest()
     client = Client()
     client.force_login(personas.reviewer)
@@ -44,7 +45,7 @@ def test_the_preview_carries_the_viewers_watermark_and_the_original_is_unchanged
     today = timezone.localdate().isoformat()
     for text in pdf_text(response.content):
         assert "赵敏 zhaomin" in text and today in text
-    assert hashlib.sha256(selectors.signed_pdf(document)).hexdigest() == digest  # type: ignore[attr-defined]
+    assert hashlib.sha256(selectors.signed_pdf(document)).hexdigest() == digest
     assert response.content != original
 
 
@@ -56,9 +57,12 @@ def test_an_outsider_gets_the_same_404_as_for_a_missing_document(personas, signe
     assert client.get("/documents/999999/preview/").status_code == 404
 
 
-def test_without_a_signed_pdf_or_a_converter_the_preview_is_refused_with_503(personas, monkeypatch):
-    monkeypatch.setattr(selectors, "signed_pdf", lambda document: None, raising=False)
-    monkeypatch.setattr(preview, "_converter", lambda: None)
+def test_without_a_signed_pdf_and_a_failing_conversion_the_preview_is_refused_with_503(personas, monkeypatch):
+    def convert_docx(docx: bytes, *, pdfa: bool = True) -> Any:
+        raise PdfConversionFailed("converter down", code="pdf.converter_unavailable")
+
+    monkeypatch.setattr(selectors, "signed_pdf", lambda document: None)
+    monkeypatch.setattr(preview, "convert_docx", convert_docx)
     document = DocumentFactory.create(at="review")
     client = Client()
     client.force_login(personas.drafter)
@@ -78,8 +82,8 @@ def test_without_a_signed_pdf_the_converted_docx_is_stamped(personas, monkeypatc
         seen.append(docx)
         return Conversion(blank_pdf(1))
 
-    monkeypatch.setattr(selectors, "signed_pdf", lambda document: None, raising=False)
-    monkeypatch.setattr(preview, "_converter", lambda: convert_docx)
+    monkeypatch.setattr(selectors, "signed_pdf", lambda document: None)
+    monkeypatch.setattr(preview, "convert_docx", convert_docx)
     document = DocumentFactory.create(at="review")
     client = Client()
     client.force_login(personas.drafter)
