@@ -57,7 +57,7 @@ def membership_of(user: User, conversation_id: int, *, lock: bool = False) -> Me
 def history_floor(membership: Membership) -> int:
     """The highest seq this member may NOT see: 0, or the seq at which they joined when
     the conversation hides its history from new members (新成员可查看历史消息 off)."""
-    return 0 if membership.conversation.history_visible else membership.joined_seq
+    return visible_seq_floor(membership.conversation, membership.joined_seq)
 
 
 def visible_seq_floor(conversation: Conversation, joined_seq: int) -> int:
@@ -80,24 +80,18 @@ def readable_messages(user: User) -> QuerySet[Message]:
 
 
 def access_message(user: User, message_id: int) -> Message:
-    """A message in a conversation the user belongs to."""
+    """A message in a conversation the user belongs to (``readable_messages``)."""
     if not getattr(user, "is_authenticated", False):
         raise NotFound()
     try:
-        message = Message.objects.select_related("sender", "attachment", "conversation").get(pk=message_id)
+        return readable_messages(user).select_related("sender", "attachment", "conversation").get(pk=message_id)
     except (Message.DoesNotExist, ValueError, TypeError):
         raise NotFound() from None
-    joined = Membership.objects.filter(conversation_id=message.conversation_id, user_id=user.pk).values_list(
-        "joined_seq", flat=True
-    )
-    if not joined or message.seq <= visible_seq_floor(message.conversation, joined[0]):
-        raise NotFound()
-    return message
 
 
 def access_attachment(user: User, attachment_id: int) -> Attachment:
     """An attachment the user may read: some message that is not recalled carries it —
-    itself, or inside a 合并转发 record — in a conversation the user belongs to.
+    itself, or inside a 合并转发 record — and the user may read (``readable_messages``).
 
     Forwarding passes a file by reference (no copy), so a file has as many readers as the
     conversations it was forwarded to, and no more: recalling the message that carries
@@ -107,21 +101,8 @@ def access_attachment(user: User, attachment_id: int) -> Attachment:
     attachment = Attachment.objects.filter(pk=attachment_id).first()
     if attachment is None:
         raise NotFound()
-    mine = Membership.objects.filter(user_id=user.pk).values("conversation_id")
-    carriers = list(
-        Message.objects.filter(conversation_id__in=mine, recalled_at__isnull=True)
-        .filter(Q(attachment=attachment) | Q(bundle_items__attachment=attachment))
-        .values_list("conversation_id", "seq")
-    )
-    floors = {
-        m.conversation_id: history_floor(m)
-        for m in Membership.objects.select_related("conversation").filter(
-            user_id=user.pk, conversation_id__in={conversation_id for conversation_id, _ in carriers}
-        )
-    }
-    # Readable where some carrier is visible to this member: not one sent before they
-    # joined a group that hides its history from new members.
-    if not any(seq > floors.get(conversation_id, seq) for conversation_id, seq in carriers):
+    carriers = readable_messages(user).filter(recalled_at__isnull=True)
+    if not carriers.filter(Q(attachment=attachment) | Q(bundle_items__attachment=attachment)).exists():
         raise NotFound()
     return attachment
 
