@@ -59,6 +59,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("manifest.webmanifest", views.web_app_manifest, name="web-app-manifest"),
+    # Browsers ask for /favicon.ico on pages that name no icon (downloads, error pages).
+    path("favicon.ico", views.favicon, name="favicon"),
     path("directory/", views.directory_page, name="directory"),
     path("api/", include(api_urlpatterns)),
     path("admin/", admin.site.urls),

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.utils import timezone
@@ -74,6 +74,13 @@ class WebAppManifest(TypedDict):
 
 APP_NAME = "OfficeHub 协同办公"  # the shell's own name (base.html's title and brand)
 THEME_COLOR = "#c8102e"  # --red in app.css; base.html's theme-color meta says the same
+
+
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """/favicon.ico, which browsers ask for on their own: the app icon (resolved per
+    request, as the static manifest exists only after collectstatic)."""
+    return HttpResponsePermanentRedirect(static("officehub/icons/icon-192.png"))
 
 
 @require_safe

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 ANONYMOUS_API = {"api/auth/token/", "api/seals/verify/"}  # 验章 is public
 # Public on purpose: the seal CA certificate and CRL (every seal certificate names the CRL URL).
 # The web app manifest too: the login page links it, and it names no user (tests/core/test_web_app.py).
-ANONYMOUS_PAGES = {"login/", "logout/", "seals/ca.pem", "seals/crl.pem", "seals/verify/", "manifest.webmanifest"}
+ANONYMOUS_PAGES = {"login/", "logout/", "seals/ca.pem", "seals/crl.pem", "seals/verify/", "manifest.webmanifest", "favicon.ico"}
 # The 政务公开 portal is public by design (disclosure/, tests/disclosure): its pages under
 # gk/ and its API under api/gk/ — and nothing else of it.
 PUBLIC_PORTAL = ("gk/", "api/gk/")

@@ -102,3 +102,10 @@ def test_the_service_worker_caches_nothing() -> None:
     worker = Path(finders.find("officehub/sw.js") or "").read_text()
     # No fetch handler, no Cache Storage: pages and API answers never land on the device.
     assert '"fetch"' not in worker and "caches." not in worker
+
+
+def test_favicon_ico_leads_to_the_app_icon_for_anyone(db: None) -> None:
+    # Browsers ask for /favicon.ico on their own; it must not be a 404 in the console.
+    response = Client().get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("/officehub/icons/icon-192.png")
